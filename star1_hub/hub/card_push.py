@@ -1,0 +1,95 @@
+"""Push a model / dataset card to whatever Hub `HF_ENDPOINT` names.
+
+huggingface_hub 1.33.0 (pinned because lighteval 0.13 breaks on 2.x) validates cards in `RepoCard.validate` by
+posting to the hard-coded `https://huggingface.co/api/validate-yaml`, so `ModelCard.push_to_hub`,
+`DatasetCard.push_to_hub` and `metadata_update` fail offline and would send the card to the public Hub from a
+machine configured for another endpoint. `push_card` does the same two steps (validate, commit `README.md`)
+against the configured endpoint. Use it instead of `card.push_to_hub(...)`.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from huggingface_hub import CommitInfo, HfApi
+
+logger = logging.getLogger(__name__)
+
+
+class CardValidationError(ValueError):
+    """The Hub rejected a card's YAML metadata."""
+
+
+def validate_card(content: str, repo_type: str = "model", api: HfApi | None = None) -> None:
+    """Validate a card's YAML metadata with the configured Hub (`POST {endpoint}/api/validate-yaml`).
+
+    Args:
+        content: Full README.md text (YAML front matter + markdown).
+        repo_type: "model", "dataset" or "space".
+        api: Client to use (default: `HfApi()`, i.e. `HF_ENDPOINT` and `HF_TOKEN`).
+
+    Raises:
+        CardValidationError: the Hub answered 400; the message is the Hub's explanation.
+        huggingface_hub.errors.HfHubHTTPError: any other HTTP failure.
+    """
+    from huggingface_hub import HfApi
+    from huggingface_hub.utils import build_hf_headers, get_session, hf_raise_for_status
+
+    api = api or HfApi()
+    response = get_session().post(
+        f"{api.endpoint}/api/validate-yaml",
+        json={"repoType": repo_type, "content": content},
+        headers={**build_hf_headers(token=api.token), "Accept": "text/plain"},
+    )
+    if response.status_code == 400:
+        raise CardValidationError(f"card metadata rejected by {api.endpoint}: {response.text}")
+    hf_raise_for_status(response)
+
+
+def push_card(
+    content: str,
+    repo_id: str,
+    *,
+    repo_type: str = "model",
+    revision: str | None = None,
+    commit_message: str = "Update card",
+    create_pr: bool = False,
+    api: HfApi | None = None,
+) -> CommitInfo:
+    """Validate `content` and commit it as the repo's README.md.
+
+    Args:
+        content: Card text, e.g. `str(ModelCard(...))` or a rendered Jinja template.
+        repo_id: `namespace/name` of an existing repo.
+        repo_type: "model", "dataset" or "space".
+        revision: Branch to commit to (default main).
+        commit_message: Commit title.
+        create_pr: Open a pull request instead of committing to the branch.
+        api: Client to use (default: `HfApi()`).
+
+    Returns:
+        The `CommitInfo` of the new commit (`.oid`, `.pr_revision` when `create_pr`).
+
+    Raises:
+        CardValidationError: the card's YAML metadata is invalid; nothing is committed.
+    """
+    from huggingface_hub import HfApi
+
+    api = api or HfApi()
+    try:
+        validate_card(content, repo_type=repo_type, api=api)
+    except CardValidationError as exc:
+        raise CardValidationError(f"{repo_type} {repo_id}: README.md not pushed: {exc}") from None
+    info = api.upload_file(
+        path_or_fileobj=content.encode("utf-8"),
+        path_in_repo="README.md",
+        repo_id=repo_id,
+        repo_type=repo_type,
+        revision=revision,
+        commit_message=commit_message,
+        create_pr=create_pr,
+    )
+    logger.info("pushed card of %s %s (%s)", repo_type, repo_id, info.oid[:8])
+    return info
