@@ -1,0 +1,539 @@
+"""A scripted, fault-injecting OpenAI-compatible server for tests and benchmarks.
+
+    python -m star1_hub.teacher.scripted_server --port 8900 --latency 0.2 --fault rate_limit=0.05
+
+It speaks just enough HTTP/1.1 (keep-alive, Content-Length bodies, multipart uploads) on 127.0.0.1 to serve
+the unmodified `openai` client: `/v1/models`, `/v1/chat/completions`, `/v1/files`, `/v1/files/{id}/content`,
+`/v1/batches`, `/v1/batches/{id}`. It is a hand-rolled asyncio server because it must sustain well over
+500 requests/s with 200 ms latency on two shared cores.
+
+Every chat request is keyed by the SHA-256 of its canonical `messages` (`ScriptedServer.key_of(messages)`).
+Responses are deterministic per key (default: a text derived from the key, or the `responder` hook), and
+faults are drawn from a hash of (seed, key, how many times this key was seen), so a run is reproducible and
+a retry of the same request can succeed. Fault kinds (`FAULT_KINDS`): `rate_limit` (429 + Retry-After),
+`server_error` (500), `hang` (no answer until after the client's timeout), `malformed` (200 with a broken
+JSON body), `length` (truncated text, finish_reason=length), `content_filter` (empty text,
+finish_reason=content_filter). With `rpm_limit` set the server enforces a requests-per-minute token bucket
+and answers 429 when it is exceeded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import json
+import logging
+import re
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+FAULT_KINDS = ("rate_limit", "server_error", "hang", "malformed", "length", "content_filter")
+_STATUS_TEXT = {
+    200: "OK",
+    400: "Bad Request",
+    404: "Not Found",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+}
+
+
+def key_of(messages: list[dict[str, Any]]) -> str:
+    """The server's request key: SHA-256 of the canonical JSON of the chat messages."""
+    canonical = json.dumps(messages, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def default_responder(body: dict[str, Any]) -> str:
+    """Deterministic assistant text derived from the request's messages."""
+    key = key_of(body.get("messages", []))
+    return f"answer {key[:12]} " + " ".join(key[i : i + 4] for i in range(12, 40, 4))
+
+
+def _unit(seed: int, key: str, n: int) -> float:
+    digest = hashlib.blake2b(f"{seed}:{key}:{n}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") / 2**64
+
+
+class _State:
+    """Everything the server counts and keeps; shared by the handlers (one event loop, no locks needed)."""
+
+    def __init__(
+        self,
+        faults: dict[str, float],
+        responder,
+        seed: int,
+        latency_s: float,
+        hang_s: float,
+        retry_after_s: float,
+        rpm_limit: float | None,
+        rpm_burst: float | None,
+        batch_delay_s: float,
+    ):
+        unknown = set(faults) - set(FAULT_KINDS)
+        if unknown:
+            raise ValueError(f"unknown fault kinds {sorted(unknown)}; choose from {FAULT_KINDS}")
+        if sum(faults.values()) > 1.0:
+            raise ValueError(f"fault rates sum to {sum(faults.values()):.3f} > 1; lower them")
+        self.faults = [(kind, faults[kind]) for kind in FAULT_KINDS if faults.get(kind)]
+        self.responder = responder or default_responder
+        self.seed, self.latency_s, self.hang_s, self.retry_after_s = seed, latency_s, hang_s, retry_after_s
+        self.by_key: Counter[str] = Counter()
+        self.arrivals: dict[str, list[float]] = defaultdict(list)
+        self.log: list[tuple[float, str, str]] = []  # (arrival time, key, outcome)
+        self.total = 0
+        self.rpm_limit, self.batch_delay_s = rpm_limit, batch_delay_s
+        self.bucket_capacity = rpm_burst if rpm_burst is not None else (rpm_limit / 60.0 if rpm_limit else 0.0)
+        self.bucket_capacity = max(1.0, self.bucket_capacity)
+        self.tokens, self.bucket_t = self.bucket_capacity, time.monotonic()
+        self.files: dict[str, bytes] = {}
+        self.batches: dict[str, dict[str, Any]] = {}
+        self.batches_created = 0
+        self.authorizations: Counter[str] = Counter()  # Authorization headers seen (tests check the key is sent)
+
+    def pick_fault(self, key: str, n: int) -> str | None:
+        u, acc = _unit(self.seed, key, n), 0.0
+        for kind, rate in self.faults:
+            acc += rate
+            if u < acc:
+                return kind
+        return None
+
+    def take_rpm_token(self) -> bool:
+        if not self.rpm_limit:
+            return True
+        now = time.monotonic()
+        self.tokens = min(self.bucket_capacity, self.tokens + (now - self.bucket_t) * self.rpm_limit / 60.0)
+        self.bucket_t = now
+        if self.tokens >= 1.0:
+            self.tokens -= 1.0
+            return True
+        return False
+
+
+def _completion(body: dict[str, Any], text: str | None, finish_reason: str, key: str) -> dict[str, Any]:
+    prompt_tokens = sum(len(str(m.get("content", "")).split()) for m in body.get("messages", [])) + 3
+    return {
+        "id": f"chatcmpl-{key[:16]}",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": body.get("model", "scripted"),
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": finish_reason}],
+        "usage": {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": len((text or "").split()),
+            "total_tokens": prompt_tokens + len((text or "").split()),
+        },
+    }
+
+
+def _response(status: int, payload: Any, headers: dict[str, str] | None = None, raw: bytes | None = None) -> bytes:
+    body = raw if raw is not None else json.dumps(payload).encode()
+    lines = [
+        f"HTTP/1.1 {status} {_STATUS_TEXT.get(status, 'Error')}",
+        "Content-Type: application/json",
+        f"Content-Length: {len(body)}",
+        "Connection: keep-alive",
+    ]
+    lines += [f"{name}: {value}" for name, value in (headers or {}).items()]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+
+def _error(status: int, message: str, kind: str, headers: dict[str, str] | None = None) -> bytes:
+    return _response(status, {"error": {"message": message, "type": kind, "code": kind}}, headers)
+
+
+def _multipart_file(content_type: str, body: bytes) -> tuple[bytes, str]:
+    match = re.search(r"boundary=\"?([^\";]+)\"?", content_type)
+    if not match:
+        raise ValueError("multipart body without boundary")
+    file_bytes, purpose = b"", ""
+    for part in body.split(b"--" + match.group(1).encode()):
+        head, _, content = part.partition(b"\r\n\r\n")
+        content = content[:-2] if content.endswith(b"\r\n") else content
+        if b'name="file"' in head:
+            file_bytes = content
+        elif b'name="purpose"' in head:
+            purpose = content.decode().strip()
+    return file_bytes, purpose
+
+
+class _App:
+    """Routes one parsed HTTP request to a response (bytes)."""
+
+    def __init__(self, state: _State):
+        self.state = state
+
+    async def handle(self, method: str, path: str, headers: dict[str, str], body: bytes) -> bytes:
+        path = path.split("?", 1)[0]
+        self.state.authorizations[headers.get("authorization", "")] += 1
+        if path == "/v1/chat/completions" and method == "POST":
+            return await self.chat(json.loads(body))
+        if path == "/v1/models":
+            return _response(
+                200, {"object": "list", "data": [{"id": "scripted", "object": "model", "owned_by": "star1"}]}
+            )
+        if path == "/_scripted/stats":
+            s = self.state
+            return _response(200, {"total": s.total, "by_key": dict(s.by_key), "batches_created": s.batches_created})
+        if path == "/v1/files" and method == "POST":
+            return self.upload(headers.get("content-type", ""), body)
+        if path.startswith("/v1/files/") and path.endswith("/content"):
+            file_id = path.split("/")[3]
+            if file_id not in self.state.files:
+                return _error(404, f"no file {file_id}", "not_found")
+            return _response(200, None, raw=self.state.files[file_id])
+        if path == "/v1/batches" and method == "POST":
+            return self.create_batch(json.loads(body))
+        if path.startswith("/v1/batches/"):
+            batch = self.state.batches.get(path.split("/")[3])
+            return _response(200, batch) if batch else _error(404, "no such batch", "not_found")
+        return _error(404, f"no route {method} {path}", "not_found")
+
+    def record(self, body: dict[str, Any], outcome: str = "") -> tuple[str, int]:
+        s = self.state
+        key = key_of(body.get("messages", []))
+        n = s.by_key[key]
+        s.by_key[key] += 1
+        s.total += 1
+        now = time.monotonic()
+        s.arrivals[key].append(now)
+        s.log.append((now, key, outcome))
+        return key, n
+
+    async def chat(self, body: dict[str, Any]) -> bytes:
+        s = self.state
+        key, n = self.record(body)
+        if not s.take_rpm_token():
+            s.log[-1] = (s.log[-1][0], key, "rpm_429")
+            return _error(429, "rate limit reached (requests per minute)", "rate_limit_exceeded", {"Retry-After": "1"})
+        fault = s.pick_fault(key, n)
+        s.log[-1] = (s.log[-1][0], key, fault or "ok")
+        if fault == "hang":
+            await asyncio.sleep(s.hang_s)
+        elif s.latency_s:
+            await asyncio.sleep(s.latency_s)
+        if fault == "rate_limit":
+            return _error(429, "slow down", "rate_limit_exceeded", {"Retry-After": f"{s.retry_after_s:g}"})
+        if fault == "server_error":
+            return _error(500, "scripted server error", "server_error")
+        if fault == "malformed":
+            return _response(200, None, raw=b'{"id": "chatcmpl-broken", "choices": [{"index": 0, "mess')
+        text = s.responder(body)
+        if fault == "length":
+            return _response(200, _completion(body, text[: max(1, len(text) // 2)], "length", key))
+        if fault == "content_filter":
+            return _response(200, _completion(body, "", "content_filter", key))
+        return _response(200, _completion(body, text, "stop", key))
+
+    def upload(self, content_type: str, body: bytes) -> bytes:
+        file_bytes, purpose = _multipart_file(content_type, body)
+        file_id = f"file-{hashlib.sha256(file_bytes).hexdigest()[:20]}-{len(self.state.files)}"
+        self.state.files[file_id] = file_bytes
+        return _response(
+            200,
+            {
+                "id": file_id,
+                "object": "file",
+                "bytes": len(file_bytes),
+                "created_at": int(time.time()),
+                "filename": "input.jsonl",
+                "purpose": purpose or "batch",
+                "status": "processed",
+            },
+        )
+
+    def create_batch(self, spec: dict[str, Any]) -> bytes:
+        s = self.state
+        if spec.get("input_file_id") not in s.files:
+            return _error(400, f"unknown input_file_id {spec.get('input_file_id')!r}", "invalid_request_error")
+        s.batches_created += 1
+        batch_id = f"batch_{s.batches_created:06d}"
+        lines = [json.loads(line) for line in s.files[spec["input_file_id"]].splitlines() if line.strip()]
+        batch = {
+            "id": batch_id,
+            "object": "batch",
+            "endpoint": spec.get("endpoint", "/v1/chat/completions"),
+            "input_file_id": spec["input_file_id"],
+            "completion_window": spec.get("completion_window", "24h"),
+            "status": "in_progress",
+            "created_at": int(time.time()),
+            "output_file_id": None,
+            "error_file_id": None,
+            "request_counts": {"total": len(lines), "completed": 0, "failed": 0},
+        }
+        s.batches[batch_id] = batch
+        asyncio.get_running_loop().create_task(self.run_batch(batch, lines))
+        return _response(200, batch)
+
+    async def run_batch(self, batch: dict[str, Any], lines: list[dict[str, Any]]) -> None:
+        await asyncio.sleep(self.state.batch_delay_s)
+        out = []
+        for line in lines:
+            key, n = self.record(line["body"], "batch")
+            fault = self.state.pick_fault(key, n)
+            text = self.state.responder(line["body"])
+            if fault == "length":
+                completion = _completion(line["body"], text[: max(1, len(text) // 2)], "length", key)
+            elif fault == "content_filter":
+                completion = _completion(line["body"], "", "content_filter", key)
+            elif fault in ("server_error", "rate_limit", "malformed", "hang"):
+                out.append(
+                    {
+                        "id": f"req_{len(out)}",
+                        "custom_id": line["custom_id"],
+                        "response": None,
+                        "error": {"code": "server_error", "message": "scripted batch line failure"},
+                    }
+                )
+                batch["request_counts"]["failed"] += 1
+                continue
+            else:
+                completion = _completion(line["body"], text, "stop", key)
+            out.append(
+                {
+                    "id": f"req_{len(out)}",
+                    "custom_id": line["custom_id"],
+                    "response": {"status_code": 200, "request_id": f"r{len(out)}", "body": completion},
+                    "error": None,
+                }
+            )
+            batch["request_counts"]["completed"] += 1
+        file_id = f"file-out-{batch['id']}"
+        self.state.files[file_id] = "".join(json.dumps(o) + "\n" for o in out).encode()
+        batch.update(status="completed", output_file_id=file_id, completed_at=int(time.time()))
+
+
+async def _serve_connection(app: _App, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    try:
+        while True:
+            try:
+                head = await reader.readuntil(b"\r\n\r\n")
+            except (asyncio.IncompleteReadError, ConnectionError):
+                return
+            request_line, *header_lines = head.decode("latin-1").split("\r\n")
+            method, path, _ = request_line.split(" ", 2)
+            headers = {}
+            for line in header_lines:
+                if ":" in line:
+                    name, value = line.split(":", 1)
+                    headers[name.strip().lower()] = value.strip()
+            body = await reader.readexactly(int(headers.get("content-length", 0) or 0))
+            try:
+                payload = await app.handle(method, path, headers, body)
+            except (ValueError, KeyError) as exc:
+                payload = _error(400, f"bad request: {exc}", "invalid_request_error")
+            except Exception as exc:  # noqa: BLE001 (a failing responder hook must not kill the connection)
+                logger.exception("scripted server handler failed")
+                payload = _error(500, f"handler failed: {type(exc).__name__}", "server_error")
+            writer.write(payload)
+            await writer.drain()
+    except (ConnectionError, asyncio.IncompleteReadError, asyncio.CancelledError):
+        pass  # client went away, or the server is stopping: nothing to answer
+    finally:
+        writer.close()
+
+
+class ScriptedServer:
+    """Run the scripted server on 127.0.0.1 in a background thread (or a child process) as a context manager.
+
+    Args:
+        latency_s: Delay before every chat answer.
+        faults: Fault rates by kind (see `FAULT_KINDS`); their sum must be ≤ 1.
+        responder: `Callable[[dict body], str]` giving the assistant text (default: `default_responder`).
+        seed: Seed of the fault draws.
+        hang_s: How long a `hang` fault waits before answering (longer than the client's timeout).
+        retry_after_s: Value of the Retry-After header on injected 429s.
+        rpm_limit: When set, enforce this many requests per minute (token bucket) and answer 429 beyond it.
+        rpm_burst: Bucket capacity in requests (default: one second's worth, at least 1).
+        batch_delay_s: Time a batch job stays `in_progress` before it completes.
+        process: Run in a child process (uses the other core; only the default responder, counts over HTTP).
+        port: Port to bind (0 = a free one).
+    """
+
+    def __init__(
+        self,
+        latency_s: float = 0.0,
+        faults: dict[str, float] | None = None,
+        responder: Callable[[dict[str, Any]], str] | None = None,
+        seed: int = 0,
+        *,
+        hang_s: float = 30.0,
+        retry_after_s: float = 1.0,
+        rpm_limit: float | None = None,
+        rpm_burst: float | None = None,
+        batch_delay_s: float = 0.2,
+        process: bool = False,
+        port: int = 0,
+    ):
+        if process and responder is not None:
+            raise ValueError("process=True runs the default responder only; drop the responder or use process=False")
+        self.options = dict(
+            latency_s=latency_s,
+            faults=dict(faults or {}),
+            seed=seed,
+            hang_s=hang_s,
+            retry_after_s=retry_after_s,
+            rpm_limit=rpm_limit,
+            rpm_burst=rpm_burst,
+            batch_delay_s=batch_delay_s,
+        )
+        self.state = _State(responder=responder, **self.options)  # validates the options in both modes
+        self.process, self.port = process, port
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._child: subprocess.Popen | None = None
+
+    key_of = staticmethod(key_of)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def __enter__(self) -> ScriptedServer:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def start(self) -> ScriptedServer:
+        """Bind the port and start serving; returns self."""
+        if self.process:
+            return self._start_child()
+        ready = threading.Event()
+        self._thread = threading.Thread(target=self._thread_main, args=(ready,), name="scripted-server", daemon=True)
+        self._thread.start()
+        if not ready.wait(30):
+            raise RuntimeError("scripted server did not start within 30 s")
+        return self
+
+    def _thread_main(self, ready: threading.Event) -> None:
+        self._loop = asyncio.new_event_loop()
+        app = _App(self.state)
+
+        async def main() -> None:
+            server = await asyncio.start_server(
+                lambda r, w: _serve_connection(app, r, w), "127.0.0.1", self.port, backlog=4096
+            )
+            self.port = server.sockets[0].getsockname()[1]
+            self._stopped = asyncio.Event()
+            ready.set()
+            async with server:
+                await self._stopped.wait()
+                server.close()
+            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+        try:
+            self._loop.run_until_complete(main())
+        finally:
+            self._loop.close()
+
+    def _start_child(self) -> ScriptedServer:
+        cmd = [
+            sys.executable,
+            "-m",
+            "star1_hub.teacher.scripted_server",
+            "--port",
+            str(self.port),
+            "--options",
+            json.dumps(self.options),
+        ]
+        self._child = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+        line = self._child.stdout.readline()
+        if not line.startswith("PORT "):
+            self.stop()
+            raise RuntimeError(f"scripted server child failed to start (printed {line!r})")
+        self.port = int(line.split()[1])
+        return self
+
+    def stop(self) -> None:
+        """Stop serving (cancels hanging handlers) and wait for the thread or child to end."""
+        if self._child is not None:
+            self._child.terminate()
+            try:
+                self._child.wait(10)
+            except subprocess.TimeoutExpired:
+                self._child.kill()
+                self._child.wait()
+            self._child = None
+        if self._thread is not None and self._loop is not None:
+            self._loop.call_soon_threadsafe(self._stopped.set)
+            self._thread.join(10)
+            self._thread = None
+
+    def _stats(self) -> dict[str, Any]:
+        if self._child is None:
+            s = self.state
+            return {"total": s.total, "by_key": dict(s.by_key), "batches_created": s.batches_created}
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/_scripted/stats", timeout=30) as response:
+            return json.loads(response.read())
+
+    @property
+    def request_count(self) -> int:
+        """Chat requests received so far (batch lines included)."""
+        return self._stats()["total"]
+
+    @property
+    def batches_created(self) -> int:
+        """Batch jobs created so far."""
+        return self._stats()["batches_created"]
+
+    def count_for(self, key: str) -> int:
+        """How many times the request with this key (see `key_of`) was received."""
+        return self._stats()["by_key"].get(key, 0)
+
+    def counts(self) -> dict[str, int]:
+        """Request counts by key."""
+        return self._stats()["by_key"]
+
+    def arrivals(self, key: str | None = None) -> list[float]:
+        """`time.monotonic()` arrival times of one key's requests, or of all requests (thread mode only)."""
+        if key is not None:
+            return list(self.state.arrivals.get(key, []))
+        return [t for t, _, _ in self.state.log]
+
+    @property
+    def authorizations(self) -> Counter[str]:
+        """Authorization header values received, with counts (thread mode only; for tests of key handling)."""
+        return self.state.authorizations
+
+    def outcomes(self) -> Counter[str]:
+        """How many requests got each outcome (`ok`, a fault kind, `rpm_429`, `batch`; thread mode only)."""
+        return Counter(outcome for _, _, outcome in self.state.log)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Command-line entry point: serve until interrupted, printing `PORT <n>` once bound."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--latency", type=float, default=0.0)
+    parser.add_argument("--fault", action="append", default=[], help="KIND=RATE, e.g. rate_limit=0.05")
+    parser.add_argument("--options", default=None, help="JSON of ScriptedServer options (used by process=True)")
+    args = parser.parse_args(argv)
+    options = json.loads(args.options) if args.options else {"latency_s": args.latency}
+    if args.fault:
+        options["faults"] = {k: float(v) for k, v in (f.split("=", 1) for f in args.fault)}
+    server = ScriptedServer(port=args.port, **options).start()
+    print(f"PORT {server.port}", flush=True)  # noqa: T201 (protocol line read by the parent)
+    try:
+        while server._thread is not None and server._thread.is_alive():
+            server._thread.join(1.0)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()

