@@ -1,0 +1,249 @@
+"""Hub I/O of the curation stages: read `repo@rev`, push a stage as a named config in ONE commit, tag builds.
+
+Layout of a curated dataset repo:
+
+    <config>/train-00000-of-00001.parquet   one file per stage output (features stored in the parquet schema)
+    plots/<config>.png                      category and source distribution of that output
+    curation.json                           manifest: per config, input repo + sha, stage settings, counts, cost
+    README.md                               card rendered from `model_cards/curation_card.md.jinja`; its YAML
+                                            header lists every config so `load_dataset(repo, config)` works
+
+A stage push writes its parquet file, its plot, the updated manifest and the re-rendered card in a single
+commit, so every commit is a consistent snapshot and a stage can be re-run from any earlier sha.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import tempfile
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+MANIFEST = "curation.json"
+DATA_FILE = "{config}/train-00000-of-00001.parquet"
+
+
+class StageInputError(ValueError):
+    """A stage input that cannot be used (bad `repo@rev`, missing repo/revision/config/columns)."""
+
+
+@dataclass
+class StageInput:
+    """A loaded stage input and where exactly it came from."""
+
+    dataset: Any
+    repo_id: str
+    revision: str | None
+    sha: str
+    config: str | None
+
+    def describe(self) -> dict[str, Any]:
+        """Manifest entry for this input."""
+        return {"repo": self.repo_id, "revision": self.revision, "sha": self.sha, "config": self.config}
+
+
+def parse_repo_ref(ref: str) -> tuple[str, str | None]:
+    """Split `org/name[@revision]` into (repo id, revision or None)."""
+    repo, _, revision = ref.partition("@")
+    if repo.count("/") != 1 or not all(repo.split("/")):
+        raise StageInputError(f"expected a dataset id like 'org/name' or 'org/name@rev', got {ref!r}")
+    return repo, (revision or None)
+
+
+def load_stage_input(ref: str, config: str | None = None, limit: int | None = None) -> StageInput:
+    """Load config `config` of dataset `ref` (`org/name[@rev]`) pinned to the resolved commit sha.
+
+    Args:
+        ref: dataset id with an optional branch / tag / sha.
+        config: dataset config (stage name) to read; None = the repo's default config.
+        limit: keep only the first `limit` rows (trial runs).
+    """
+    from datasets import load_dataset
+    from datasets.exceptions import DatasetGenerationError
+    from huggingface_hub import HfApi
+    from huggingface_hub.errors import RepositoryNotFoundError, RevisionNotFoundError
+
+    repo_id, revision = parse_repo_ref(ref)
+    try:
+        sha = HfApi().dataset_info(repo_id, revision=revision).sha
+    except RepositoryNotFoundError as exc:
+        raise StageInputError(f"dataset {repo_id!r} not found on {_endpoint()}; check --input") from exc
+    except RevisionNotFoundError as exc:
+        raise StageInputError(f"dataset {repo_id!r} has no revision {revision!r}; check --input") from exc
+    try:
+        dataset = load_dataset(repo_id, name=config, revision=sha, split="train")
+    except (ValueError, DatasetGenerationError) as exc:  # unknown config, no data files, or a 0-row stage output
+        dataset = _load_empty_stage(repo_id, config, sha)
+        if dataset is None:
+            raise StageInputError(f"cannot load config {config!r} of {repo_id}@{sha[:12]}: {exc}") from exc
+    if limit is not None:
+        dataset = dataset.select(range(min(limit, len(dataset))))
+    logger.info("loaded %s rows of %s@%s (config %s)", len(dataset), repo_id, sha[:12], config or "default")
+    return StageInput(dataset, repo_id, revision, sha, config)
+
+
+def _load_empty_stage(repo_id: str, config: str | None, sha: str):
+    """Read a 0-row stage output straight from its parquet file (`datasets` refuses empty splits).
+
+    Returns None when the config has no such file or the file has rows (then the original error stands).
+    """
+    import pyarrow.parquet as pq
+    from datasets import Dataset
+    from datasets.table import InMemoryTable
+    from huggingface_hub import hf_hub_download
+    from huggingface_hub.errors import EntryNotFoundError
+
+    try:
+        path = hf_hub_download(
+            repo_id, DATA_FILE.format(config=config or "default"), repo_type="dataset", revision=sha
+        )
+    except EntryNotFoundError:
+        return None
+    table = pq.read_table(path)
+    if table.num_rows:
+        return None
+    logger.warning("%s@%s config %s has 0 rows", repo_id, sha[:12], config or "default")
+    return Dataset(InMemoryTable(table))
+
+
+def load_stage_output(repo_id: str, config: str | None = None, revision: str | None = None):
+    """Load a pushed stage output like `load_dataset(repo, config, revision=…)`, also when it has 0 rows."""
+    ref = f"{repo_id}@{revision}" if revision else repo_id
+    return load_stage_input(ref, config).dataset
+
+
+def _endpoint() -> str:
+    from huggingface_hub import constants
+
+    return constants.ENDPOINT
+
+
+def read_manifest(repo_id: str) -> dict[str, Any]:
+    """Return the repo's curation manifest (empty when the repo or file does not exist yet)."""
+    from huggingface_hub import hf_hub_download
+    from huggingface_hub.errors import EntryNotFoundError, RepositoryNotFoundError, RevisionNotFoundError
+
+    try:
+        path = hf_hub_download(repo_id, MANIFEST, repo_type="dataset")
+    except (EntryNotFoundError, RepositoryNotFoundError, RevisionNotFoundError):
+        return {"configs": {}}
+    return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def _foreign_configs(repo_id: str, ours: set[str]) -> list[dict[str, Any]]:
+    """Config entries of the existing README that this manifest does not manage (kept when re-rendering)."""
+    from huggingface_hub import DatasetCard
+    from huggingface_hub.errors import EntryNotFoundError, RepositoryNotFoundError, RevisionNotFoundError
+
+    try:
+        card = DatasetCard.load(repo_id, repo_type="dataset")
+    except (EntryNotFoundError, RepositoryNotFoundError, RevisionNotFoundError, FileNotFoundError):
+        return []
+    configs = card.data.to_dict().get("configs") or []
+    return [c for c in configs if isinstance(c, dict) and c.get("config_name") not in ours]
+
+
+def distribution_plot(dataset, title: str) -> bytes:
+    """PNG bar charts of the category and source distribution of the error-free rows of `dataset`."""
+    from star1_hub.data.plots import category_source_counts, distribution_png
+
+    columns = [c for c in ("category", "source", "error") if c in dataset.column_names]
+    rows = [row for row in dataset.select_columns(columns).to_list() if not row.get("error")]
+    categories, sources = category_source_counts(rows)
+    return distribution_png(categories, sources, title)
+
+
+def push_stage(
+    dataset, repo_id: str, config: str, record: dict[str, Any], *, card_title: str | None = None, private: bool = False
+) -> str:
+    """Push `dataset` as config `config` of `repo_id` with its manifest record; return the new commit sha.
+
+    Args:
+        dataset: the stage output.
+        repo_id: target dataset repo (created if missing).
+        config: config name (`classified`, `reasoned`, `scored`, `filtered`, `default`, …).
+        record: what to record for this stage (input, settings, counts, accounting); rows/features are added.
+        card_title: heading of the dataset card (default: the repo name).
+        private: create the repo as private.
+    """
+    from huggingface_hub import CommitOperationAdd, HfApi
+
+    from star1_hub.cards import render_card
+
+    api = HfApi()
+    api.create_repo(repo_id, repo_type="dataset", exist_ok=True, private=private)
+    manifest = read_manifest(repo_id)
+    record = {
+        **record,
+        "config": config,
+        "rows": len(dataset),
+        "features": {name: str(feature) for name, feature in dataset.features.items()},
+        "pushed_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    manifest.setdefault("configs", {})[config] = record
+    with tempfile.TemporaryDirectory() as tmp:
+        parquet = Path(tmp) / "data.parquet"
+        _write_parquet(dataset, parquet)
+        plot = distribution_plot(dataset, f"{repo_id} / {config} ({len(dataset)} rows)")
+        front_matter = _front_matter(manifest, _foreign_configs(repo_id, set(manifest["configs"])))
+        card = render_card(
+            "curation_card.md.jinja",
+            front_matter=front_matter,
+            repo_id=repo_id,
+            title=card_title or repo_id.split("/")[-1],
+            configs=manifest["configs"],
+        )
+        operations = [
+            CommitOperationAdd(DATA_FILE.format(config=config), str(parquet)),
+            CommitOperationAdd(f"plots/{config}.png", io.BytesIO(plot)),
+            CommitOperationAdd(MANIFEST, io.BytesIO(json.dumps(manifest, indent=1, sort_keys=True).encode())),
+            CommitOperationAdd("README.md", io.BytesIO(card.encode("utf-8"))),
+        ]
+        commit = api.create_commit(
+            repo_id,
+            operations,
+            commit_message=f"{record.get('stage', config)}: push config '{config}' ({len(dataset)} rows)",
+            repo_type="dataset",
+        )
+    sha = commit.oid
+    logger.info("pushed %s rows to %s config %s at %s", len(dataset), repo_id, config, sha[:12])
+    return sha
+
+
+def _write_parquet(dataset, path: Path) -> None:
+    """Write `dataset` with its features in the schema metadata; unlike `Dataset.to_parquet`, a 0-row dataset
+    keeps its columns (so an empty stage output still has a typed, loadable file)."""
+    import pyarrow.parquet as pq
+
+    table = dataset.flatten_indices().data.table
+    table = table.cast(dataset.features.arrow_schema)  # carries the `huggingface` features metadata
+    pq.write_table(table, str(path))
+
+
+def _front_matter(manifest: dict[str, Any], foreign: list[dict[str, Any]]) -> str:
+    import yaml
+
+    configs = list(foreign)
+    for name in sorted(manifest["configs"]):
+        entry: dict[str, Any] = {
+            "config_name": name,
+            "data_files": [{"split": "train", "path": DATA_FILE.format(config=name).replace("00000-of-00001", "*")}],
+        }
+        if name == "default":
+            entry["default"] = True
+        configs.append(entry)
+    meta = {"license": "apache-2.0", "language": ["en"], "tags": ["safety", "reasoning", "star1"], "configs": configs}
+    return yaml.safe_dump(meta, sort_keys=False, allow_unicode=True)
+
+
+def tag_build(repo_id: str, tag: str, revision: str, message: str | None = None) -> None:
+    """Tag `revision` of `repo_id` (a finished build); an existing tag with that name is an error."""
+    from huggingface_hub import HfApi
+
+    HfApi().create_tag(repo_id, tag=tag, revision=revision, tag_message=message, repo_type="dataset")

@@ -1,0 +1,76 @@
+"""`dataset_scripts/build_*.py` logic: YAML → chained stages → tagged repos (scripted server, local Hub)."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from star1_hub.curate.builds import BuildConfigError, build_benign915, build_star1, load_build_config
+from star1_hub.teacher.scripted_server import ScriptedServer
+from tests.plugins.curate import StageResponder
+
+
+def write_config(path, **config):
+    path.write_text(yaml.safe_dump(config))
+    return load_build_config(path)
+
+
+def test_star1_then_benign_build_from_yaml(questions_repo, curate_repo, tmp_path):
+    from datasets import load_dataset
+    from huggingface_hub import HfApi
+
+    star41k, star1, benign = curate_repo("b41k"), curate_repo("b1"), curate_repo("b915")
+    with ScriptedServer(responder=StageResponder(low_score_every=4)) as server:
+        block = {"base_url": server.base_url, "model": "scripted", "concurrency": 4}
+        config = write_config(
+            tmp_path / "star1.yaml",
+            input=questions_repo,
+            input_config="collected",
+            star41k_repo=star41k,
+            star1_repo=star1,
+            n_select=3,
+            tag="v1",
+            cache_dir=str(tmp_path / "cache"),
+            classifier=block,
+            teacher={**block, "params": {"temperature": 0.6, "top_p": 0.7, "max_tokens": 512}},
+            judge={**block, "params": {"temperature": 0.0}},
+        )
+        result = build_star1(config)
+        assert list(result["stages"]) == ["classify", "reason", "score", "filter", "select"]
+        assert result["tags"] == {star41k: "v1", star1: "v1"}
+        selected = load_dataset(star1, revision="v1", split="train")
+        assert len(selected) == min(3, result["stages"]["filter"]["rows_out"])
+        scored = load_dataset(star41k, "scored", revision="v1", split="train")
+        assert len(scored) == result["stages"]["classify"]["rows_in"]
+
+        benign_config = write_config(
+            tmp_path / "benign.yaml",
+            input=f"{star1}@v1",
+            benign_repo=benign,
+            tag="v1",
+            cache_dir=str(tmp_path / "cache-b"),
+            rewriter=block,
+            teacher=block,
+            judge=block,
+        )
+        result = build_benign915(benign_config)
+    assert list(result["stages"]) == ["rewrite", "reason", "score", "filter"]
+    assert result["stages"]["rewrite"]["rows_in"] == len(selected)
+    final = load_dataset(benign, revision="v1", split="train")
+    assert len(final) == result["stages"]["filter"]["rows_out"]
+    assert "v1" in {t.name for t in HfApi().list_repo_refs(benign, repo_type="dataset").tags}
+
+
+def test_unknown_or_missing_yaml_keys_name_the_file_and_key(tmp_path):
+    config = write_config(
+        tmp_path / "bad.yaml",
+        input="a/b",
+        star41k_repo="a/c",
+        star1_repo="a/d",
+        classifier={"base_url": "http://x", "model": "m", "temprature": 0},
+    )
+    with pytest.raises(BuildConfigError, match=r"bad.yaml: unknown key\(s\) \['temprature'\] in 'classifier'"):
+        build_star1(config)
+    config = write_config(tmp_path / "missing.yaml", input="a/b", star41k_repo="a/c")
+    with pytest.raises(BuildConfigError, match="missing.yaml: missing key 'star1_repo'"):
+        build_star1(config)
