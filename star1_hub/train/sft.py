@@ -1,0 +1,251 @@
+"""star1 train recipes/smoke/sft_full.yaml [--key value ...]
+
+Supervised fine-tuning of a reasoning model on STAR-1 with TRL's `SFTTrainer`. `star1 train` parses the recipe and,
+when it asks for more than one process, re-launches this module through accelerate:
+
+    accelerate launch --config_file recipes/accelerate_configs/zero3.yaml --num_processes 8 \\
+        -m star1_hub.train.sft --config recipes/DeepSeek-R1-Distill-Qwen-7B/sft/config_star1.yaml
+
+What it adds to a plain TRL run: a training chat template that keeps the `<think>` trace and puts the loss on the
+assistant turn including its EOS; STAR-1 rows turned into conversations per `think_flag`/`base_flag`; dataset
+mixtures with weights and a column check before any model is loaded; automatic resume from the last checkpoint;
+a training record (`star1_training.json`) and loss curve next to the saved model; push with a model card.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import platform
+from pathlib import Path
+from typing import Any
+
+from star1_hub.train.config import Star1ScriptArguments, global_batch_size, parse_recipe
+from star1_hub.train.data import load_mixture, resolve_provenance
+from star1_hub.train.templates import apply_training_template
+
+logger = logging.getLogger(__name__)
+
+TRAINING_RECORD = "star1_training.json"
+
+
+def resume_checkpoint(training_args) -> str | None:
+    """The checkpoint to resume from: an explicit path, or the newest `checkpoint-*` in output_dir (auto)."""
+    from transformers.trainer_utils import get_last_checkpoint
+
+    value = training_args.resume_from_checkpoint
+    if isinstance(value, str) and value.lower() in ("false", "no", "none", ""):
+        return None
+    if value not in (None, True) and str(value).lower() not in ("true", "auto"):
+        return str(value)
+    if not os.path.isdir(training_args.output_dir):
+        return None
+    last = get_last_checkpoint(training_args.output_dir)
+    if last:
+        logger.info("resuming from %s", last)
+    return last
+
+
+def _drop_overlong(dataset, tokenizer, max_length: int):
+    """Padding-free without packing: TRL does not truncate, so drop (and count) rows longer than max_length."""
+    lengths = dataset.map(
+        lambda row: {
+            "_n": len(tokenizer.apply_chat_template(row["messages"], tokenize=True, return_dict=True)["input_ids"])
+        },
+        desc="measuring lengths",
+    )["_n"]
+    keep = [i for i, n in enumerate(lengths) if n <= max_length]
+    if len(keep) < len(dataset):
+        logger.warning(
+            "dropping %d of %d rows longer than max_length=%d", len(dataset) - len(keep), len(dataset), max_length
+        )
+    return dataset.select(keep)
+
+
+def _hardware() -> str:
+    import torch
+
+    if torch.cuda.is_available():
+        return f"{torch.cuda.device_count()} x {torch.cuda.get_device_name(0)}"
+    return f"CPU ({os.cpu_count()} cores, {platform.machine()})"
+
+
+def framework_versions() -> dict[str, str]:
+    """Versions of the libraries that shaped the run (for the model card)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {}
+    for package in ("star1-hub", "torch", "transformers", "trl", "accelerate", "datasets", "peft", "deepspeed"):
+        try:
+            out[package] = version(package)
+        except PackageNotFoundError:
+            continue
+    return out
+
+
+def write_training_record(
+    output_dir: Path,
+    trainer,
+    script_args: Star1ScriptArguments,
+    training_args,
+    model_args,
+    template_name: str,
+    provenance: list[dict[str, Any]],
+    recipe_path: str | None,
+    num_rows: int,
+    max_length: int | None,
+) -> Path:
+    """Write `star1_training.json`: everything the model card needs, so a later push needs no live trainer."""
+    from star1_hub.embedded import EMBEDDED_SOURCE_ID, embedded_model_dir
+
+    recipe_text = Path(recipe_path).read_text() if recipe_path else ""
+    if recipe_path:
+        from star1_hub.train.launch import REPO_ROOT
+
+        resolved = Path(recipe_path).resolve()
+        recipe_path = str(resolved.relative_to(REPO_ROOT)) if resolved.is_relative_to(REPO_ROOT) else recipe_path
+    base_model = model_args.model_name_or_path
+    if Path(base_model).resolve() == embedded_model_dir().resolve():
+        base_model = EMBEDDED_SOURCE_ID  # the local cache path means nothing on the Hub
+    record = {
+        "base_model": base_model,
+        "base_model_revision": model_args.model_revision,
+        "datasets": provenance,
+        "num_train_rows": num_rows,
+        "recipe_path": recipe_path,
+        "recipe_yaml": recipe_text,
+        "chat_template": template_name,
+        "think_flag": script_args.think_flag,
+        "base_flag": script_args.base_flag,
+        "hardware_stated": script_args.hardware,
+        "hardware_used": f"{_hardware()} x {trainer.args.world_size} process(es)",
+        "hyperparameters": {
+            "learning_rate": training_args.learning_rate,
+            "num_train_epochs": training_args.num_train_epochs,
+            "max_steps": training_args.max_steps,
+            "per_device_train_batch_size": training_args.per_device_train_batch_size,
+            "gradient_accumulation_steps": training_args.gradient_accumulation_steps,
+            "num_processes": trainer.args.world_size,
+            "global_batch_size": training_args.per_device_train_batch_size
+            * training_args.gradient_accumulation_steps
+            * trainer.args.world_size,
+            "lr_scheduler_type": str(
+                getattr(training_args.lr_scheduler_type, "value", training_args.lr_scheduler_type)
+            ),
+            "warmup_steps": training_args.warmup_steps,
+            "adam_beta1": training_args.adam_beta1,
+            "adam_beta2": training_args.adam_beta2,
+            "weight_decay": training_args.weight_decay,
+            "max_length": max_length,
+            "bf16": training_args.bf16,
+            "gradient_checkpointing": training_args.gradient_checkpointing,
+            "seed": training_args.seed,
+            "packing": training_args.packing,
+            "padding_free": training_args.padding_free,
+            "use_liger_kernel": training_args.use_liger_kernel,
+            "use_peft": model_args.use_peft,
+            "lora_r": model_args.lora_r if model_args.use_peft else None,
+        },
+        "global_step": trainer.state.global_step,
+        "log_history": trainer.state.log_history,
+        "framework_versions": framework_versions(),
+    }
+    path = output_dir / TRAINING_RECORD
+    path.write_text(json.dumps(record, indent=2, default=str))
+    return path
+
+
+def run_sft(script_args: Star1ScriptArguments, training_args, model_args, recipe_path: str | None = None) -> Path:
+    """Train, save (with the training chat template) and optionally push; return the output directory.
+
+    Args:
+        script_args: data / formatting / launch settings.
+        training_args: a `trl.SFTConfig`.
+        model_args: a `trl.ModelConfig`.
+        recipe_path: the recipe file, embedded into the model card.
+    """
+    from transformers import AutoTokenizer, set_seed
+    from trl import SFTTrainer, get_peft_config
+
+    set_seed(training_args.seed)
+    tokenizer = AutoTokenizer.from_pretrained(
+        model_args.model_name_or_path,
+        revision=model_args.model_revision,
+        trust_remote_code=training_args.trust_remote_code,
+    )
+    template_name = apply_training_template(tokenizer, script_args.chat_template)
+    sources = script_args.sources()
+    dataset = load_mixture(
+        sources,
+        script_args.question_column,
+        script_args.response_column,
+        script_args.think_flag,
+        script_args.base_flag,
+        seed=training_args.seed,
+    )
+    training_args.assistant_only_loss = True
+    max_length = training_args.max_length
+    if training_args.padding_free and not training_args.packing and training_args.max_length:
+        dataset = _drop_overlong(dataset, tokenizer, training_args.max_length)
+        training_args.max_length = None
+    push = training_args.push_to_hub
+    training_args.push_to_hub = False  # we push once, at the end, with our own card
+    model_init_kwargs = {"revision": model_args.model_revision, "dtype": model_args.dtype or "auto"}
+    if model_args.attn_implementation:
+        model_init_kwargs["attn_implementation"] = model_args.attn_implementation
+    training_args.model_init_kwargs = {**model_init_kwargs, **(training_args.model_init_kwargs or {})}
+
+    trainer = SFTTrainer(
+        model=model_args.model_name_or_path,
+        args=training_args,
+        train_dataset=dataset,
+        processing_class=tokenizer,
+        peft_config=get_peft_config(model_args),
+    )
+    trainer.train(resume_from_checkpoint=resume_checkpoint(training_args))
+    output_dir = Path(training_args.output_dir)
+    trainer.save_model(str(output_dir))  # writes the tokenizer too, with the training chat template
+    if trainer.is_world_process_zero():
+        from star1_hub.train.publish import push_trained_model, write_loss_curve
+
+        provenance = [resolve_provenance(source) for source in sources]
+        write_training_record(
+            output_dir,
+            trainer,
+            script_args,
+            training_args,
+            model_args,
+            template_name,
+            provenance,
+            recipe_path,
+            len(dataset),
+            max_length,
+        )
+        write_loss_curve(output_dir)
+        if push:
+            sha = push_trained_model(output_dir, training_args.hub_model_id, revision=training_args.hub_revision)
+            logger.info("pushed %s@%s (%s)", training_args.hub_model_id, training_args.hub_revision or "main", sha)
+    if hasattr(trainer, "end"):
+        trainer.end()
+    return output_dir
+
+
+def main(argv: list[str] | None = None) -> Path:
+    """Entry point for `python -m star1_hub.train.sft --config RECIPE.yaml [--key value ...]` (used by accelerate)."""
+    import sys
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    if "--config" not in args:
+        raise SystemExit("usage: python -m star1_hub.train.sft --config RECIPE.yaml [--key value ...]")
+    index = args.index("--config")
+    recipe = args[index + 1]
+    overrides = args[:index] + args[index + 2 :]
+    script_args, training_args, model_args = parse_recipe(recipe, overrides)
+    logger.info("global batch = %d", global_batch_size(script_args, training_args))
+    return run_sft(script_args, training_args, model_args, recipe_path=recipe)
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    main()

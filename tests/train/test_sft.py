@@ -1,0 +1,192 @@
+"""Real CPU training of the embedded model: full and LoRA runs reload and generate, runs resume from their last
+checkpoint, a 2-process DeepSpeed ZeRO-2 run works, and a run is pushed to the local Hub with its model card."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from star1_hub.train.demo import train_demo_model
+
+pytestmark = pytest.mark.slow
+RECIPES = Path(__file__).resolve().parents[2] / "recipes"
+HUB_DATA = "star1-test/star1-short"
+AUTO_PUSH_REPO = "star1-test/smollm2-lora-recipe-push"
+
+
+@pytest.fixture(scope="module")
+def full_run(short_star1_jsonl, tmp_path_factory) -> Path:
+    return train_demo_model(short_star1_jsonl, tmp_path_factory.mktemp("full") / "out", max_steps=2, method="full")
+
+
+@pytest.fixture(scope="module")
+def lora_run(short_star1_jsonl, local_hub, tmp_path_factory) -> Path:
+    """LoRA run on data read from the local Hub at a branch, with a checkpoint after every step."""
+    from datasets import Dataset
+    from huggingface_hub import HfApi
+
+    rows = [json.loads(line) for line in short_star1_jsonl.read_text().splitlines()]
+    Dataset.from_list(rows[:2]).push_to_hub(HUB_DATA)
+    HfApi().create_branch(HUB_DATA, repo_type="dataset", branch="release", exist_ok=True)
+    Dataset.from_list(rows).push_to_hub(HUB_DATA, revision="release")
+    return train_demo_model(
+        HUB_DATA,
+        tmp_path_factory.mktemp("lora") / "out",
+        max_steps=2,
+        revision="release",
+        method="lora",
+        extra_overrides=[
+            "--save_strategy",
+            "steps",
+            "--save_steps",
+            "1",
+            "--push_to_hub",
+            "true",
+            "--hub_model_id",
+            AUTO_PUSH_REPO,
+            "--hub_revision",
+            "auto",
+        ],
+    )
+
+
+def _generate(model, tokenizer) -> tuple[int, int]:
+    import torch
+
+    prompt = tokenizer.apply_chat_template(
+        [{"role": "user", "content": "How do I stay safe online?"}],
+        add_generation_prompt=True,
+        return_tensors="pt",
+        return_dict=True,
+    )
+    with torch.no_grad():
+        out = model.generate(**prompt, max_new_tokens=6, do_sample=False)
+    return prompt["input_ids"].shape[1], out.shape[1]
+
+
+def test_full_sft_saves_a_model_that_reloads_and_generates(full_run, embedded_model):
+    import torch
+    from safetensors.torch import load_file
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    record = json.loads((full_run / "star1_training.json").read_text())
+    assert record["global_step"] == 2 and len([e for e in record["log_history"] if "loss" in e]) == 2
+    assert record["base_model"] == "HuggingFaceTB/SmolLM2-135M-Instruct"
+    tokenizer = AutoTokenizer.from_pretrained(full_run)
+    assert "{% generation %}" in tokenizer.chat_template  # saved with the training template
+    model = AutoModelForCausalLM.from_pretrained(full_run, dtype=torch.float32)
+    n_prompt, n_total = _generate(model, tokenizer)
+    assert n_total > n_prompt
+    before, after = load_file(embedded_model / "model.safetensors"), load_file(full_run / "model.safetensors")
+    changed = [k for k in after if not torch.equal(before[k], after[k])]
+    assert changed, "two optimizer steps at lr 1e-5 must change the weights"
+    assert (full_run / "training_loss.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_lora_sft_on_hub_data_reloads_and_generates(lora_run):
+    from peft import AutoPeftModelForCausalLM
+    from transformers import AutoTokenizer
+
+    record = json.loads((lora_run / "star1_training.json").read_text())
+    assert record["num_train_rows"] == 12  # the `release` branch, not the 2-row main
+    assert record["datasets"][0]["name"] == HUB_DATA and record["datasets"][0]["revision"] == "release"
+    assert (lora_run / "adapter_model.safetensors").is_file() and (lora_run / "checkpoint-2").is_dir()
+    model = AutoPeftModelForCausalLM.from_pretrained(lora_run)
+    n_prompt, n_total = _generate(model, AutoTokenizer.from_pretrained(lora_run))
+    assert n_total > n_prompt
+
+
+def test_training_resumes_from_last_checkpoint(lora_run, tmp_path):
+    """Mark checkpoint-2's adapter with a sentinel value; a resumed run continues from it, a fresh one could not."""
+    import torch
+    from safetensors.torch import load_file, save_file
+
+    run = tmp_path / "resumed"
+    shutil.copytree(lora_run, run, ignore=shutil.ignore_patterns("checkpoint-1"))
+    adapter = run / "checkpoint-2" / "adapter_model.safetensors"
+    weights = load_file(adapter)
+    key = next(k for k in weights if "lora_B" in k)
+    weights[key] = torch.full_like(weights[key], 0.5)
+    save_file(weights, adapter, metadata={"format": "pt"})
+
+    train_demo_model(
+        HUB_DATA,
+        run,
+        max_steps=3,
+        revision="release",
+        method="lora",
+        extra_overrides=["--save_strategy", "steps", "--save_steps", "1"],
+    )
+    record = json.loads((run / "star1_training.json").read_text())
+    assert record["global_step"] == 3
+    final = load_file(run / "adapter_model.safetensors")[key]
+    assert torch.allclose(final, torch.full_like(final, 0.5), atol=0.01)  # one step of lr 2e-4 from the sentinel
+
+
+def test_push_with_model_card(lora_run, local_hub):
+    from huggingface_hub import HfApi, ModelCard, hf_hub_download
+
+    from star1_hub.train.publish import push_trained_model
+
+    repo = "star1-test/smollm2-star1-lora"
+    sha = push_trained_model(lora_run, repo, revision="exp-1")
+    assert re.fullmatch(r"[0-9a-f]{40}", sha)
+    api = HfApi()
+    branches = {b.name: b.target_commit for b in api.list_repo_refs(repo).branches}
+    assert branches["exp-1"] == sha
+    files = set(api.list_repo_files(repo, revision="exp-1"))
+    assert {
+        "README.md",
+        "training_loss.png",
+        "adapter_model.safetensors",
+        "tokenizer.json",
+        "chat_template.jinja",
+        "star1_training.json",
+    } <= files
+    assert not any(f.startswith("checkpoint-") for f in files)
+    card = ModelCard.load(hf_hub_download(repo, "README.md", revision="exp-1"))
+    data = card.data.to_dict()
+    assert data["base_model"] == "HuggingFaceTB/SmolLM2-135M-Instruct"
+    assert data["datasets"] == [HUB_DATA]
+    assert data["model-index"] == [{"name": "smollm2-star1-lora", "results": []}]
+    text = card.text
+    assert f"`{HUB_DATA}` | `release` → `" in text  # dataset with requested and resolved revision
+    assert "use_peft: true" in text and "lora_target_modules" in text  # recipe YAML embedded
+    assert "| learning_rate | 0.0002 |" in text and "| global_batch_size | 2 |" in text
+    assert "Hardware the recipe is sized for: CPU, 1 process" in text
+    assert "![training loss](training_loss.png)" in text
+    assert re.search(r"- trl 1\.\d+\.\d+", text) and "arXiv:2504.01903" in text
+    assert "## Intended use and limitations" in text
+
+
+def test_recipe_push_to_hub_pushes_once_at_the_end(lora_run, local_hub):
+    """`push_to_hub: true` in a recipe pushes the final model with its card to hub_model_id@hub_revision."""
+    from huggingface_hub import HfApi
+
+    api = HfApi()
+    assert "auto" in {b.name for b in api.list_repo_refs(AUTO_PUSH_REPO).branches}
+    files = set(api.list_repo_files(AUTO_PUSH_REPO, revision="auto"))
+    assert {"README.md", "adapter_model.safetensors", "training_loss.png"} <= files
+    assert not any(f.startswith("checkpoint-") for f in files)
+    commits = api.list_repo_commits(AUTO_PUSH_REPO, revision="auto")
+    assert sum("STAR-1 SFT" in c.title for c in commits) == 1  # no intermediate checkpoint pushes
+
+
+def test_zero2_two_cpu_processes(short_star1_jsonl, tmp_path):
+    from transformers import AutoConfig
+
+    from star1_hub.train.launch import train_recipe
+
+    out = train_recipe(
+        RECIPES / "smoke/sft_zero2.yaml",
+        ["--dataset_name", str(short_star1_jsonl), "--output_dir", str(tmp_path / "z2")],
+    )
+    record = json.loads((out / "star1_training.json").read_text())
+    assert record["global_step"] == 2 and record["hyperparameters"]["num_processes"] == 2
+    assert record["hardware_used"].endswith("x 2 process(es)")
+    assert AutoConfig.from_pretrained(out).model_type == "llama"
+    assert (out / "model.safetensors").stat().st_size > 100_000_000
