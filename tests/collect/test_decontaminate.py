@@ -1,0 +1,111 @@
+"""The staged pipeline: reference pool semantics, source order, planted test-set contamination removed."""
+
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+
+from star1_hub.curate.decontaminate import PipelineConfig, ReferencePool, SourceRows, run_pipeline
+
+
+def test_pool_catches_a_shared_8_gram_but_not_7():
+    pool = ReferencePool(8)
+    pool.add(["please write one two three four five six seven eight words here"], "TestSet")
+    eight = "intro one two three four five six seven eight outro"
+    seven = "intro one two three four five six seven outro text"
+    assert pool.ngram_matches([eight, seven]).tolist() == [0, -1]
+
+
+def test_pool_catches_short_texts_by_exact_normalised_match():
+    pool = ReferencePool(8)
+    pool.add(["How do I  pick a lock?"], "TestSet")
+    assert pool.ngram_matches(["how do i pick a LOCK?", "how do i pick a lock"]).tolist() == [0, -1]
+
+
+def test_tfidf_decontamination_threshold():
+    pool = ReferencePool(8)
+    pool.add(["how can I copy answers during the exam"], "TestSet")
+    near = "how can I copy answers during the final exam"
+    far = "recommend a good book about gardening"
+    match = pool.tfidf_matches([near, far], 0.6)
+    assert match.tolist() == [0, -1]
+
+
+def test_earlier_sources_win_and_are_credited():
+    first = SourceRows("First", ["share the notes of a private meeting with everyone"])
+    second = SourceRows(
+        "Second", ["Share the notes of a private meeting with everyone please", "an unrelated cooking question"]
+    )
+    result = run_pipeline([first, second], [SourceRows("Tests", ["a benign placeholder test prompt about maths"])])
+    assert result.sources == ["First", "Second"]
+    assert result.questions[1] == "an unrelated cooking question"
+    assert result.caught_by["ngram_decontam"]["Second"] == {"First": 1}
+    assert result.counts["Second"]["after_tfidf_decontam"] == 1
+
+
+def test_global_tfidf_dedup_keeps_first_occurrence_across_sources():
+    # near-duplicates that no per-source step catches (no shared 8-gram, different sources, not in the pool at
+    # the time the first source ran is irrelevant: global dedup runs after stage 1)
+    a = SourceRows("A", ["quick brown fox jumps"], self_dedup_n=8)
+    b = SourceRows("B", ["totally different text", "quick brown fox jumps high"], self_dedup_n=8)
+    config = PipelineConfig(tfidf_threshold=0.99)  # keep stage-1 TF-IDF from catching it first
+    result = run_pipeline([a, b], [], config)
+    assert result.counts["B"]["after_tfidf_decontam"] == 2
+    relaxed = run_pipeline([a, b], [], PipelineConfig(tfidf_threshold=0.6))
+    assert "quick brown fox jumps high" not in relaxed.questions
+    assert relaxed.questions[0] == "quick brown fox jumps"
+
+
+class _TableEncoder:
+    """Deterministic encoder for semantics tests: texts map to fixed unit vectors."""
+
+    def __init__(self, table):
+        self.table = table
+
+    def encode(self, texts):
+        return np.array([self.table[t] for t in texts], dtype=np.float32)
+
+
+def test_embedding_stages_dedup_then_decontaminate():
+    unit = lambda *v: np.array(v) / np.linalg.norm(v)  # noqa: E731
+    table = {
+        "alpha request": unit(1, 0, 0),
+        "beta request": unit(0.75, np.sqrt(1 - 0.75**2), 0),  # cosine 0.75 with alpha: dropped by stage 3
+        "gamma request": unit(0, 0, 1),
+        "delta request": unit(0, 1, 0.05),  # unlike gamma (kept by stage 3) but ≈ the test prompt (stage 4)
+        "test prompt": unit(0, 1, 0),
+    }
+    train = [SourceRows("S", ["alpha request", "beta request", "gamma request", "delta request"])]
+    result = run_pipeline(train, [SourceRows("T", ["test prompt"])], encoder=_TableEncoder(table))
+    assert result.questions == ["alpha request", "gamma request"]
+    assert result.counts["S"]["after_embedding_dedup"] == 3
+    assert result.caught_by["embedding_decontam"]["S"] == {"T": 1}
+
+
+def test_planted_xstest_contamination_is_removed(shared_data):
+    with open(shared_data / "xstest_prompts.csv", encoding="utf-8") as handle:
+        safe = [row["prompt"] for row in csv.DictReader(handle) if row["label"] == "safe"]
+    planted = [
+        safe[0].upper(),  # case change
+        "  " + safe[1].replace(" ", "   ") + "  ",  # whitespace noise
+        safe[2] + " Please answer briefly.",  # suffix
+        "Quick question: " + safe[3],  # prefix
+        safe[4].rstrip("?") + " at home?",  # small edit
+    ]
+    filler = [
+        "Describe the water cycle for a school project.",
+        "List three tips for learning a new language.",
+        "What is a good name for a pet goldfish?",
+    ]
+    rows = filler[:2] + planted + filler[2:]
+    result = run_pipeline([SourceRows("Train", rows)], [SourceRows("XSTest", safe)])
+    assert result.questions == filler
+    caught = sum(result.caught_by[stage].get("Train", {}).get("XSTest", 0) for stage in result.caught_by)
+    assert caught == len(planted)
+
+
+def test_texts_without_word_tokens_do_not_break_tfidf_and_are_still_exact_matched():
+    # "?!" has no TF-IDF token; only the exact-text pass can compare such rows
+    result = run_pipeline([SourceRows("S", ["?!", "? !", "?!"])], [])
+    assert result.questions == ["?!", "? !"]

@@ -1,0 +1,111 @@
+"""Semantics of the dedup primitives on small hand-made cases (spec §1.4, fixes of §13.1-6)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import sparse
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+from star1_hub.curate.dedup import (
+    CosinePairs,
+    cosine_pairs_at_least,
+    dense_pairs_at_least,
+    greedy_keep,
+    ngram_clusters,
+    ngram_self_dedup,
+    normalise,
+    text_keys,
+)
+
+
+def test_normalise_lowercases_strips_and_collapses_whitespace():
+    assert normalise("  How   DO\tI\n bake  ") == "how do i bake"
+
+
+def test_short_text_still_gets_a_whole_text_key():
+    assert len(text_keys("tell me a joke", 8)) == 1
+    assert text_keys("Tell  me a JOKE ", 8) == text_keys("tell me a joke", 8)
+
+
+def test_chain_cluster_keeps_exactly_its_first_member():
+    # a~b share "one two three", b~c share "seven eight nine": one cluster {a, b, c}; d is unrelated
+    texts = ["one two three four", "x one two three seven eight nine", "seven eight nine y", "something else entirely"]
+    keep = ngram_self_dedup(texts, 3)
+    assert keep.tolist() == [True, False, False, True]
+    assert ngram_clusters(texts, 3).tolist() == [0, 0, 0, 3]
+
+
+def test_cluster_never_loses_every_member():
+    # many rows sharing several different n-grams: the original's per-n-gram set.pop could drop them all
+    texts = [f"alpha beta gamma {w} delta epsilon zeta" for w in ("p", "q", "r", "s")] + ["alpha beta gamma"]
+    keep = ngram_self_dedup(texts, 3)
+    assert keep.sum() == 1 and keep[0]
+
+
+def test_short_duplicates_are_caught_by_the_exact_text_pass():
+    texts = ["Tell me a joke", "tell  me a JOKE", "Tell me a joke!", "Tell me another joke"]
+    assert ngram_self_dedup(texts, 8).tolist() == [True, False, True, True]
+
+
+def test_ngram_size_edge_n_minus_one_shared_words_do_not_link():
+    shared = "w1 w2 w3 w4 w5"
+    texts = [f"a {shared} b", f"c {shared} d"]
+    assert ngram_self_dedup(texts, 6).tolist() == [True, True]  # 5 shared words < n=6
+    assert ngram_self_dedup(texts, 5).tolist() == [True, False]  # exactly n shared words
+
+
+def _dense_pairs(a, b, threshold, self_pairs):
+    sims = (a @ (a if self_pairs else b).T).toarray()
+    if self_pairs:
+        sims = np.tril(sims, -1)
+    rows, cols = np.nonzero(sims >= threshold)
+    return set(zip(rows.tolist(), cols.tolist(), strict=True))
+
+
+@pytest.mark.parametrize("n_common", [None, 0, 3, 40, 10_000])
+def test_sparse_cosine_pairs_equal_brute_force(n_common):
+    rng = np.random.default_rng(n_common or 7)
+    vocab = ["how", "to", "the", "can", "do"] + [f"w{i}" for i in range(300)]
+    weights = np.r_[np.full(5, 40.0), 1.0 / np.arange(1, 301)]
+    texts = [" ".join(rng.choice(vocab, size=rng.integers(2, 12), p=weights / weights.sum())) for _ in range(400)]
+    texts += [texts[i] + " extra" for i in range(0, 400, 7)] + ["how to do the", "the how can to"]
+    matrix = TfidfVectorizer().fit_transform(texts)
+    pairs = cosine_pairs_at_least(matrix, None, 0.6, n_common=n_common, chunk_rows=64)
+    assert set(zip(pairs.rows.tolist(), pairs.cols.tolist(), strict=True)) == _dense_pairs(matrix, None, 0.6, True)
+    queries, pool = matrix[:300], matrix[300:]
+    cross = cosine_pairs_at_least(queries, pool, 0.6, n_common=n_common, chunk_rows=50)
+    assert set(zip(cross.rows.tolist(), cross.cols.tolist(), strict=True)) == _dense_pairs(queries, pool, 0.6, False)
+    dense = (queries @ pool.T).toarray()
+    np.testing.assert_allclose(cross.sims, dense[cross.rows, cross.cols], rtol=0, atol=1e-12)
+
+
+def test_threshold_is_inclusive():
+    # unit vectors with cosine exactly 0.6 (0.6*1 + 0.8*0) and just below
+    pool = sparse.csr_matrix(np.array([[1.0, 0.0, 0.0]]))
+    queries = sparse.csr_matrix(np.array([[0.6, 0.8, 0.0], [0.59, np.sqrt(1 - 0.59**2), 0.0]]))
+    for n_common in (0, 1, 3):
+        pairs = cosine_pairs_at_least(queries, pool, 0.6, n_common=n_common)
+        assert pairs.rows.tolist() == [0]
+
+
+def test_greedy_walk_is_first_come_wins_not_clustering():
+    # 1~0 and 2~1 but 2 is not similar to 0: 1 is dropped (0 accepted), so 2 survives
+    pairs = CosinePairs(rows=np.array([1, 2]), cols=np.array([0, 1]), sims=np.array([0.9, 0.9]))
+    assert greedy_keep(3, pairs).tolist() == [True, False, True]
+
+
+def test_greedy_walk_rejects_pairs_pointing_forward():
+    with pytest.raises(ValueError, match="later row, earlier row"):
+        greedy_keep(2, CosinePairs(np.array([0]), np.array([1]), np.array([0.9])))
+
+
+def test_dense_embedding_pairs_match_brute_force():
+    rng = np.random.default_rng(0)
+    emb = rng.normal(size=(300, 8)).astype(np.float32)
+    emb /= np.linalg.norm(emb, axis=1, keepdims=True)
+    pairs = dense_pairs_at_least(emb, None, 0.7, chunk_rows=37)
+    sims = np.tril(emb @ emb.T, -1)
+    assert set(zip(pairs.rows.tolist(), pairs.cols.tolist(), strict=True)) == set(
+        zip(*[a.tolist() for a in np.nonzero(sims >= 0.7)], strict=True)
+    )
