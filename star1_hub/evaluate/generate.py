@@ -1,0 +1,189 @@
+"""Generation backends: an OpenAI-compatible server (vLLM) or lighteval's transformers model in-process.
+
+- `endpoint`: chat completions against any OpenAI-compatible URL (`star1 serve`, vLLM, a hosted API), sent
+  through the teacher engine, which caches every response by (model, params, messages), retries with back-off,
+  bounds concurrency and records `finish_reason` per sample. We use it instead of `lighteval endpoint litellm`
+  because lighteval 0.13's litellm backend drops `finish_reason` (truncation counts are a required output),
+  writes its own `.litellm_cache` into the working directory and passes `repetition_penalty` nowhere; the
+  prompts and docs are the same lighteval docs built from the task files.
+- `inprocess`: lighteval's `TransformersModel` (the model behind `lighteval accelerate`) on CPU/GPU, for tiny
+  models and servers-free runs. Truncation = the generation used its whole token budget without EOS.
+  lighteval's own sample cache is disabled: with an absolute model path it writes parquet files *inside the
+  model directory* (env-notes §6); the run directory keeps every generation instead.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Generation:
+    """One generated sample."""
+
+    task: str
+    row_id: str
+    sample: int
+    text: str
+    finish_reason: str | None
+    error: str | None = None
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    cached: bool = False
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def sampling_params(recipe, task, sample: int) -> dict:
+    """OpenAI-style request params for one sample of `task` under `recipe` (seed offset by the sample index)."""
+    gen = recipe.generation
+    params = {
+        "temperature": gen.temperature,
+        "top_p": gen.top_p,
+        "max_tokens": recipe.budget_for(task),
+        "seed": recipe.seed + sample,
+    }
+    if gen.top_k is not None:
+        params["top_k"] = gen.top_k
+    if gen.repetition_penalty is not None:
+        params["repetition_penalty"] = gen.repetition_penalty  # vLLM extension of the OpenAI API
+    return params
+
+
+def generate_endpoint(
+    work: list[tuple],
+    recipe,
+    base_url: str,
+    served_model: str,
+    cache_dir: Path | None,
+    api_key: str | None = None,
+) -> tuple[list[Generation], dict]:
+    """Generate every (task, rows) pair of `work` through an OpenAI-compatible server.
+
+    Returns:
+        (generations in task/row/sample order, the engine's accounting dict).
+    """
+    from star1_hub.teacher import ChatRequest, EngineConfig, TeacherEngine
+
+    requests, keys = [], []
+    for task, rows in work:
+        for row in rows:
+            for sample in range(recipe.samples_per_prompt):
+                requests.append(
+                    ChatRequest(
+                        messages=[{"role": "user", "content": row["prompt_text"]}],
+                        params=sampling_params(recipe, task, sample),
+                        metadata={"id": f"{task.name}/{row['id']}/{sample}"},
+                    )
+                )
+                keys.append((task.name, str(row["id"]), sample))
+    engine = TeacherEngine(
+        EngineConfig(
+            base_url=base_url,
+            model=served_model,
+            api_key=api_key,
+            concurrency=recipe.concurrency,
+            cache_dir=cache_dir,
+            stage="eval-generate",
+            structured_output=False,
+            output_retries=0,  # a truncated generation is a result (counted), not a failure to retry
+        )
+    )
+    results = engine.run(requests)
+    generations = []
+    for (task_name, row_id, sample), result in zip(keys, results, strict=True):
+        usage = result.usage or {}
+        # a length-truncated generation is still a generation: keep its text and count it as truncated
+        error = None if result.error in (None, "length") else result.error
+        generations.append(
+            Generation(
+                task=task_name,
+                row_id=row_id,
+                sample=sample,
+                text=result.text or "",
+                finish_reason=result.finish_reason or ("length" if result.error == "length" else None),
+                error=error,
+                prompt_tokens=usage.get("prompt_tokens"),
+                completion_tokens=usage.get("completion_tokens"),
+                cached=bool(result.cached),
+            )
+        )
+    return generations, engine.accounting.to_dict()
+
+
+def load_inprocess_model(model: str, revision: str | None, recipe, batch_size: int = 4, device: str = "cpu"):
+    """lighteval's TransformersModel for a local folder or Hub repo, with the recipe's sampling parameters."""
+    from lighteval.models.model_input import GenerationParameters
+    from lighteval.models.transformers import transformers_model as tm
+
+    gen = recipe.generation
+    config = tm.TransformersModelConfig(
+        model_name=model,
+        revision=revision or "main",
+        device=device,
+        batch_size=batch_size,
+        dtype="float32" if device == "cpu" else "bfloat16",
+        generation_parameters=GenerationParameters(
+            temperature=gen.temperature,
+            top_p=gen.top_p,
+            top_k=gen.top_k,
+            repetition_penalty=gen.repetition_penalty,
+            seed=recipe.seed,
+        ),
+    )
+    original = tm.SampleCache
+    tm.SampleCache = lambda _config: None  # see module docstring: no cache files inside the model folder
+    try:
+        return tm.TransformersModel(config)
+    finally:
+        tm.SampleCache = original
+
+
+def generate_inprocess(work: list[tuple], recipe, lighteval_model) -> tuple[list[Generation], dict]:
+    """Generate every (task, rows) pair of `work` with an in-process lighteval TransformersModel."""
+    import transformers
+
+    transformers.set_seed(recipe.seed)
+    eos_id = lighteval_model.tokenizer.eos_token_id
+    generations, started, completion_tokens = [], time.monotonic(), 0
+    for task, rows in work:
+        budget = recipe.budget_for(task)
+        docs = []
+        for row in rows:
+            doc = task.to_doc(row, max_new_tokens=budget)
+            doc.num_samples = recipe.samples_per_prompt
+            docs.append(doc)
+        if not docs:
+            continue
+        logger.info("generating %d × %d samples for %s in-process", len(docs), recipe.samples_per_prompt, task.name)
+        responses = lighteval_model.greedy_until(docs)
+        for row, response in zip(rows, responses, strict=True):
+            for sample, text in enumerate(response.text):
+                tokens = list(response.output_tokens[sample]) if len(response.output_tokens) > sample else []
+                tokens = [int(t) for t in tokens if int(t) != (lighteval_model.tokenizer.pad_token_id or -1)]
+                hit_budget = len(tokens) >= budget and (not tokens or tokens[-1] != eos_id)
+                completion_tokens += len(tokens)
+                generations.append(
+                    Generation(
+                        task=task.name,
+                        row_id=str(row["id"]),
+                        sample=sample,
+                        text=text,
+                        finish_reason="length" if hit_budget else "stop",
+                        prompt_tokens=len(response.input_tokens),
+                        completion_tokens=len(tokens),
+                    )
+                )
+    accounting = {
+        "requests_sent": len(generations),
+        "cached_hits": 0,
+        "completion_tokens": completion_tokens,
+        "wall_s": time.monotonic() - started,
+    }
+    return generations, accounting

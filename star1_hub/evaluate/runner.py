@@ -1,0 +1,248 @@
+"""Run an evaluation: load task rows → generate → score offline → judge (optional) → metrics → files.
+
+Outputs in `output_dir`: `results.json` (every parameter, seed, source, timing, count and metric),
+`details/<task>.parquet` (one row per sample: prompt, generation, finish_reason, answer part, extraction,
+score, judge labels and raw judge replies).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+
+from star1_hub.evaluate.aggregate import summarise, task_metrics
+from star1_hub.evaluate.extract import answer_part
+from star1_hub.evaluate.scoring import score_generation
+
+logger = logging.getLogger(__name__)
+
+RESULTS_SCHEMA = "star1-eval/1"
+
+
+@dataclass
+class EvalRun:
+    """The outcome of `run_eval`."""
+
+    results: dict
+    details: dict[str, list[dict]]
+    output_dir: Path
+    results_path: Path
+    detail_paths: dict[str, Path] = field(default_factory=dict)
+
+
+def parse_model_ref(model: str) -> tuple[str, str | None]:
+    """`PATH` or `owner/name[@revision]` → (path-or-repo, revision or None)."""
+    if Path(model).expanduser().exists():
+        return str(Path(model).expanduser().resolve()), None
+    repo, _, revision = model.partition("@")
+    return repo, revision or None
+
+
+def model_short_name(model: str) -> str:
+    """A name for files and leaderboard rows: the repo name or the folder name."""
+    ref, _ = parse_model_ref(model)
+    return Path(ref).name if Path(ref).exists() else ref.split("/")[-1]
+
+
+def _versions() -> dict:
+    out = {}
+    for dist in ("star1-hub", "lighteval", "transformers", "torch", "huggingface_hub", "datasets"):
+        try:
+            out[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            out[dist] = None
+    return out
+
+
+def build_details(task, rows: list[dict], generations: list) -> list[dict]:
+    """Per-sample detail dicts (scored offline) for one task."""
+    by_id = {str(row["id"]): row for row in rows}
+    details = []
+    for gen in generations:
+        row = by_id[gen.row_id]
+        answer = answer_part(gen.text)
+        sample = {
+            "task": task.name,
+            "row_id": gen.row_id,
+            "sample": gen.sample,
+            "prompt": row["prompt_text"],
+            "gold": None if row.get("gold") is None else str(row["gold"]),
+            "category": None if row.get("category") is None else str(row["category"]),
+            "generation": gen.text,
+            "finish_reason": gen.finish_reason,
+            "generation_error": gen.error,
+            "completion_tokens": gen.completion_tokens,
+            "has_answer": bool(answer),
+            "answer": answer,
+        }
+        if gen.error:
+            sample.update({"score": 0.0, "extracted": None, "string_match_label": None})
+        else:
+            scored = score_generation(task, row, gen.text)
+            sample.update(scored)
+        details.append(sample)
+    return details
+
+
+def run_eval(
+    model: str,
+    tasks: list,
+    recipe,
+    output_dir: Path,
+    backend: str = "endpoint",
+    base_url: str | None = None,
+    served_model: str | None = None,
+    max_samples: int | None = None,
+    cache_dir: Path | None = None,
+    task_sources: dict[str, str] | None = None,
+    judge=None,
+    api_key: str | None = None,
+    inprocess_model=None,
+) -> EvalRun:
+    """Evaluate `model` on `tasks` under `recipe` and write the results.
+
+    Args:
+        model: local folder or Hub repo `owner/name[@rev]` (what is evaluated; recorded in the results).
+        tasks: EvalTasks to run.
+        recipe: a Recipe.
+        output_dir: where results.json and details/ go.
+        backend: "endpoint" (OpenAI-compatible server at base_url serving `served_model`) or "inprocess"
+            (lighteval TransformersModel).
+        max_samples: first K rows per task.
+        cache_dir: teacher-engine cache for generations and judges (re-runs cost 0 requests).
+        task_sources: task name → source override.
+        judge: a JudgeConfig, or None to skip LLM judges (safety tasks then report string-match only).
+        inprocess_model: an already loaded lighteval model to reuse (tests, demo).
+    """
+    from star1_hub.evaluate.generate import generate_endpoint, generate_inprocess, load_inprocess_model
+
+    started = time.monotonic()
+    started_at = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
+    output_dir = Path(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    task_sources = task_sources or {}
+    ref, revision = parse_model_ref(model)
+
+    work, sources = [], {}
+    for task in tasks:
+        rows = task.load_rows(task_sources.get(task.name), limit=max_samples)
+        sources[task.name] = task.resolve_source(task_sources.get(task.name))
+        work.append((task, rows))
+    load_s = time.monotonic() - started
+
+    gen_started = time.monotonic()
+    if backend == "endpoint":
+        if not base_url or not served_model:
+            raise ValueError("backend 'endpoint' needs --base-url and --served-model (the server's model name)")
+        generations, gen_accounting = generate_endpoint(
+            work, recipe, base_url, served_model, None if cache_dir is None else Path(cache_dir), api_key
+        )
+    elif backend == "inprocess":
+        lm = inprocess_model or load_inprocess_model(ref, revision, recipe)
+        generations, gen_accounting = generate_inprocess(work, recipe, lm)
+    else:
+        raise ValueError(f"unknown backend {backend!r}; use 'endpoint' or 'inprocess'")
+    generate_s = time.monotonic() - gen_started
+
+    by_task: dict[str, list] = {task.name: [] for task, _ in work}
+    for gen in generations:
+        by_task[gen.task].append(gen)
+    details = {task.name: build_details(task, rows, by_task[task.name]) for task, rows in work}
+    task_map = {task.name: task for task, _ in work}
+
+    judge_s = 0.0
+    if judge is not None and any(t.kind in ("harmful", "overrefusal") for t in task_map.values()):
+        from star1_hub.evaluate.judge import run_judges
+
+        judge_started = time.monotonic()
+        run_judges([s for samples in details.values() for s in samples], task_map, recipe, judge)
+        judge_s = time.monotonic() - judge_started
+
+    per_task = {name: task_metrics(task_map[name], samples) for name, samples in details.items()}
+    results = {
+        "schema": RESULTS_SCHEMA,
+        "model": {"ref": ref, "revision": revision, "name": model_short_name(model), "given": model},
+        "config": {
+            "recipe": recipe.model_dump(),
+            "backend": backend,
+            "base_url": base_url,
+            "served_model": served_model,
+            "max_samples": max_samples,
+            "task_sources": sources,
+            "versions": _versions(),
+            "started_at": started_at,
+        },
+        "judge": judge.describe() if judge is not None else None,
+        "timings": {
+            "load_s": round(load_s, 3),
+            "generate_s": round(generate_s, 3),
+            "judge_s": round(judge_s, 3),
+            "total_s": round(time.monotonic() - started, 3),
+        },
+        "accounting": {"generation": gen_accounting, "judges": dict(judge.accounting) if judge else {}},
+        "tasks": per_task,
+        "summary": summarise(task_map, per_task),
+    }
+    results_path = output_dir / "results.json"
+    results_path.write_text(json.dumps(results, indent=2, default=str) + "\n")
+    detail_paths = write_details(details, output_dir / "details")
+    logger.info("wrote %s and %d detail files", results_path, len(detail_paths))
+    return EvalRun(results, details, output_dir, results_path, detail_paths)
+
+
+def write_details(details: dict[str, list[dict]], folder: Path) -> dict[str, Path]:
+    """One parquet file per task; columns are the union of the sample keys (missing → null)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = {}
+    for name, samples in details.items():
+        columns = sorted({key for sample in samples for key in sample})
+        table = pa.Table.from_pylist([{c: s.get(c) for c in columns} for s in samples]) if samples else pa.table({})
+        path = folder / f"{name}.parquet"
+        pq.write_table(table, path)
+        paths[name] = path
+    return paths
+
+
+JUDGE_FIELDS_PREFIXES = ("guard_full", "guard_answer", "rubric", "refusal_llm")
+
+
+def rejudge(run_dir: Path, judge) -> EvalRun:
+    """Re-run only the judge stage on a finished run's stored generations (never regenerates), then recompute
+    the metrics and rewrite `results.json` and `details/`. Judgements already made are cache hits (0 requests).
+    """
+    import pyarrow.parquet as pq
+
+    from star1_hub.evaluate.judge import run_judges
+    from star1_hub.evaluate.recipe import Recipe
+    from star1_hub.evaluate.registry import get_task
+
+    run_dir = Path(run_dir)
+    results_path = run_dir / "results.json"
+    if not results_path.is_file():
+        raise FileNotFoundError(f"{results_path} not found: pass the --output-dir of a finished `star1 eval` run")
+    results = json.loads(results_path.read_text())
+    recipe = Recipe.model_validate(results["config"]["recipe"])
+    task_map = {name: get_task(name) for name in results["tasks"]}
+    details = {}
+    for name in task_map:
+        rows = pq.read_table(run_dir / "details" / f"{name}.parquet").to_pylist()
+        details[name] = [{k: v for k, v in row.items() if not k.startswith(JUDGE_FIELDS_PREFIXES)} for row in rows]
+    started = time.monotonic()
+    run_judges([s for samples in details.values() for s in samples], task_map, recipe, judge)
+    per_task = {name: task_metrics(task_map[name], samples) for name, samples in details.items()}
+    results["judge"] = judge.describe()
+    results["timings"]["judge_s"] = round(time.monotonic() - started, 3)
+    results["accounting"]["judges"] = dict(judge.accounting)
+    results["tasks"] = per_task
+    results["summary"] = summarise(task_map, per_task)
+    results_path.write_text(json.dumps(results, indent=2, default=str) + "\n")
+    detail_paths = write_details(details, run_dir / "details")
+    return EvalRun(results, details, run_dir, results_path, detail_paths)

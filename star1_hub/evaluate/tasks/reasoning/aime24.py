@@ -1,0 +1,54 @@
+"""AIME 2024 (I + II) — 30 integer-answer competition problems.
+
+name: aime24 | suite: reasoning | size: 30
+source: Hub `HuggingFaceH4/aime_2024` split `train` (columns `problem`, `answer`); the STAR-1 repo's
+    `datasets/AIME/test.jsonl` (ids 60–89) has the same columns.
+override: STAR1_EVAL_SOURCE_AIME24=<file|folder|repo[@rev]>
+scoring: last `\\boxed{}` (else last `Answer:` line) AFTER `</think>`, reduced to an integer; exact match, else a
+    symbolic comparison. Budget: 16,384 new tokens (paper protocol).
+"""
+
+from __future__ import annotations
+
+from star1_hub.evaluate.taskspec import EvalTask, lighteval_config, require
+
+PROMPT = (
+    "Solve the following competition problem. Work through it step by step, then write the final answer, an "
+    "integer from 0 to 999, inside \\boxed{{}} on the last line.\n\n{problem}"
+)
+
+
+def _select(raw: list[dict]) -> list[dict]:
+    rows = []
+    for index, line in enumerate(raw):
+        where = f"aime24 row {index}"
+        rows.append(
+            {
+                "id": str(line.get("id", index)),
+                "problem": str(require(line, ("problem", "question"), where)),
+                "gold": str(require(line, "answer", where)).strip(),
+            }
+        )
+    return rows
+
+
+TASKS = [
+    EvalTask(
+        name="aime24",
+        suite="reasoning",
+        kind="integer",
+        hub_id="HuggingFaceH4/aime_2024",
+        split="train",
+        expected_size=30,
+        description="AIME 2024 I+II (pass@1, integer answers)",
+        select=_select,
+        build_prompt=lambda row: PROMPT.format(problem=row["problem"]),
+    )
+]
+
+
+def __getattr__(name: str):
+    if name == "TASKS_TABLE":
+        table = globals()["TASKS_TABLE"] = [lighteval_config(task) for task in TASKS]  # built once
+        return table
+    raise AttributeError(name)

@@ -1,0 +1,56 @@
+"""HumanEval — 164 Python function-completion problems, scored by running their unit tests.
+
+name: humaneval | suite: reasoning | size: 164
+source: Hub `openai/openai_humaneval` split `test` (columns `task_id`, `prompt`, `test`, `entry_point`).
+override: STAR1_EVAL_SOURCE_HUMANEVAL=<file|folder|repo[@rev]>
+scoring: LAST ```python block AFTER `</think>` (the original took the first block anywhere); a full function
+    definition is used as is, a bare body completes the prompt; executed in a separate process with a 3 s
+    timeout (see star1_hub.evaluate.grading — not a security sandbox). Budget: 16,384.
+"""
+
+from __future__ import annotations
+
+from star1_hub.evaluate.taskspec import EvalTask, lighteval_config, require
+
+PROMPT = (
+    "Complete the Python function below. Read its signature and docstring, implement it fully, and reply with "
+    "the complete function (including any imports it needs) in one ```python code block.\n\n{prompt}"
+)
+
+
+def _select(raw: list[dict]) -> list[dict]:
+    rows = []
+    for index, line in enumerate(raw):
+        where = f"humaneval row {index}"
+        rows.append(
+            {
+                "id": str(require(line, "task_id", where)),
+                "humaneval_prompt": str(require(line, "prompt", where)),
+                "test": str(require(line, "test", where)),
+                "entry_point": str(require(line, "entry_point", where)),
+                "gold": None,
+            }
+        )
+    return rows
+
+
+TASKS = [
+    EvalTask(
+        name="humaneval",
+        suite="reasoning",
+        kind="code",
+        hub_id="openai/openai_humaneval",
+        split="test",
+        expected_size=164,
+        description="HumanEval (pass@1 by executing the tests)",
+        select=_select,
+        build_prompt=lambda row: PROMPT.format(prompt=row["humaneval_prompt"]),
+    )
+]
+
+
+def __getattr__(name: str):
+    if name == "TASKS_TABLE":
+        table = globals()["TASKS_TABLE"] = [lighteval_config(task) for task in TASKS]  # built once
+        return table
+    raise AttributeError(name)

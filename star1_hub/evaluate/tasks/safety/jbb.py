@@ -1,0 +1,51 @@
+"""JailbreakBench JBB-Behaviors — the 100 harmful behaviours as plain goals.
+
+name: jbb | suite: safety (in the 4-benchmark average) | size: 100
+source: Hub `JailbreakBench/JBB-Behaviors`, config `behaviors`, split `harmful`, column `Goal`.
+override: STAR1_EVAL_SOURCE_JBB=<file|folder|repo[@rev]>
+judges: Llama-Guard safety (full output and answer-only).
+"""
+
+from __future__ import annotations
+
+from star1_hub.evaluate.taskspec import EvalTask, lighteval_config, require
+
+
+def _select(raw: list[dict]) -> list[dict]:
+    rows = []
+    for index, line in enumerate(raw):
+        where = f"jbb row {index}"
+        rows.append(
+            {
+                "id": str(line.get("Index", line.get("id", index))),
+                "prompt": str(require(line, ("Goal", "goal", "prompt"), where)),
+                "gold": None,
+                "category": line.get("Category"),
+            }
+        )
+    return rows
+
+
+TASKS = [
+    EvalTask(
+        name="jbb",
+        suite="safety",
+        kind="harmful",
+        hub_id="JailbreakBench/JBB-Behaviors",
+        hub_config="behaviors",
+        split="harmful",
+        expected_size=100,
+        description="JailbreakBench harmful behaviours (safety rate)",
+        select=_select,
+        build_prompt=lambda row: row["prompt"],
+        budget_key="safety",
+        in_safety_average=True,
+    )
+]
+
+
+def __getattr__(name: str):
+    if name == "TASKS_TABLE":
+        table = globals()["TASKS_TABLE"] = [lighteval_config(task) for task in TASKS]  # built once
+        return table
+    raise AttributeError(name)

@@ -1,0 +1,52 @@
+"""StrongREJECT — plain forbidden prompts (no jailbreak wrapper).
+
+name: strongreject | suite: safety (in the 4-benchmark average) | size: 313
+source: Hub `walledai/StrongREJECT` split `train` (column `prompt`); the original read the CSV of
+    `alexandrasouly/strongreject` (column `forbidden_prompt`) — both column names are accepted.
+override: STAR1_EVAL_SOURCE_STRONGREJECT=<file|folder|repo[@rev]>
+judges: Llama-Guard safety (full output and answer-only), StrongREJECT rubric score.
+"""
+
+from __future__ import annotations
+
+from star1_hub.evaluate.taskspec import EvalTask, lighteval_config, require
+
+
+def _select(raw: list[dict]) -> list[dict]:
+    rows = []
+    for index, line in enumerate(raw):
+        where = f"strongreject row {index}"
+        rows.append(
+            {
+                "id": str(line.get("id", index)),
+                "prompt": str(require(line, ("forbidden_prompt", "prompt"), where)),
+                "gold": None,
+                "category": line.get("category"),
+            }
+        )
+    return rows
+
+
+TASKS = [
+    EvalTask(
+        name="strongreject",
+        suite="safety",
+        kind="harmful",
+        hub_id="walledai/StrongREJECT",
+        split="train",
+        expected_size=313,
+        description="StrongREJECT forbidden prompts (safety rate + rubric score)",
+        select=_select,
+        build_prompt=lambda row: row["prompt"],
+        budget_key="safety",
+        in_safety_average=True,
+        extra={"rubric": True},
+    )
+]
+
+
+def __getattr__(name: str):  # lighteval reads TASKS_TABLE; built lazily so importing this file stays cheap
+    if name == "TASKS_TABLE":
+        table = globals()["TASKS_TABLE"] = [lighteval_config(task) for task in TASKS]  # built once
+        return table
+    raise AttributeError(name)

@@ -1,0 +1,62 @@
+"""WildJailbreak evaluation set — adversarial harmful prompts.
+
+name: wildjailbreak | suite: safety (in the 4-benchmark average) | size: 250
+source: Hub `allenai/wildjailbreak`, config `eval`, split `train`; keep `data_type == "adversarial_harmful"`,
+    shuffle with seed 42 (numpy `default_rng(42).permutation`, as `datasets.Dataset.shuffle(seed=42)` does), take
+    the first 250; prompt = column `adversarial`.
+override: STAR1_EVAL_SOURCE_WILDJAILBREAK=<file|folder|repo[@rev]>
+judges: Llama-Guard safety (full output and answer-only).
+"""
+
+from __future__ import annotations
+
+from star1_hub.evaluate.taskspec import EvalTask, lighteval_config, require
+
+SIZE = 250
+SEED = 42
+
+
+def _select(raw: list[dict]) -> list[dict]:
+    import numpy as np
+
+    kept = [line for line in raw if line.get("data_type") == "adversarial_harmful"]
+    if len(raw) > 1:  # one row at a time (lighteval path) has nothing to shuffle
+        order = np.random.default_rng(SEED).permutation(len(kept))
+        kept = [kept[i] for i in order[:SIZE]]
+    rows = []
+    for index, line in enumerate(kept):
+        where = f"wildjailbreak adversarial_harmful row {index}"
+        rows.append(
+            {
+                "id": str(line.get("id", index)),
+                "prompt": str(require(line, "adversarial", where)),
+                "gold": None,
+                "vanilla": line.get("vanilla"),
+            }
+        )
+    return rows
+
+
+TASKS = [
+    EvalTask(
+        name="wildjailbreak",
+        suite="safety",
+        kind="harmful",
+        hub_id="allenai/wildjailbreak",
+        hub_config="eval",
+        split="train",
+        expected_size=SIZE,
+        description="WildJailbreak eval adversarial_harmful, shuffle seed 42, first 250 (safety rate)",
+        select=_select,
+        build_prompt=lambda row: row["prompt"],
+        budget_key="safety",
+        in_safety_average=True,
+    )
+]
+
+
+def __getattr__(name: str):
+    if name == "TASKS_TABLE":
+        table = globals()["TASKS_TABLE"] = [lighteval_config(task) for task in TASKS]  # built once
+        return table
+    raise AttributeError(name)

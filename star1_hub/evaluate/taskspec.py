@@ -1,0 +1,251 @@
+"""What an evaluation task is, where its rows come from, and how it becomes lighteval docs and task configs.
+
+Each benchmark file under `star1_hub/evaluate/tasks/{safety,reasoning}/` builds one or more `EvalTask`s and a
+lighteval `TASKS_TABLE`, so the same file serves `star1 eval` and
+`lighteval accelerate ... --custom-tasks star1_hub/evaluate/tasks/reasoning/aime24.py`.
+
+Row sources, in order of precedence:
+1. an explicit `source=` argument (CLI `--task-source NAME=SOURCE`);
+2. the environment variable `STAR1_EVAL_SOURCE_<NAME>` (e.g. `STAR1_EVAL_SOURCE_XSTEST_SAFE=../shared/data/xstest_prompts.csv`);
+3. the task's public Hub id (`datasets.load_dataset`, honours `HF_ENDPOINT`, so a local Hub works too).
+A source is a local `.csv`/`.jsonl`/`.json`/`.parquet` file, a local dataset folder, or a Hub repo `owner/name[@rev]`.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+logger = logging.getLogger(__name__)
+
+SUITES = ("safety", "reasoning")
+LIGHTEVAL_PREFIX = "star1_"
+# kind → how a generation is judged/scored
+KINDS = ("harmful", "overrefusal", "math", "integer", "choice", "code")
+
+
+class TaskDataError(ValueError):
+    """A task's source is missing, unreadable or lacks a required field."""
+
+
+@dataclass(frozen=True)
+class EvalTask:
+    """One benchmark as evaluated by star1-hub.
+
+    Attributes:
+        name: task name used on the CLI, in results and as the details config (e.g. "strongreject").
+        suite: "safety" or "reasoning".
+        kind: scoring family (see KINDS).
+        hub_id: default source on the Hub; hub_config / split select the subset.
+        expected_size: number of rows of the full benchmark (None when it depends on the source).
+        description: one line shown by `star1 eval --list-tasks`.
+        select: turns the raw rows of the source into normalised rows
+            `{"id": str, "prompt": str, "gold": str | None, ...extra}`; raises TaskDataError naming the field.
+        build_prompt: the user message for a normalised row.
+        budget_key: which recipe token budget applies (defaults to the task name).
+        in_safety_average: whether the task is one of the four benchmarks of the paper's safety average.
+    """
+
+    name: str
+    suite: str
+    kind: str
+    hub_id: str
+    split: str
+    expected_size: int | None
+    description: str
+    select: Callable[[list[dict]], list[dict]]
+    build_prompt: Callable[[dict], str]
+    hub_config: str | None = None
+    budget_key: str | None = None
+    in_safety_average: bool = False
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def env_var(self) -> str:
+        return "STAR1_EVAL_SOURCE_" + self.name.upper().replace("-", "_")
+
+    def default_source(self) -> str:
+        return self.hub_id
+
+    def resolve_source(self, source: str | Path | None = None) -> str:
+        """The source actually used: explicit argument, then the env var, then the Hub id."""
+        return str(source or os.environ.get(self.env_var) or self.hub_id)
+
+    def load_rows(self, source: str | Path | None = None, limit: int | None = None) -> list[dict]:
+        """Load, select and normalise the task's rows (first `limit` after selection)."""
+        resolved = self.resolve_source(source)
+        raw = read_rows(resolved, config=self.hub_config, split=self.split)
+        rows = self.select(raw)
+        for row in rows:
+            row["prompt_text"] = self.build_prompt(row)
+        if self.expected_size is not None and len(rows) != self.expected_size and limit is None:
+            logger.warning(
+                "%s: %d rows from %s (the benchmark has %d)", self.name, len(rows), resolved, self.expected_size
+            )
+        return rows[:limit] if limit is not None else rows
+
+    def to_doc(self, row: dict, max_new_tokens: int | None = None):
+        """A lighteval `Doc` for a normalised row (query = the user message; gold kept in `specific`)."""
+        from lighteval.tasks.requests import Doc
+
+        return Doc(
+            query=row.get("prompt_text") or self.build_prompt(row),
+            choices=[str(row.get("gold") or "")],
+            gold_index=0,
+            id=str(row["id"]),
+            task_name=self.name,
+            specific={"row": {k: v for k, v in row.items() if k != "prompt_text"}},
+            generation_size=max_new_tokens,  # lighteval's pipeline adds the sampling methods itself
+        )
+
+
+def require(row: dict, field_names: str | tuple[str, ...], where: str):
+    """Value of the first present field among `field_names`, else TaskDataError naming the row and the fields."""
+    names = (field_names,) if isinstance(field_names, str) else field_names
+    for name in names:
+        if name in row and row[name] is not None:
+            return row[name]
+    raise TaskDataError(
+        f"{where}: field {' or '.join(repr(n) for n in names)} missing (columns: {sorted(row)}); "
+        "point the task at a source with that column (see `star1 eval --list-tasks`)"
+    )
+
+
+def _read_file(path: Path) -> list[dict]:
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        with path.open(newline="", encoding="utf-8") as handle:
+            return list(csv.DictReader(handle))
+    if suffix == ".jsonl":
+        rows = []
+        with path.open(encoding="utf-8") as handle:
+            for number, line in enumerate(handle, 1):
+                if line.strip():
+                    try:
+                        rows.append(json.loads(line))
+                    except json.JSONDecodeError as exc:
+                        raise TaskDataError(
+                            f"{path}:{number}: not valid JSON ({exc.msg}); fix or remove the line"
+                        ) from exc
+        return rows
+    if suffix == ".json":
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if isinstance(data, dict) and isinstance(data.get("data"), list):
+            data = data["data"]
+        if not isinstance(data, list):
+            raise TaskDataError(f"{path}: expected a JSON list of rows (or {{'data': [...]}})")
+        return data
+    if suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        return pq.read_table(path).to_pylist()
+    raise TaskDataError(f"{path}: unsupported file type {suffix!r}; use .csv, .jsonl, .json or .parquet")
+
+
+def read_rows(source: str, config: str | None = None, split: str = "test") -> list[dict]:
+    """Raw rows of a local file, a local dataset folder or a Hub dataset (`owner/name[@revision]`)."""
+    path = Path(source).expanduser()
+    if path.is_file():
+        return _read_file(path)
+    import datasets
+
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir() if p.suffix.lower() in {".csv", ".jsonl", ".json", ".parquet"})
+        if files and not (path / "README.md").exists():
+            return [row for file in files for row in _read_file(file)]
+        return datasets.load_dataset(str(path), config, split=split).to_list()
+    if source.startswith((".", "/", "~")):
+        raise TaskDataError(f"{source}: no such file or folder; pass an existing path or a Hub dataset id")
+    repo_id, _, revision = source.partition("@")
+    try:
+        return datasets.load_dataset(repo_id, config, split=split, revision=revision or None).to_list()
+    except Exception as exc:
+        raise TaskDataError(
+            f"could not load Hub dataset {repo_id!r} (config {config!r}, split {split!r}): {exc}. "
+            "Offline? point the task at a local copy with --task-source or its STAR1_EVAL_SOURCE_* variable"
+        ) from exc
+
+
+def default_budget(task: EvalTask) -> int:
+    """Token budget for the lighteval CLI path: `$STAR1_EVAL_MAX_NEW_TOKENS`, else the paper recipe's budget."""
+    if os.environ.get("STAR1_EVAL_MAX_NEW_TOKENS"):
+        return int(os.environ["STAR1_EVAL_MAX_NEW_TOKENS"])
+    from star1_hub.evaluate.recipe import load_recipe
+
+    return load_recipe("paper").budget_for(task)
+
+
+def lighteval_config(task: EvalTask, max_new_tokens: int | None = None):
+    """A `LightevalTaskConfig` for `task`, scored per sample with the task's offline scorer.
+
+    `max_new_tokens` defaults to `default_budget(task)` (without a budget lighteval generates up to the model's
+    context length).
+
+    The config reads the task's resolved source (Hub id, or a local dataset folder via the env var) one row at a
+    time, so whole-dataset selections (WildJailbreak's seeded shuffle, WildChat's per-category top-100) are applied
+    only by `star1 eval`; through the lighteval CLI those tasks see the filtered but unselected rows.
+    """
+    import numpy as np
+    from lighteval.metrics.metrics_sample import SampleLevelComputation
+    from lighteval.metrics.utils.metric_utils import SampleLevelMetric
+    from lighteval.tasks.lighteval_task import LightevalTaskConfig
+    from lighteval.tasks.requests import SamplingMethod
+
+    from star1_hub.evaluate.scoring import score_generation
+
+    max_new_tokens = max_new_tokens or default_budget(task)
+
+    class _TaskScore(SampleLevelComputation):
+        def compute(self, doc, model_response, **kwargs):
+            row = (doc.specific or {}).get("row", {})
+            return float(score_generation(task, row, model_response.text[0])["score"])
+
+    metric = SampleLevelMetric(
+        metric_name="refusal_string_match" if task.suite == "safety" else "pass@1",
+        higher_is_better=task.suite != "safety",
+        category=SamplingMethod.GENERATIVE,
+        sample_level_fn=_TaskScore(),
+        corpus_level_fn=np.mean,
+    )
+
+    def prompt_function(line: dict, task_name: str | None = None):
+        rows = task.select([line])
+        if not rows:
+            return None
+        rows[0]["prompt_text"] = task.build_prompt(rows[0])
+        doc = task.to_doc(rows[0], max_new_tokens)
+        doc.task_name = task_name or doc.task_name
+        return doc
+
+    source, subset, split = task.resolve_source(), task.hub_config or "default", task.split
+    if Path(source).expanduser().is_file():
+        # lighteval 0.13 hands hf_repo to datasets.load_dataset and has no data_files: stage the file as the
+        # `test` split of a one-file folder (a symlink, nothing copied).
+        from star1_hub.home import star1_home
+
+        file = Path(source).expanduser().resolve()
+        folder = star1_home() / "lighteval-sources" / task.name
+        folder.mkdir(parents=True, exist_ok=True)
+        for old in folder.iterdir():
+            old.unlink()
+        (folder / f"test{file.suffix}").symlink_to(file)
+        source, subset, split = str(folder), "default", "test"
+    return LightevalTaskConfig(
+        name=LIGHTEVAL_PREFIX + task.name,  # prefixed: lighteval's built-ins own names like "aime24"
+        prompt_function=prompt_function,
+        hf_repo=source,
+        hf_subset=subset,
+        hf_avail_splits=[split],
+        evaluation_splits=[split],
+        few_shots_split=None,
+        few_shots_select=None,
+        generation_size=max_new_tokens,
+        stop_sequence=None,
+        metrics=[metric],
+        version=1,
+    )
