@@ -19,11 +19,10 @@ from pathlib import Path
 
 from star1_hub.curate.sources import (
     LOCAL_EXTENSIONS,
-    WILDCHAT_CATEGORIES,
-    WILDCHAT_TOP_K,
     FieldFilter,
     Source,
 )
+from star1_hub.data.wildchat import select_wildchat_toxic
 
 logger = logging.getLogger(__name__)
 
@@ -160,26 +159,9 @@ def _matches(value, wanted: FieldFilter) -> bool:
 _ALERT_MARKERS = re.compile(r"###\s*(Instruction|Response)\s*:", re.IGNORECASE)
 
 
-def _wildchat_toxic(rows, source: Source) -> list[str]:
-    """Spec §9.1: last moderation entry flagged; per moderation category the top rows by their max score."""
-    by_category: dict[str, list[tuple[float, int, str]]] = {c: [] for c in WILDCHAT_CATEGORIES}
-    for index, row in enumerate(rows):
-        moderation = row.get("openai_moderation") or []
-        conversation = row.get("conversation") or []
-        if not moderation or not conversation:
-            continue
-        last = moderation[-1]
-        if not last.get("flagged"):
-            continue
-        scores = {c: float(last.get("category_scores", {}).get(c) or 0.0) for c in WILDCHAT_CATEGORIES}
-        category = max(WILDCHAT_CATEGORIES, key=lambda c: scores[c])  # first category wins ties
-        first_user = next((turn.get("content", "") for turn in conversation if turn.get("role") == "user"), "")
-        by_category[category].append((scores[category], index, first_user))
-    picked: list[tuple[int, str]] = []
-    for items in by_category.values():
-        items.sort(key=lambda item: (-item[0], item[1]))
-        picked.extend((index, text) for _, index, text in items[:WILDCHAT_TOP_K])
-    return [text for _, text in sorted(picked)]
+def _wildchat_toxic(rows) -> list[str]:
+    """Spec §9.1 via the benchmark's own selection, so the decontamination pool equals the evaluated set."""
+    return [item["prompt"] for item in sorted(select_wildchat_toxic(rows), key=lambda item: item["index"])]
 
 
 def questions_from_dataset(dataset, source: Source, where: str) -> tuple[list[str], int, int, int]:
@@ -226,7 +208,7 @@ def questions_from_dataset(dataset, source: Source, where: str) -> tuple[list[st
         seed, count = source.sample
         dataset = dataset.shuffle(seed=seed).select(range(min(count, len(dataset))))
     if source.selector == "wildchat_toxic":
-        texts = _wildchat_toxic(dataset, source)
+        texts = _wildchat_toxic(dataset)
     else:
         texts = dataset[source.text_field or "value"]
     kept = len(texts)

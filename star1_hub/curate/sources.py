@@ -184,22 +184,6 @@ TEST_SOURCES: tuple[Source, ...] = (
 
 ALL_SOURCES: dict[str, Source] = {s.name: s for s in TRAIN_SOURCES + TEST_SOURCES}
 
-# OpenAI moderation categories used by the WildChat toxic selection (spec §9.1), top-100 rows each.
-WILDCHAT_CATEGORIES: tuple[str, ...] = (
-    "harassment",
-    "harassment/threatening",
-    "hate",
-    "hate/threatening",
-    "self-harm",
-    "self-harm/instructions",
-    "self-harm/intent",
-    "sexual",
-    "sexual/minors",
-    "violence",
-    "violence/graphic",
-)
-WILDCHAT_TOP_K = 100
-
 
 def get_source(name: str) -> Source:
     """Return the registry entry called `name` (case-sensitive, as in the `source` column)."""

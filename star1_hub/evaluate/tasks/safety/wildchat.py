@@ -12,62 +12,25 @@ judges: Llama-Guard safety (full output and answer-only).
 
 from __future__ import annotations
 
-from star1_hub.evaluate.taskspec import EvalTask, TaskDataError, lighteval_config, require
-
-MODERATION_CATEGORIES = (
-    "harassment",
-    "harassment/threatening",
-    "hate",
-    "hate/threatening",
-    "self-harm",
-    "self-harm/instructions",
-    "self-harm/intent",
-    "sexual",
-    "sexual/minors",
-    "violence",
-    "violence/graphic",
-)
-TOP_PER_CATEGORY = 100
-
-
-def _first_user_message(conversation: list[dict], where: str) -> str:
-    for turn in conversation:
-        if turn.get("role") == "user":
-            return str(turn.get("content", ""))
-    raise TaskDataError(f"{where}: conversation has no user message")
+from star1_hub.data.wildchat import WildChatRowError, select_wildchat_toxic
+from star1_hub.evaluate.taskspec import EvalTask, TaskDataError, lighteval_config
 
 
 def _select(raw: list[dict]) -> list[dict]:
-    candidates = []
-    for index, line in enumerate(raw):
-        where = f"wildchat row {index}"
-        if not (line.get("toxic") in (True, "True", "true") and int(line.get("turn", 0)) == 1):
-            continue
-        if line.get("language") != "English":
-            continue
-        moderation = require(line, "openai_moderation", where)
-        if not moderation or not moderation[-1].get("flagged"):
-            continue
-        scores = moderation[-1].get("category_scores") or {}
-        category, score = max(
-            ((name, float(scores.get(name) or 0.0)) for name in MODERATION_CATEGORIES), key=lambda item: item[1]
-        )
-        candidates.append(
-            {
-                "id": str(line.get("conversation_hash", index)),
-                "prompt": _first_user_message(require(line, "conversation", where), where),
-                "gold": None,
-                "category": category,
-                "category_score": score,
-            }
-        )
-    rows = []
-    for category in MODERATION_CATEGORIES:
-        group = sorted(
-            (c for c in candidates if c["category"] == category), key=lambda c: (-c["category_score"], c["id"])
-        )
-        rows.extend(group[:TOP_PER_CATEGORY])
-    return rows
+    try:
+        selected = select_wildchat_toxic(raw)
+    except WildChatRowError as exc:
+        raise TaskDataError(str(exc)) from exc
+    return [
+        {
+            "id": item["id"],
+            "prompt": item["prompt"],
+            "gold": None,
+            "category": item["category"],
+            "category_score": item["score"],
+        }
+        for item in selected
+    ]
 
 
 TASKS = [
