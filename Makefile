@@ -63,8 +63,9 @@ format: $(STAMP)
 	$(VENV)/bin/ruff format star1_hub tests bench dataset_scripts
 	$(VENV)/bin/ruff check --fix star1_hub tests bench dataset_scripts
 
-bench: $(STAMP) model
-	for script in bench/*.py; do echo "== $$script"; $(PY) $$script; done
+# Run as modules (`python -m bench.x`): bench/select.py would shadow the stdlib `select` as a script's sys.path[0].
+bench: $(STAMP) $(SERVE_STAMP) model
+	for script in bench/[a-z]*.py; do name=$$(basename $$script .py); echo "== bench.$$name"; $(PY) -m bench.$$name; done
 
 clean:
 	rm -rf .cache .pytest_cache .ruff_cache

@@ -119,6 +119,11 @@ def generate_endpoint(
 
 def load_inprocess_model(model: str, revision: str | None, recipe, batch_size: int = 4, device: str = "cpu"):
     """lighteval's TransformersModel for a local folder or Hub repo, with the recipe's sampling parameters."""
+    import torch
+
+    # lighteval's transformers_model calls torch.set_grad_enabled(False) at import and in the model constructor,
+    # process-wide; restore the caller's mode afterwards so a later training step in this process still works.
+    grad_enabled = torch.is_grad_enabled()
     from lighteval.models.model_input import GenerationParameters
     from lighteval.models.transformers import transformers_model as tm
 
@@ -143,6 +148,7 @@ def load_inprocess_model(model: str, revision: str | None, recipe, batch_size: i
         return tm.TransformersModel(config)
     finally:
         tm.SampleCache = original
+        torch.set_grad_enabled(grad_enabled)
 
 
 def generate_inprocess(work: list[tuple], recipe, lighteval_model) -> tuple[list[Generation], dict]:

@@ -165,9 +165,13 @@ def run_sft(script_args: Star1ScriptArguments, training_args, model_args, recipe
         model_args: a `trl.ModelConfig`.
         recipe_path: the recipe file, embedded into the model card.
     """
+    import torch
     from transformers import AutoTokenizer, set_seed
     from trl import SFTTrainer, get_peft_config
 
+    # Some libraries switch autograd off process-wide as an import side effect (lighteval's transformers backend
+    # does); training in the same process must not inherit that.
+    torch.set_grad_enabled(True)
     set_seed(training_args.seed)
     tokenizer = AutoTokenizer.from_pretrained(
         model_args.model_name_or_path,

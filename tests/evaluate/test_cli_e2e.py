@@ -91,3 +91,15 @@ def test_leaderboard_show_empty_org(app, local_hub):
     result = CliRunner().invoke(app, ["leaderboard", "show", "--org", "nobody-here"], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
     assert "0 rows" in result.output
+
+
+def test_inprocess_backend_leaves_autograd_on(embedded_model):
+    """lighteval disables autograd process-wide when its transformers backend loads; we restore the caller's mode."""
+    import torch
+
+    from star1_hub.evaluate.generate import load_inprocess_model
+    from star1_hub.evaluate.recipe import load_recipe
+
+    assert torch.is_grad_enabled()
+    load_inprocess_model(str(embedded_model), None, load_recipe("cpu-demo"))
+    assert torch.is_grad_enabled()
