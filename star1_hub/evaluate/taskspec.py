@@ -249,3 +249,19 @@ def lighteval_config(task: EvalTask, max_new_tokens: int | None = None):
         metrics=[metric],
         version=1,
     )
+
+
+def lazy_tasks_table(tasks: list[EvalTask], namespace: dict):
+    """A module `__getattr__` (PEP 562) that builds lighteval's `TASKS_TABLE` from `tasks` on first access.
+
+    Task files assign it as `__getattr__ = lazy_tasks_table(TASKS, globals())`, so `star1 eval` can import them
+    without importing lighteval, while `lighteval … --custom-tasks FILE` still finds `TASKS_TABLE`.
+    """
+
+    def __getattr__(name: str):
+        if name == "TASKS_TABLE":
+            table = namespace["TASKS_TABLE"] = [lighteval_config(task) for task in tasks]  # built once
+            return table
+        raise AttributeError(name)
+
+    return __getattr__

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from star1_hub.evaluate.tasks.reasoning.math500 import PROMPT as MATH_PROMPT
 from star1_hub.evaluate.tasks.safety.xstest import _selector
-from star1_hub.evaluate.taskspec import EvalTask, lighteval_config, require
+from star1_hub.evaluate.taskspec import EvalTask, lazy_tasks_table, require
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 
@@ -80,8 +80,5 @@ TASKS = [
 ]
 
 
-def __getattr__(name: str):
-    if name == "TASKS_TABLE":
-        table = globals()["TASKS_TABLE"] = [lighteval_config(task) for task in TASKS]  # built once
-        return table
-    raise AttributeError(name)
+# lighteval reads TASKS_TABLE; built on first access so importing this file does not import lighteval.
+__getattr__ = lazy_tasks_table(TASKS, globals())

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import random
 
-from star1_hub.evaluate.taskspec import EvalTask, lighteval_config, require
+from star1_hub.evaluate.taskspec import EvalTask, lazy_tasks_table, require
 
 SEED = 46
 LETTERS = "ABCD"
@@ -65,8 +65,5 @@ TASKS = [
 ]
 
 
-def __getattr__(name: str):
-    if name == "TASKS_TABLE":
-        table = globals()["TASKS_TABLE"] = [lighteval_config(task) for task in TASKS]  # built once
-        return table
-    raise AttributeError(name)
+# lighteval reads TASKS_TABLE; built on first access so importing this file does not import lighteval.
+__getattr__ = lazy_tasks_table(TASKS, globals())

@@ -10,7 +10,7 @@ scoring: LAST ```python block AFTER `</think>` (the original took the first bloc
 
 from __future__ import annotations
 
-from star1_hub.evaluate.taskspec import EvalTask, lighteval_config, require
+from star1_hub.evaluate.taskspec import EvalTask, lazy_tasks_table, require
 
 PROMPT = (
     "Complete the Python function below. Read its signature and docstring, implement it fully, and reply with "
@@ -49,8 +49,5 @@ TASKS = [
 ]
 
 
-def __getattr__(name: str):
-    if name == "TASKS_TABLE":
-        table = globals()["TASKS_TABLE"] = [lighteval_config(task) for task in TASKS]  # built once
-        return table
-    raise AttributeError(name)
+# lighteval reads TASKS_TABLE; built on first access so importing this file does not import lighteval.
+__getattr__ = lazy_tasks_table(TASKS, globals())

@@ -10,7 +10,7 @@ scoring: last `Answer:` line (or last `\\boxed{}`) AFTER `</think>`; string-norm
 
 from __future__ import annotations
 
-from star1_hub.evaluate.taskspec import EvalTask, lighteval_config, require
+from star1_hub.evaluate.taskspec import EvalTask, lazy_tasks_table, require
 
 PROMPT = (
     "Solve the following math problem step by step. The last line of your reply must have the form "
@@ -50,8 +50,5 @@ TASKS = [
 ]
 
 
-def __getattr__(name: str):
-    if name == "TASKS_TABLE":
-        table = globals()["TASKS_TABLE"] = [lighteval_config(task) for task in TASKS]  # built once
-        return table
-    raise AttributeError(name)
+# lighteval reads TASKS_TABLE; built on first access so importing this file does not import lighteval.
+__getattr__ = lazy_tasks_table(TASKS, globals())

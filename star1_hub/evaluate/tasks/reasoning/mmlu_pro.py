@@ -9,7 +9,7 @@ scoring: LAST `ANSWER: X` / "the answer is (X)" AFTER `</think>`, else the last 
 
 from __future__ import annotations
 
-from star1_hub.evaluate.taskspec import EvalTask, TaskDataError, lighteval_config, require
+from star1_hub.evaluate.taskspec import EvalTask, TaskDataError, lazy_tasks_table, require
 
 ALL_LETTERS = "ABCDEFGHIJ"
 PROMPT = (
@@ -64,8 +64,5 @@ TASKS = [
 ]
 
 
-def __getattr__(name: str):
-    if name == "TASKS_TABLE":
-        table = globals()["TASKS_TABLE"] = [lighteval_config(task) for task in TASKS]  # built once
-        return table
-    raise AttributeError(name)
+# lighteval reads TASKS_TABLE; built on first access so importing this file does not import lighteval.
+__getattr__ = lazy_tasks_table(TASKS, globals())

@@ -13,7 +13,7 @@ judges: Llama-Guard safety (full output and answer-only).
 from __future__ import annotations
 
 from star1_hub.data.wildchat import WildChatRowError, select_wildchat_toxic
-from star1_hub.evaluate.taskspec import EvalTask, TaskDataError, lighteval_config
+from star1_hub.evaluate.taskspec import EvalTask, TaskDataError, lazy_tasks_table
 
 
 def _select(raw: list[dict]) -> list[dict]:
@@ -50,8 +50,5 @@ TASKS = [
 ]
 
 
-def __getattr__(name: str):
-    if name == "TASKS_TABLE":
-        table = globals()["TASKS_TABLE"] = [lighteval_config(task) for task in TASKS]  # built once
-        return table
-    raise AttributeError(name)
+# lighteval reads TASKS_TABLE; built on first access so importing this file does not import lighteval.
+__getattr__ = lazy_tasks_table(TASKS, globals())

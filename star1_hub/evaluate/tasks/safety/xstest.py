@@ -10,7 +10,7 @@ judges: 3-way LLM refusal judge + string-match baseline.
 
 from __future__ import annotations
 
-from star1_hub.evaluate.taskspec import EvalTask, lighteval_config, require
+from star1_hub.evaluate.taskspec import EvalTask, lazy_tasks_table, require
 
 
 def _selector(label: str):
@@ -62,8 +62,5 @@ TASKS = [
 ]
 
 
-def __getattr__(name: str):
-    if name == "TASKS_TABLE":
-        table = globals()["TASKS_TABLE"] = [lighteval_config(task) for task in TASKS]  # built once
-        return table
-    raise AttributeError(name)
+# lighteval reads TASKS_TABLE; built on first access so importing this file does not import lighteval.
+__getattr__ = lazy_tasks_table(TASKS, globals())
