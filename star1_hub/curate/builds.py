@@ -137,3 +137,19 @@ def _run_plan(config: dict[str, Any], plan: list, options: StageOptions) -> dict
             tag_build(repo, tag, sha, message=f"build {tag}")
             results["tags"][repo] = tag
     return results
+
+
+def build_script_main(builder, description: str, argv: list[str] | None = None) -> None:
+    """The command line shared by `dataset_scripts/build_*.py`: `--config YAML [--limit K]`, prints the counts."""
+    import argparse
+    import json
+
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--config", required=True, help="build YAML (see dataset_scripts/*.yaml)")
+    parser.add_argument("--limit", type=int, default=None, help="use only the first K input rows (trial run)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    config = load_build_config(args.config)
+    if args.limit is not None:
+        config["limit"] = args.limit
+    print(json.dumps(builder(config), indent=1))  # noqa: T201 - a script's result on stdout
