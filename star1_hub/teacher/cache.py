@@ -15,6 +15,7 @@ tens of thousands of cached requests resolve in well under a second.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import sqlite3
 import time
@@ -49,13 +50,21 @@ class RequestCache:
     def __init__(self, cache_dir: Path):
         cache_dir.mkdir(parents=True, exist_ok=True)
         self.path = cache_dir / CACHE_FILENAME
-        try:
-            self.db = sqlite3.connect(self.path, timeout=60.0, isolation_level=None, check_same_thread=False)
-            self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.execute("PRAGMA synchronous=NORMAL")  # durable across process crashes (kill -9) in WAL mode
-            self.db.executescript(_SCHEMA)
-        except sqlite3.DatabaseError as exc:
-            raise CacheError(f"cannot open teacher cache {self.path}: {exc}; delete the file to start afresh") from exc
+        # Switching a new file to WAL and creating the schema can answer SQLITE_BUSY at once (without waiting for
+        # the busy timeout) when another process does the same at the same moment: serialise just this step.
+        with open(cache_dir / f"{CACHE_FILENAME}.init-lock", "a+b") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                self.db = sqlite3.connect(self.path, timeout=60.0, isolation_level=None, check_same_thread=False)
+                self.db.execute("PRAGMA journal_mode=WAL")
+                self.db.execute("PRAGMA synchronous=NORMAL")  # durable across process crashes (kill -9) in WAL mode
+                self.db.executescript(_SCHEMA)
+            except sqlite3.DatabaseError as exc:
+                raise CacheError(
+                    f"cannot open teacher cache {self.path}: {exc}; if the file is damaged, delete it to start afresh"
+                ) from exc
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
 
     def close(self) -> None:
         """Close the connection."""

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from star1_hub.teacher import ChatRequest, TeacherEngine
-from star1_hub.teacher.cache import CACHE_FILENAME
+from star1_hub.teacher.cache import CACHE_FILENAME, RequestCache
 from star1_hub.teacher.scripted_server import ScriptedServer
 from tests.teacher.helpers import echo, fast_config, questions
 
@@ -161,3 +161,24 @@ def test_a_fixed_parser_recovers_recorded_unparseable_answers_without_resending(
         fixed = TeacherEngine(cfg).run(questions(5), parser=str.upper)
         assert server.request_count == 5
     assert [r.parsed for r in fixed] == [f"ECHO: Q{i}" for i in range(5)] and all(r.cached for r in fixed)
+
+
+def _open_cache_at_barrier(cache_dir: str, barrier) -> None:
+    barrier.wait()
+    RequestCache(Path(cache_dir)).close()
+
+
+def test_processes_opening_a_new_cache_at_the_same_moment_all_succeed(tmp_path):
+    """Switching a fresh file to WAL can answer SQLITE_BUSY at once; initialisation is serialised by a file lock."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork")
+    for round_ in range(30):  # the race is probabilistic (≈1 % of openings before the fix): many rounds
+        barrier = context.Barrier(8)
+        cache_dir = tmp_path / f"round{round_}"
+        workers = [context.Process(target=_open_cache_at_barrier, args=(str(cache_dir), barrier)) for _ in range(8)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(timeout=60)
+        assert [w.exitcode for w in workers] == [0] * 8, f"round {round_}: a process failed to open the cache"
