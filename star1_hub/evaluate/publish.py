@@ -132,15 +132,14 @@ def update_model_card(repo_id: str, results: dict, tasks: dict, source_url: str,
     ]
     data.eval_results = kept + new
     data.model_name = data.model_name or repo_id.split("/")[-1]
-    # ModelCard.push_to_hub first posts the YAML to huggingface.co/api/validate-yaml (hard-coded host, ignores
-    # HF_ENDPOINT), which fails offline and against a local Hub: upload the rendered card as a file instead.
+    # ModelCard.push_to_hub posts the YAML to huggingface.co/api/validate-yaml whatever HF_ENDPOINT says (fails
+    # offline, leaks private cards): push_card validates against the configured Hub, then commits README.md.
     from huggingface_hub import HfApi
 
-    HfApi(token=token).upload_file(
-        path_or_fileobj=str(card).encode(),
-        path_in_repo="README.md",
-        repo_id=repo_id,
-        commit_message="star1 eval: update model-index",
+    from star1_hub.hub.card_push import push_card
+
+    push_card(
+        str(card), repo_id, repo_type="model", commit_message="star1 eval: update model-index", api=HfApi(token=token)
     )
     return len(data.eval_results)
 
