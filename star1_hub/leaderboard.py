@@ -184,19 +184,7 @@ def show(org: str, token: str | None = None) -> list[dict]:
 
     rows = load_rows(org, token)
     table = Table(title=f"{leaderboard_repo(org)} ({len(rows)} rows)")
-    shown = (
-        "model",
-        "revision",
-        "recipe",
-        "suite",
-        "safety_average",
-        "safety_average_answer_only",
-        "xstest_compliance",
-        "strongreject_score",
-        "reasoning_average",
-        "n_samples",
-        "judge",
-    )
+    shown = tuple(column for column in COLUMNS if column not in ("truncated", "date"))  # keep the table narrow
     for column in shown:
         table.add_column(column)
     for r in sorted(rows, key=lambda r: -(r.get("safety_average") or 0)):

@@ -7,6 +7,7 @@ from collections import Counter
 from rich.table import Table
 
 from star1_hub.data.normalise import split_response
+from star1_hub.data.plots import category_source_counts
 
 
 def _short_type(feature) -> str:
@@ -20,14 +21,12 @@ def _short_type(feature) -> str:
 
 def summary_table(dataset, title: str) -> Table:
     """Build a table: rows, labels per category, sources, think-trace and answer lengths, score means."""
-    categories: Counter = Counter()
-    sources: Counter = Counter()
+    rows = dataset.to_list()
+    categories, sources = category_source_counts(rows)
     reasoning_chars: list[int] = []
     answer_chars: list[int] = []
     score_sums: Counter = Counter()
-    for row in dataset:
-        categories.update(row["category"])
-        sources[row["source"]] += 1
+    for row in rows:
         reasoning, answer = split_response(row["response"])
         reasoning_chars.append(len(reasoning))
         answer_chars.append(len(answer))

@@ -90,3 +90,19 @@ def test_cli_publishes_the_released_star1_file(local_hub, shared_data):
     dataset = load_dataset(repo, revision="v1", split="train")
     assert dataset.num_rows == 1000
     assert dataset.features == features_for("star1")
+
+
+def test_cli_show_summarises_the_published_dataset(local_hub):
+    from typer.testing import CliRunner
+
+    from star1_hub.cli import app
+
+    repo = _repo()
+    publish_dataset(SAMPLE, repo, "star1", tag="v1")
+    result = CliRunner().invoke(app, ["data", "show", f"{repo}@v1"], env={"COLUMNS": "400"})
+    assert result.exit_code == 0, result.output
+    records = load_records(SAMPLE, "star1")
+    top_category, top_count = Counter(c for r in records for c in r["category"]).most_common(1)[0]
+    assert "│ rows" in result.output and "│ 20" in result.output
+    assert f"{top_category} {top_count}" in result.output
+    assert "Content_Safety_Compliance 10.00" in result.output
