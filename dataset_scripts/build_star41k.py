@@ -1,6 +1,6 @@
 """python dataset_scripts/build_star41k.py --config dataset_scripts/star41k.yaml [--limit K] [--local-dir DIR] [--no-embeddings]
 
-Build STAR-41K config `collected` (spec §1): collect the 18 sources, deduplicate and decontaminate them against
+Build STAR-41K config `collected` (docs/curation.md, "Collection"): collect the 18 sources, deduplicate and decontaminate them against
 every evaluation set, push the rows with a card section, plot and manifest, and tag the commit. The later STAR-41K
 configs (classified / reasoned / scored) are built by dataset_scripts/build_star1.py from that tag.
 """
@@ -14,8 +14,9 @@ from pathlib import Path
 
 import yaml
 
-from star1_hub.curate.collect import CollectOptions, collect, push_collected, save_local
-from star1_hub.curate.decontaminate import PipelineConfig
+from star1_hub.collect.collect import CollectOptions, collect, push_collected, save_local
+from star1_hub.collect.decontaminate import PipelineConfig
+from star1_hub.data.wildchat import WILDCHAT_REPO
 
 KNOWN_STEPS = ("collect",)
 
@@ -38,6 +39,8 @@ def run_collect(config: dict) -> dict:
     options = CollectOptions(
         sources=step.get("sources"),
         test_sets=step.get("test_sets"),
+        skip_test_sets=list(step.get("skip_test_sets") or []),
+        wildchat_repo=step.get("wildchat_repo") or WILDCHAT_REPO,
         local_dir=Path(step["local_dir"]) if step.get("local_dir") else None,
         limit=step.get("limit"),
         use_embeddings=bool(step.get("embeddings", True)),

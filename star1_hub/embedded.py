@@ -102,7 +102,6 @@ def embedded_model_path(root: Path | None = None) -> Path:
         model.generation_config.pad_token_id = tokenizer.pad_token_id
         model.save_pretrained(staging)
         tokenizer.save_pretrained(staging)
-        (staging / "training_chat_template.jinja").write_text(TRAINING_CHAT_TEMPLATE)
         (staging / _COMPLETE_MARKER).write_text(f"{EMBEDDED_SOURCE_ID} from {source.name}\n")
         try:
             os.rename(staging, target)
@@ -116,8 +115,3 @@ def embedded_model_path(root: Path | None = None) -> Path:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
     return target
-
-
-def load_training_chat_template() -> str:
-    """The embedded model's chat template with `{% generation %}` markers (for assistant-only loss)."""
-    return TRAINING_CHAT_TEMPLATE

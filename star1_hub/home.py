@@ -17,7 +17,8 @@ def shared_data_dir() -> Path | None:
     """Return the reference-data folder (`$STAR1_SHARED_DATA`, default `../shared/data`) or None if absent.
 
     The folder holds the released STAR-1 file, XSTest and two math sets. It exists on developer machines and
-    in CI, not in a user's fresh checkout, so callers must handle None (tests skip, benches say so).
+    in CI, not in a user's fresh checkout, so callers must handle None (the benches say so). The test suite
+    does not use it: its slices live in `tests/data/fixtures/`.
     """
     env = os.environ.get("STAR1_SHARED_DATA")
     candidates = [Path(env)] if env else []

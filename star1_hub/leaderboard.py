@@ -1,10 +1,12 @@
-"""The STAR-1 leaderboard: a Hub dataset `<org>/star1-leaderboard` with one row per (model, recipe).
+"""The STAR-1 leaderboard: a Hub dataset `<org>/star1-leaderboard` with one row per (model, revision, recipe, suite).
 
-Files in the dataset repo: `data/leaderboard.jsonl` (the rows), `README.md` (rendered table, from
-`model_cards/leaderboard_readme.md.jinja`) and `safety_vs_reasoning.png` (safety average vs reasoning average per
-model). Appending a row for a (model, revision, recipe, suite) that is already there replaces it.
+Files in the dataset repo: `data/leaderboard.jsonl` (the rows), `README.md` (rendered table, from the
+`leaderboard_readme.md.jinja` card template) and `safety_vs_reasoning.png`. Appending a row for a (model,
+revision, recipe, suite) that is already there replaces it. Each append is one commit built on the head it read
+(`star1_hub.hub.commit`), so concurrent `star1 eval` runs never drop each other's rows. The interactive view is
+the Gradio Space (`star1 leaderboard space` / `serve`, `star1_hub.space`).
 
-    star1 leaderboard show --org ORG
+    star1 leaderboard show --org ORG [--json]
 """
 
 from __future__ import annotations
@@ -12,41 +14,74 @@ from __future__ import annotations
 import io
 import json
 import logging
+import sys
 from pathlib import Path
+
+from star1_hub.space.app import (
+    ROWS_PATH,
+    benchmarks_of,
+    flags_of,
+    partial_benchmarks,
+    revision_of,
+    scatter_figure,
+)
 
 logger = logging.getLogger(__name__)
 
 LEADERBOARD_NAME = "star1-leaderboard"
-ROWS_PATH = "data/leaderboard.jsonl"
 PLOT_PATH = "safety_vs_reasoning.png"
-COLUMNS = (
-    "model",
-    "revision",
-    "recipe",
-    "suite",
-    "safety_average",
-    "safety_average_answer_only",
-    "xstest_compliance",
-    "strongreject_score",
-    "reasoning_average",
-    "n_samples",
-    "truncated",
-    "judge",
-    "date",
-)
+KEY = ("model", "revision", "recipe", "suite")
+ERROR_LABELS = ("unparseable", "error")  # judge labels counted as errors of a benchmark
 
 
 def leaderboard_repo(org: str) -> str:
     return f"{org}/{LEADERBOARD_NAME}"
 
 
+def _expected_size(task_name: str) -> int | None:
+    try:
+        from star1_hub.evaluate.registry import get_task
+
+        return get_task(task_name).expected_size
+    except (ImportError, ValueError, KeyError):
+        return None
+
+
+def _judge_errors(metrics: dict) -> int:
+    return sum(
+        count
+        for key, labels in metrics.items()
+        if key.endswith("_labels") and isinstance(labels, dict)
+        for label, count in labels.items()
+        if any(marker in label for marker in ERROR_LABELS)
+    )
+
+
 def row_from_results(results: dict, suite: str) -> dict:
-    """A leaderboard row from a `results.json` dict (per-task headline numbers included as `task:<name>`)."""
+    """A leaderboard row from a `results.json` dict: ids, suite averages and one entry per benchmark
+    (`benchmarks`: name, kind, metric, score, prompts, samples, the benchmark's full size, errors, truncated)."""
     summary = results["summary"]
     judge = results.get("judge") or {}
+    model = results["model"]
+    benchmarks = []
+    for name, metrics in sorted(results["tasks"].items()):
+        benchmarks.append(
+            {
+                "name": name,
+                "kind": metrics.get("kind"),
+                "metric": metrics.get("headline_metric"),
+                "score": metrics.get("headline"),
+                "n_prompts": metrics.get("n_prompts"),
+                "n_samples": metrics.get("n", metrics.get("n_samples")),
+                "expected": _expected_size(name),
+                "errors": int(metrics.get("n_errors", metrics.get("generation_errors")) or 0) + _judge_errors(metrics),
+                "truncated": metrics.get("n_truncated", metrics.get("truncated")),
+            }
+        )
     row = {
-        "model": results["model"]["given"],
-        "revision": results["model"].get("revision") or "",
+        "model": model["ref"],  # the repo id or the resolved local folder, without @revision
+        "revision": model.get("revision") or "",
+        "sha": model.get("revision_sha") or "",
         "recipe": results["config"]["recipe"]["name"],
         "suite": suite,
         "safety_average": summary.get("safety_average"),
@@ -58,136 +93,198 @@ def row_from_results(results: dict, suite: str) -> dict:
         "truncated": summary.get("truncated"),
         "judge": judge.get("guard_model") or "",
         "date": results["config"].get("started_at", ""),
+        "benchmarks": benchmarks,
     }
-    for name, metrics in results["tasks"].items():
-        row[f"task:{name}"] = metrics.get("headline")
+    for b in benchmarks:  # flat headline columns for the dataset viewer and scripts
+        row[f"task:{b['name']}"] = b["score"]
     return row
+
+
+def with_provenance(row: dict, token: str | None = None) -> dict:
+    """`row` plus what the model's Hub repo says: resolved commit `sha`, the card's `base_model`, and whether
+    the card marks a STAR-1 fine-tune (tag `star1-hub`). A local folder or an unknown repo adds empty values."""
+    from huggingface_hub import HfApi
+    from huggingface_hub.errors import HfHubHTTPError
+
+    out = {**row, "sha": row.get("sha") or "", "base_model": row.get("base_model") or "", "star1_finetune": False}
+    model = row["model"]
+    if Path(model).exists() or model.count("/") != 1:
+        return out
+    try:
+        info = HfApi(token=token).model_info(model, revision=row.get("revision") or None)
+    except (HfHubHTTPError, ValueError) as exc:
+        logger.info("leaderboard: no Hub provenance for %s (%s)", model, exc)
+        return out
+    card = info.card_data or {}
+    base = card.get("base_model") if hasattr(card, "get") else None
+    out["sha"] = out["sha"] or info.sha or ""
+    out["base_model"] = out["base_model"] or (base[0] if isinstance(base, list) and base else base or "")
+    out["star1_finetune"] = "star1-hub" in (info.tags or []) and bool(out["base_model"])
+    return out
 
 
 def merge_rows(rows: list[dict], new: dict) -> list[dict]:
     """`rows` with `new` replacing any row of the same model, revision, recipe and suite (appended otherwise)."""
-    key = ("model", "revision", "recipe", "suite")
-    kept = [r for r in rows if tuple(r.get(k) for k in key) != tuple(new.get(k) for k in key)]
+    kept = [r for r in rows if tuple(r.get(k) for k in KEY) != tuple(new.get(k) for k in KEY)]
     return kept + [new]
 
 
-def _fmt(value) -> str:
+def _fmt(value, scale: float = 1.0) -> str:
     if value is None:
         return "–"
     if isinstance(value, float):
-        return f"{value:.1f}"
+        return f"{value * scale:.1f}"
     return str(value)
 
 
 def render_readme(rows: list[dict], org: str, has_plot: bool) -> str:
-    """The dataset README: YAML config for the rows file, the table and the plot."""
+    """The dataset README: YAML config for the rows file, the summary table, per-benchmark counts, the plot."""
     from star1_hub.cards import render_card
 
-    task_columns = sorted({k for r in rows for k in r if k.startswith("task:")})
+    ordered = sorted(rows, key=lambda r: (-(r.get("safety_average") or -1), r.get("model", "")))
     table_rows = [
         {
-            "model": r["model"] + (f"@{r['revision']}" if r.get("revision") else ""),
+            "model": r["model"],
+            "revision": revision_of(r),
             "recipe": r["recipe"],
             "suite": r["suite"],
             "safety": _fmt(r.get("safety_average")),
             "safety_answer": _fmt(r.get("safety_average_answer_only")),
             "xstest": _fmt(r.get("xstest_compliance")),
-            "strongreject": _fmt(
-                r.get("strongreject_score") if r.get("strongreject_score") is None else 100 * r["strongreject_score"]
-            ),
+            "strongreject": _fmt(r.get("strongreject_score"), 100),
             "reasoning": _fmt(r.get("reasoning_average")),
-            "tasks": [_fmt(r.get(c)) for c in task_columns],
+            "samples": _fmt(r.get("n_samples")),
+            "partial": bool(partial_benchmarks(r)),
+            "flags": flags_of(r) or "–",
             "judge": r.get("judge") or "–",
             "date": r.get("date", ""),
+            "benchmarks": [
+                {
+                    "name": b["name"],
+                    "score": _fmt(b.get("score")),
+                    "prompts": _fmt(b.get("n_prompts")),
+                    "samples": _fmt(b.get("n_samples")),
+                    "full": _fmt(b.get("expected")),
+                    "partial": b.get("n_prompts") is not None
+                    and b.get("expected") is not None
+                    and b["n_prompts"] < b["expected"],
+                    "errors": _fmt(b.get("errors")),
+                }
+                for b in benchmarks_of(r)
+            ],
         }
-        for r in rows
+        for r in ordered
     ]
     return render_card(
         "leaderboard_readme.md.jinja",
         org=org,
         rows=table_rows,
-        task_columns=[c.removeprefix("task:") for c in task_columns],
+        any_partial=any(r["partial"] for r in table_rows),
         rows_path=ROWS_PATH,
         plot_path=PLOT_PATH if has_plot else None,
     )
 
 
 def render_plot(rows: list[dict]) -> bytes | None:
-    """PNG scatter of safety average (x) vs reasoning average (y), one labelled point per model/recipe with both."""
-    points = [r for r in rows if r.get("safety_average") is not None and r.get("reasoning_average") is not None]
-    if not points:
+    """PNG of the Space's scatter (safety vs reasoning, 0–100 axes, base → STAR-1 arrows); None without points."""
+    figure = scatter_figure(rows)
+    if figure is None:
         return None
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6, 4.5), dpi=100)
-    for r in points:
-        ax.scatter(r["safety_average"], r["reasoning_average"], s=40)
-        ax.annotate(
-            f"{r['model'].split('/')[-1]} ({r['recipe']})",
-            (r["safety_average"], r["reasoning_average"]),
-            fontsize=8,
-            xytext=(4, 4),
-            textcoords="offset points",
-        )
-    ax.set_xlabel("safety average (%)")
-    ax.set_ylabel("reasoning average (pass@1, %)")
-    ax.set_title("STAR-1 leaderboard: safety vs reasoning")
-    ax.grid(alpha=0.3)
     buffer = io.BytesIO()
-    fig.tight_layout()
-    fig.savefig(buffer, format="png")
-    plt.close(fig)
+    figure.savefig(buffer, format="png")
+    plt.close(figure)
     return buffer.getvalue()
 
 
-def load_rows(org: str, token: str | None = None) -> list[dict]:
+def load_rows(org: str, token: str | None = None, revision: str | None = None) -> list[dict]:
     """Current leaderboard rows ([] when the dataset or its rows file does not exist yet)."""
     from huggingface_hub import hf_hub_download
     from huggingface_hub.errors import EntryNotFoundError, RepositoryNotFoundError
 
     try:
-        path = hf_hub_download(leaderboard_repo(org), ROWS_PATH, repo_type="dataset", token=token)
+        path = hf_hub_download(leaderboard_repo(org), ROWS_PATH, repo_type="dataset", token=token, revision=revision)
     except (RepositoryNotFoundError, EntryNotFoundError):
         return []
     return [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
 
 
 def append_row(org: str, row: dict, token: str | None = None) -> str:
-    """Add or replace `row` on the leaderboard, re-render README and plot, push in one commit; returns the repo id."""
-    from huggingface_hub import CommitOperationAdd, HfApi
+    """Add or replace `row` on the leaderboard, re-render README and plot, push in one commit; returns the repo id.
 
-    api = HfApi(token=token)
+    The row gets the model's Hub provenance (`with_provenance`) first. Concurrent appends are safe: the commit is
+    built on the head it read and rebuilt when another append landed first.
+    """
+    from huggingface_hub import HfApi
+
+    from star1_hub.hub.commit import Changes, commit_to_hub
+
     repo_id = leaderboard_repo(org)
-    api.create_repo(repo_id, repo_type="dataset", exist_ok=True)
-    rows = merge_rows(load_rows(org, token), row)
-    plot = render_plot(rows)
-    operations = [
-        CommitOperationAdd(ROWS_PATH, ("\n".join(json.dumps(r, sort_keys=True) for r in rows) + "\n").encode()),
-        CommitOperationAdd("README.md", render_readme(rows, org, plot is not None).encode()),
-    ]
-    if plot is not None:
-        operations.append(CommitOperationAdd(PLOT_PATH, plot))
-    api.create_commit(
-        repo_id, operations, commit_message=f"leaderboard: {row['model']} ({row['recipe']})", repo_type="dataset"
+    row = with_provenance(row, token) if "base_model" not in row else row
+
+    counts: list[int] = []
+
+    def build(head: str) -> Changes:
+        rows = merge_rows(load_rows(org, token, revision=head), row)
+        plot = render_plot(rows)
+        files: dict[str, bytes] = {ROWS_PATH: ("\n".join(json.dumps(r, sort_keys=True) for r in rows) + "\n").encode()}
+        if plot is not None:
+            files[PLOT_PATH] = plot
+        counts.append(len(rows))
+        return Changes(files=files, card=render_readme(rows, org, plot is not None))
+
+    commit_to_hub(
+        repo_id,
+        build,
+        message=f"leaderboard: {row['model']} ({row['recipe']})",
+        repo_type="dataset",
+        api=HfApi(token=token),
     )
-    logger.info("leaderboard %s now has %d rows", repo_id, len(rows))
+    logger.info("leaderboard %s now has %d rows", repo_id, counts[-1])
     return repo_id
 
 
-def show(org: str, token: str | None = None) -> list[dict]:
-    """Print the leaderboard as a rich table and return its rows."""
+TERMINAL_COLUMNS = ("model", "revision", "recipe", "suite", "safety", "XSTest", "reasoning", "samples", "flags")
+
+
+def terminal_table(rows: list[dict], width: int, title: str | None = None):
+    """A rich renderable of the rows that fits `width` columns: full model ids are never cut (a table when they
+    fit beside the numbers, else one block per row with the id on its own line; `star1_hub.console_tables`)."""
+    from star1_hub.console_tables import fit_table
+
+    ordered = sorted(rows, key=lambda r: (-(r.get("safety_average") or -1), r.get("model", "")))
+    display = [
+        {
+            "model": r["model"],
+            "revision": revision_of(r),
+            "recipe": r.get("recipe", ""),
+            "suite": r.get("suite", ""),
+            "safety": _fmt(r.get("safety_average")),
+            "XSTest": _fmt(r.get("xstest_compliance")),
+            "reasoning": _fmt(r.get("reasoning_average")),
+            "samples": _fmt(r.get("n_samples")),
+            "flags": flags_of(r),
+        }
+        for r in ordered
+    ]
+    return fit_table(
+        display,
+        TERMINAL_COLUMNS,
+        key_columns=["model"],  # on its own line in the narrow layout, so a long id is never broken
+        title=title or f"{len(rows)} rows",
+        width=width,
+    )
+
+
+def show(org: str, token: str | None = None, as_json: bool = False) -> list[dict]:
+    """Print the leaderboard (a table that fits the terminal, or a JSON list for scripts) and return its rows."""
     from rich.console import Console
-    from rich.table import Table
 
     rows = load_rows(org, token)
-    table = Table(title=f"{leaderboard_repo(org)} ({len(rows)} rows)")
-    shown = tuple(column for column in COLUMNS if column not in ("truncated", "date"))  # keep the table narrow
-    for column in shown:
-        table.add_column(column)
-    for r in sorted(rows, key=lambda r: -(r.get("safety_average") or 0)):
-        table.add_row(*(_fmt(r.get(c)) for c in shown))
-    Console().print(table)
+    if as_json:
+        sys.stdout.write(json.dumps(rows, indent=2, sort_keys=True) + "\n")
+        return rows
+    console = Console()
+    console.print(terminal_table(rows, console.width, title=f"{leaderboard_repo(org)} ({len(rows)} rows)"))
     return rows

@@ -11,6 +11,8 @@ import os
 import sys
 from pathlib import Path
 
+import pytest
+
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")
@@ -22,6 +24,7 @@ from star1_hub.hub.testing import start_session_hub  # noqa: E402  (must not imp
 SESSION_HUB = start_session_hub()  # starts the server (port 0) and exports the client env
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+REFERENCE_DATA = REPO_ROOT / "tests" / "data" / "fixtures"
 
 pytest_plugins = [
     "tests.plugins.common",
@@ -32,3 +35,9 @@ pytest_plugins = [
     "tests.plugins.evaluate",
     "tests.plugins.collect",
 ]
+
+
+@pytest.fixture(scope="session")
+def reference_data() -> Path:
+    """The reference-data slices shipped with the tests (STAR-1, XSTest, AIME24, MATH-500; see the README there)."""
+    return REFERENCE_DATA

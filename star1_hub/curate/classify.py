@@ -1,53 +1,52 @@
-"""Stage `classify`: multi-label safety categories (8 + `Other`) for each question (spec §3).
+"""Stage `classify`: multi-label safety categories (8 + `Other`) for each question (docs/curation.md, "Classify").
 
-Prompt: the question framed inline, the category definitions, then final instructions to answer only with
-the list of applicable names (`Other` alone when none applies). Structured output restricts the answer to an
-object `{"categories": [1–4 names from the 9 labels]}` — arrays are bounded because a small model otherwise
-repeats a label until `max_tokens` (env-notes §10); duplicates are removed by the parser.
+Prompt (template `classify`): the question framed inline, the category definitions, then final instructions to
+answer only with the applicable names (`Other` alone when none applies). The response model `Categories` gives
+the schema sent as structured output — 1–4 names from the 9 labels; the array is bounded because a small model
+otherwise repeats a label until `max_tokens` — and validates the answer with `parsing.check_categories`: labels are stripped, duplicates removed (first occurrence
+kept, since the policies follow that order), and a bare JSON list (the original prompt's answer format, e.g. with
+`--prompt-dir`) is accepted too.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Literal
 
-from star1_hub.curate.parsing import ALLOWED_LABELS, MAX_LABELS, parse_categories
-from star1_hub.curate.stage import LLMStage, provenance_feature, with_provenance
-from star1_hub.policies import POLICY_VERSION, category_definitions
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from star1_hub.curate.options import StageContext
+from star1_hub.curate.parsing import ALLOWED_LABELS, MAX_LABELS, check_categories
+from star1_hub.curate.provenance import empty_provenance, provenance_feature, with_provenance
 
 NAME = "classify"
 OUTPUT_CONFIG = "classified"
-# The paper left temperature at the API default (1.0); we pin 0 for a reproducible classifier (spec §13.2.3).
+# The paper left temperature at the API default (1.0); we pin 0 (docs/deviations.md).
 DEFAULT_PARAMS: dict[str, Any] = {"temperature": 0.0, "max_tokens": 1024}
-CLASSIFY_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "properties": {
-        "categories": {
-            "type": "array",
-            "items": {"type": "string", "enum": list(ALLOWED_LABELS)},
-            "minItems": 1,
-            "maxItems": MAX_LABELS,
-        }
-    },
-    "required": ["categories"],
-    "additionalProperties": False,
-}
+EXPECTED_COMPLETION_TOKENS = 20
+
+Label = Literal[ALLOWED_LABELS]  # type: ignore[valid-type]
 
 
-def build_classify_prompt(question: str) -> str:
+class Categories(BaseModel):
+    """The classifier's answer: 1–4 distinct labels in answer order (checked by `parsing.check_categories`)."""
+
+    model_config = ConfigDict(extra="forbid")
+    categories: list[Label] = Field(min_length=1, json_schema_extra={"maxItems": MAX_LABELS})
+
+    @model_validator(mode="before")
+    @classmethod
+    def _check(cls, data: Any) -> dict[str, list[str]]:
+        return {"categories": check_categories(data)}
+
+
+def build_classify_prompt(question: str, context: StageContext) -> str:
     """Return the classifier's user message for one question."""
-    labels = json.dumps(list(ALLOWED_LABELS))
-    return (
-        f'A user sent the following instruction to an AI assistant: "{question}"\n\n'
-        "Decide which of the safety categories defined below this instruction falls under. An instruction may "
-        "belong to several categories.\n\n"
-        f"{category_definitions()}\n\n"
-        "----\n"
-        "FINAL INSTRUCTIONS:\n"
-        "List the names of every category that applies to the instruction. If none of them applies, answer "
-        'with a list containing only "Other". Use only names from this list, spelled exactly as written: '
-        f"{labels}.\n"
-        'Reply with the JSON object only, for example {"categories": ["category name 1", "category name 2"]}.'
+    return context.prompts.render(
+        "classify",
+        question=question,
+        definitions=context.policies.definitions,
+        labels=json.dumps(list(ALLOWED_LABELS)),
     )
 
 
@@ -67,28 +66,30 @@ def classify_features():
     )
 
 
-def classify_stage(model: str, params: dict[str, Any] | None = None) -> LLMStage:
-    """The classify stage for a classifier `model` with generation `params` (defaults: `DEFAULT_PARAMS`)."""
-    from star1_hub.teacher import ChatRequest
+def build_task(context: StageContext):
+    """The classify task for `context.model`."""
+    from star1_hub.teacher.task import LLMTask
 
-    params = {**DEFAULT_PARAMS, **(params or {})}
-
-    def build(row: dict[str, Any]):
+    def prompt(row: dict[str, Any]) -> str:
         question = row.get("question")
         if not isinstance(question, str) or not question.strip():
             raise ValueError("empty question")
-        return ChatRequest(
-            messages=[{"role": "user", "content": build_classify_prompt(question)}],
-            params=params,
-            schema=CLASSIFY_SCHEMA,
-            schema_name="categories",
-            metadata={"id": row["id"]},
-        )
+        return build_classify_prompt(question, context)
 
-    def store(row: dict[str, Any], labels: list[str]) -> dict[str, Any]:
+    def parse(row: dict[str, Any], answer: Categories) -> dict[str, Any]:
         return {
-            "category": labels,
-            "provenance": with_provenance(row, policy_version=POLICY_VERSION, classifier=model),
+            "category": answer.categories,
+            "provenance": with_provenance(row, **context.text_provenance(), classifier=context.model),
         }
 
-    return LLMStage(NAME, build, parse_categories, store, classify_features(), produces=("category",))
+    return LLMTask(
+        name=NAME,
+        prompt=prompt,
+        response_model=Categories,
+        parse=parse,
+        params=DEFAULT_PARAMS,
+        output_features=classify_features(),
+        produces=("category",),
+        column_defaults={"provenance": empty_provenance},
+        schema_name="categories",
+    )

@@ -1,10 +1,12 @@
 """`star1 curate <stage>`: run one curation stage from a Hub revision to a config of a Hub dataset.
 
-    star1 curate classify --input org/STAR-41K@v1 --input-config collected --output org/STAR-41K \
+    star1 curate classify --input org/STAR-41K@v1 --output org/STAR-41K \\
         --base-url https://api.openai.com/v1 --model gpt-4o --api-key-env OPENAI_API_KEY --limit 20 --dry-run
 
-Stages: classify, reason, score, filter, select (safety path); rewrite and `--benign` reason/score/filter
-(over-refusal path). Every run pushes one commit; `--tag` tags it.
+Stages (`stage.STAGES`): classify, reason, score, filter, select (safety path); rewrite and `--benign`
+reason/score/filter (over-refusal path); `collect` builds the input. Every run pushes one commit; `--tag` tags it.
+The endpoint flags are read by the same parser as a build YAML's endpoint block (`EndpointConfig`), with the
+stage's paper defaults (the teacher: 10 attempts, truncated outputs re-sampled) for what is not given.
 """
 
 from __future__ import annotations
@@ -14,18 +16,43 @@ from pathlib import Path
 
 import typer
 
+from star1_hub.collect.cli import register_collect
+from star1_hub.curate.stage import STAGES
+
 curate_app = typer.Typer(
-    help="Curation stages (classify, reason, score, filter, select, rewrite) over Hub datasets.", no_args_is_help=True
+    help="Curation stages (collect, classify, reason, score, filter, select, rewrite) over Hub datasets.",
+    no_args_is_help=True,
 )
 
-_HELP = {
-    "classify": "Label each question with 1–4 of the 8 safety categories (or Other).",
-    "reason": "Generate policy-grounded reasoning + answer (`--benign`: no policies).",
-    "score": "Judge reasoning and answer on 3 criteria (0–10; `--benign`: 1–5).",
-    "rewrite": "Rewrite harmful questions into harmless look-alikes (benign path).",
-    "filter": "Keep rows with the maximum score on every criterion and no Other.",
-    "select": "Deterministic source × category pruning to exactly --n rows.",
-}
+
+def _endpoint_block(**flags) -> dict:
+    """The flags that were given, as an endpoint block (`params` merged from --params JSON and --param k=v)."""
+    from star1_hub.errors import RecipeError
+    from star1_hub.teacher.endpoint import parse_param_flags
+
+    params_json, param_items = flags.pop("params_json"), flags.pop("param_items")
+    try:
+        params = json.loads(params_json) if params_json else {}
+    except json.JSONDecodeError as exc:
+        raise RecipeError(f"--params is not valid JSON: {exc.msg}; e.g. --params '{{\"temperature\": 0}}'") from None
+    if not isinstance(params, dict):
+        raise RecipeError("--params must be a JSON object, e.g. --params '{\"temperature\": 0}'")
+    params |= parse_param_flags(param_items)
+    block = {key: value for key, value in flags.items() if value is not None}
+    if params:
+        block["params"] = params
+    return block
+
+
+def _print_counts(console, counts) -> None:
+    """The counts as JSON, then the server's (or parser's) own message for each failure reason."""
+    from rich.markup import escape
+
+    console.print_json(json.dumps(counts.to_dict()))
+    for reason, text in (counts.error_examples or {}).items():
+        console.print(
+            f"[yellow]{reason}[/yellow] ({counts.failed_by_reason.get(reason, 0)}): {escape(text)}", soft_wrap=True
+        )
 
 
 def _make_command(stage: str):
@@ -37,109 +64,132 @@ def _make_command(stage: str):
         base_url: str | None = typer.Option(None, "--base-url", help="OpenAI-compatible endpoint (LLM stages)."),
         model: str | None = typer.Option(None, "--model", help="Model id at the endpoint (LLM stages)."),
         api_key_env: str | None = typer.Option(None, "--api-key-env", help="Env var holding the API key."),
-        params: str = typer.Option("{}", "--params", help="Generation params as JSON, e.g. '{\"temperature\": 0}'."),
-        concurrency: int = typer.Option(64, "--concurrency", help="Requests in flight."),
+        params: str | None = typer.Option(
+            None, "--params", help="Generation params as JSON, e.g. '{\"temperature\": 0}'."
+        ),
+        param: list[str] = typer.Option([], "--param", help="One generation param `key=value` (repeatable)."),
+        concurrency: int | None = typer.Option(None, "--concurrency", help="Requests in flight (default 64)."),
         rpm: float | None = typer.Option(None, "--rpm", help="Requests per minute limit."),
         tpm: float | None = typer.Option(None, "--tpm", help="Tokens per minute limit."),
-        batch_api: bool = typer.Option(False, "--batch-api", help="Use the provider Batch API (50% cheaper)."),
+        timeout: float | None = typer.Option(None, "--timeout", help="Seconds per request attempt (default 300)."),
+        retry_policy: str | None = typer.Option(
+            None, "--retry-policy", help="paper-r1 | paper-gpt4o | engine | judge (attempts and re-samples)."
+        ),
+        max_attempts: int | None = typer.Option(None, "--max-attempts", help="Attempts per request."),
+        output_retries: int | None = typer.Option(
+            None, "--output-retries", help="Re-samples of truncated / unparseable outputs (within the attempts)."
+        ),
+        batch_api: bool | None = typer.Option(None, "--batch-api", help="Use the provider Batch API (50% cheaper)."),
         no_structured_output: bool = typer.Option(
             False, "--no-structured-output", help="Do not send JSON schemas (servers without support)."
         ),
-        retry_failed: bool = typer.Option(
-            False, "--retry-failed", help="Re-send requests that failed in an earlier run (cached failures)."
+        retry_failed: bool | None = typer.Option(
+            None, "--retry-failed", help="Re-send requests that failed in an earlier run (cached failures)."
         ),
         benign: bool = typer.Option(False, "--benign", help="Benign (over-refusal) path: no policies, 1–5 rubric."),
-        output_format: str = typer.Option("think", "--output-format", help="reason: `think` tags or `json`."),
-        no_think_instruction: bool = typer.Option(
-            False, "--no-think-instruction", help="reason: do not ask for <think> tags (native reasoners)."
+        output_format: str = typer.Option("think", "--output-format", help="reason: `think` (native) or `json`."),
+        think_instruction: bool = typer.Option(
+            False,
+            "--think-instruction/--no-think-instruction",
+            help="reason: also ask for <think> tags (instruction models; the paper's prompt does not).",
         ),
+        policy_dir: Path | None = typer.Option(None, "--policy-dir", help="Policy texts to use instead of ours."),
+        prompt_dir: Path | None = typer.Option(None, "--prompt-dir", help="Prompt templates to use instead of ours."),
         n: int = typer.Option(1000, "--n", help="select: rows to keep."),
         limit: int | None = typer.Option(None, "--limit", help="Use only the first K input rows (trial runs)."),
         cache_dir: Path | None = typer.Option(None, "--cache-dir", help="Engine request cache (default: STAR1_HOME)."),
         tag: str | None = typer.Option(None, "--tag", help="Tag the pushed commit."),
+        push_partial: bool = typer.Option(
+            False, "--push-partial", help="Push even when all rows failed or a configuration error dominates."
+        ),
         dry_run: bool = typer.Option(False, "--dry-run", help="Estimate requests, tokens and cost; call nothing."),
-        price_in: float = typer.Option(0.0, "--price-in", help="dry-run: USD per 1M prompt tokens."),
-        price_out: float = typer.Option(0.0, "--price-out", help="dry-run: USD per 1M completion tokens."),
+        price_in: float | None = typer.Option(None, "--price-in", help="dry-run: USD per 1M prompt tokens."),
+        price_out: float | None = typer.Option(None, "--price-out", help="dry-run: USD per 1M completion tokens."),
     ) -> None:
         from rich.console import Console
+        from rich.markup import escape
 
-        from star1_hub.curate.pipeline import (
-            LLM_STAGES,
-            StageOptions,
-            default_configs,
-            estimate_stage,
-            run_stage,
-        )
-        from star1_hub.curate.stage import Endpoint
+        from star1_hub.curate.options import StageContext, StageOptions
+        from star1_hub.curate.pipeline import StageFailed, estimate_stage, run_stage, stage_endpoint
+        from star1_hub.curate.stage import get_stage
         from star1_hub.home import star1_home
 
         console = Console()
-        try:
-            generation = json.loads(params)
-        except json.JSONDecodeError as exc:
-            raise typer.BadParameter(f"--params is not valid JSON: {exc.msg}") from exc
+        spec = get_stage(stage)
+        if spec.calls_model and (not base_url or not model):
+            raise typer.BadParameter(f"stage {stage} calls a model: give --base-url and --model")
         options = StageOptions(
-            benign=benign, output_format=output_format, think_instruction=not no_think_instruction, n=n
+            benign=benign,
+            output_format=output_format,
+            think_instruction=think_instruction,
+            n=n,
+            policy_dir=str(policy_dir) if policy_dir else None,
+            prompt_dir=str(prompt_dir) if prompt_dir else None,
+            push_partial=push_partial,
         )
+        spec.configs_for(options)
+        StageContext.load(model or "", options)  # the policy / prompt texts, before anything is read or sent
         endpoint = None
-        if stage in LLM_STAGES:
-            if not base_url or not model:
-                raise typer.BadParameter(f"stage {stage} calls a model: give --base-url and --model")
-            endpoint = Endpoint(
+        if spec.calls_model:
+            block = _endpoint_block(
                 base_url=base_url,
                 model=model,
-                params=generation,
+                api_key_env=api_key_env,
+                params_json=params,
+                param_items=param,
                 concurrency=concurrency,
                 rpm=rpm,
                 tpm=tpm,
+                timeout_s=timeout,
+                retry_policy=retry_policy,
+                max_attempts=max_attempts,
+                output_retries=output_retries,
                 batch_api=batch_api,
-                structured_output=not no_structured_output,
-                api_key_env=api_key_env,
+                structured_output=False if no_structured_output else None,
                 retry_failed=retry_failed,
             )
-        default_in, _ = default_configs(stage, benign)
-        in_config = input_config if input_config is not None else default_in
+            endpoint = stage_endpoint(stage, block, where="command-line flags")
         if dry_run:
             if endpoint is None:
                 console.print(f"{stage} calls no model: nothing to estimate")
                 return
             from star1_hub.curate.versioning import load_stage_input
 
-            source = load_stage_input(input, in_config, limit=limit)
+            source = load_stage_input(input, input_config or spec.configs_for(options)[0], limit=limit)
             estimate = estimate_stage(stage, source.dataset, endpoint, options, price_in, price_out)
             console.print_json(json.dumps(estimate))
             return
         cache = cache_dir or star1_home() / "curate_cache" / output.replace("/", "__") / stage
-        sha, counts, _ = run_stage(
-            stage,
-            input,
-            output,
-            endpoint=endpoint,
-            options=options,
-            input_config=in_config,
-            output_config=config,
-            cache_dir=cache,
-            limit=limit,
-            tag=tag,
-        )
+        try:
+            sha, counts, _ = run_stage(
+                stage,
+                input,
+                output,
+                endpoint=endpoint,
+                options=options,
+                input_config=input_config,
+                output_config=config,
+                cache_dir=cache,
+                limit=limit,
+                tag=tag,
+            )
+        except StageFailed as exc:  # a run outcome, not a usage error: status 1, the summary on stderr
+            errors = Console(stderr=True)
+            errors.print("[red]error:[/red]", escape(str(exc)), soft_wrap=True)
+            _print_counts(errors, exc.counts)
+            raise typer.Exit(code=1) from None
         console.print(f"[bold]{stage}[/bold] pushed to {output} at {sha}" + (f" (tag {tag})" if tag else ""))
-        console.print_json(json.dumps(counts.to_dict()))
+        _print_counts(console, counts)
 
-    command.__doc__ = _HELP[stage]
+    command.__doc__ = STAGES[stage].help
     return command
 
 
-for _stage in _HELP:
-    curate_app.command(_stage, help=_HELP[_stage])(_make_command(_stage))
+register_collect(curate_app)  # first: it builds the input of the stages below
+for _name, _stage in STAGES.items():
+    curate_app.command(_name, help=_stage.help)(_make_command(_name))
 
 
 def register(app: typer.Typer) -> None:
-    """Add the `curate` command group (and the collect commands, when that module exists) to `app`."""
-    try:
-        from star1_hub.curate.collect_cli import register_collect
-    except ModuleNotFoundError as exc:
-        if exc.name != "star1_hub.curate.collect_cli":
-            raise
-    else:
-        register_collect(curate_app)
+    """Add the `curate` command group (`collect` from the collection subpackage, then the stages) to `app`."""
     app.add_typer(curate_app, name="curate")

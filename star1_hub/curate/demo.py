@@ -1,21 +1,20 @@
 """The curation chain of `make demo`: classify → reason → score → filter → select against a local server.
 
-The demo drives the embedded 135M model, which cannot really classify, reason or judge: it shows the machinery
-(structured output, strict parsing, failures kept as rows, one Hub commit per stage, honest counts), not the
-quality. Reasoning uses the `json` output format because the tiny model does not produce think blocks.
+It runs through the same runner as the build scripts (`builds.run_plan`). The demo drives the embedded 135M model,
+which cannot really classify, reason or judge: it shows the machinery (structured output, strict parsing, failures
+kept as rows, one Hub commit per stage, honest counts), not the quality — so it pushes stages even when most
+rows fail (`push_partial`). Reasoning uses the `json` output format because the tiny model does not think.
 """
 
 from __future__ import annotations
 
-import logging
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from star1_hub.curate.pipeline import StageOptions, run_stage
-from star1_hub.curate.stage import Endpoint
-
-logger = logging.getLogger(__name__)
+from star1_hub.curate.builds import PlanStep, run_plan
+from star1_hub.curate.options import StageOptions
+from star1_hub.teacher.endpoint import EndpointConfig
 
 # Small budgets: a 135M model on 2 CPU cores produces ~10 tokens/s per stream.
 DEMO_PARAMS: dict[str, dict[str, Any]] = {
@@ -23,6 +22,18 @@ DEMO_PARAMS: dict[str, dict[str, Any]] = {
     "reason": {"temperature": 0.6, "top_p": 0.7, "max_tokens": 320},
     "score": {"temperature": 0.0, "max_tokens": 96},
 }
+
+
+def demo_endpoint(stage: str, base_url: str, model: str, concurrency: int = 8) -> EndpointConfig:
+    """The endpoint the demo uses for `stage` (what works against the embedded teacher on a CPU)."""
+    return EndpointConfig(
+        base_url=base_url,
+        model=model,
+        params=DEMO_PARAMS[stage],
+        concurrency=concurrency,
+        timeout_s=600.0,
+        max_attempts=2,
+    )
 
 
 def run_curation_demo(
@@ -53,41 +64,20 @@ def run_curation_demo(
     Returns:
         `{"stages": {stage: counts dict}, "commits": {stage: sha}, "tag": str, "output_repo": str}`.
     """
-    cache_dir = Path(cache_dir)
     options = StageOptions(
-        output_format="json", max_reasoning_chars=600, max_answer_chars=400, n=n_select, batch_size=64
-    )
-    stages: dict[str, Any] = {}
-    commits: dict[str, str] = {}
-    current = input_repo
-    for stage in ("classify", "reason", "score", "filter", "select"):
-        endpoint = None
-        if stage in DEMO_PARAMS:
-            endpoint = Endpoint(
-                base_url=base_url,
-                model=model,
-                params=DEMO_PARAMS[stage],
-                concurrency=concurrency,
-                timeout_s=600.0,
-                max_attempts=2,
-            )
-        first = stage == "classify"
-        sha, counts, _ = run_stage(
-            stage,
-            current,
-            output_repo,
-            endpoint=endpoint,
-            options=options,
-            input_config=None if first else "__default__",  # the sample's default config, then the stage chain
-            cache_dir=cache_dir / stage,
-            limit=limit if first else None,
-        )
-        stages[stage] = counts.to_dict()
-        commits[stage] = sha
-        logger.info("demo %s: %s", stage, counts.to_dict())
-        current = f"{output_repo}@{sha}"
+        output_format="json", max_reasoning_chars=600, max_answer_chars=400, n=n_select, batch_size=64,
+        push_partial=True,
+    )  # fmt: skip
+    plan = [
+        PlanStep("classify", "classifier", output_repo, input_ref=input_repo, input_config="default"),
+        PlanStep("reason", "teacher", output_repo),
+        PlanStep("score", "judge", output_repo),
+        PlanStep("filter", None, output_repo),
+        PlanStep("select", None, output_repo),
+    ]
+    endpoints = {stage: demo_endpoint(stage, base_url, model, concurrency) for stage in DEMO_PARAMS}
     tag = tag or "build-" + datetime.now(UTC).strftime("%Y%m%d%H%M%S")
-    from star1_hub.curate.versioning import tag_build
-
-    tag_build(output_repo, tag, commits["select"], message="curation demo build")
-    return {"stages": stages, "commits": commits, "tag": tag, "output_repo": output_repo}
+    config = {"tag": tag, "limit": limit, "cache_dir": str(Path(cache_dir)), "_path": "curation demo"}
+    result = run_plan(plan, endpoints, options, config)
+    commits = {stage: ref.rsplit("@", 1)[1] for stage, ref in result["commits"].items()}
+    return {"stages": result["stages"], "commits": commits, "tag": tag, "output_repo": output_repo}

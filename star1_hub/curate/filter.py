@@ -1,4 +1,4 @@
-"""Stage `filter`: keep only rows the judge gave the maximum on every criterion (spec §5.4, §11.4).
+"""Stage `filter`: keep only rows the judge gave the maximum on every criterion (docs/curation.md, "Filter").
 
 Safety path: no error, no `Other` label, all three scores 10. Benign path: no error, all three scores 5, and
 `source` set to the benign label (`4o_rewrite` in the release). The `error` column is dropped from the output
@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from star1_hub.curate.stage import StageCounts, provenance_feature
+from star1_hub.curate.provenance import provenance_feature
 from star1_hub.data.schema import (
     BENIGN_SCORE_KEYS,
     BENIGN_SCORE_RANGE,
@@ -18,6 +18,7 @@ from star1_hub.data.schema import (
     SAFETY_SCORE_KEYS,
     SAFETY_SCORE_RANGE,
 )
+from star1_hub.teacher.task import TaskCounts as StageCounts
 
 NAME = "filter"
 OUTPUT_CONFIG = "filtered"

@@ -4,92 +4,77 @@ Model text is never evaluated as code. JSON is located (a fenced ```json block, 
 decodable object/array inside prose), trailing commas before a closing bracket are removed by a scanner that
 skips string literals, and the result is decoded with `json` and validated. Every rejection raises
 `UnparseableOutput` with a short reason, which the teacher engine records as the row's error `unparseable`.
+
+Model output is untrusted, so every parser here runs in time linear in its input: the JSON search is the
+engine's (`str.find` for fences, no backtracking regex, at most 64 decode attempts inside prose), texts longer than
+`MAX_JSON_CHARS` / `MAX_OUTPUT_CHARS` are rejected, and JSON nested deeper than the decoder allows is `unparseable`
+rather than a `RecursionError`. The think layout lives in `star1_hub.think`.
 """
 
 from __future__ import annotations
 
-import json
-import re
 from collections.abc import Sequence
 from typing import Any
 
 from star1_hub.data.schema import CATEGORIES, OTHER_LABEL
-from star1_hub.teacher import UnparseableOutput
+from star1_hub.errors import UnparseableOutput
+from star1_hub.teacher.structured import extract_json_value
+from star1_hub.teacher.structured import without_trailing_commas as strip_trailing_commas
+from star1_hub.think import MAX_OUTPUT_CHARS, check_size, format_think, parse_think_response
 
 ALLOWED_LABELS: tuple[str, ...] = (*CATEGORIES, OTHER_LABEL)
 MAX_LABELS = 4
-_FENCE = re.compile(r"```[ \t]*(?:json|JSON)?[ \t]*\n?(.*?)```", re.DOTALL)
-_DECODER = json.JSONDecoder()
-_MAX_START_POSITIONS = 64  # bounded search for JSON inside prose
+MAX_JSON_CHARS = 200_000
+"""Longest text searched for JSON (a classifier / judge / rewriter answer is a few hundred characters)."""
 
-
-def strip_trailing_commas(text: str) -> str:
-    """Remove commas that directly precede `}` or `]` (ignoring whitespace), leaving string literals untouched."""
-    out: list[str] = []
-    in_string = escaped = False
-    pending_comma: int | None = None  # index in `out` of a comma that may turn out to be trailing
-    for char in text:
-        if in_string:
-            out.append(char)
-            if escaped:
-                escaped = False
-            elif char == "\\":
-                escaped = True
-            elif char == '"':
-                in_string = False
-            continue
-        if char in "}]" and pending_comma is not None:
-            del out[pending_comma]
-            pending_comma = None
-        elif not char.isspace():
-            pending_comma = None
-        if char == '"':
-            in_string = True
-        out.append(char)
-        if char == ",":
-            pending_comma = len(out) - 1
-    return "".join(out)
+__all__ = [
+    "ALLOWED_LABELS",
+    "MAX_LABELS",
+    "MAX_OUTPUT_CHARS",
+    "check_categories",
+    "check_reasoned",
+    "check_scores",
+    "extract_json",
+    "format_think",
+    "parse_categories",
+    "parse_json_response",
+    "parse_rewrite",
+    "parse_scores",
+    "parse_think_response",
+    "strip_trailing_commas",
+]
 
 
 def extract_json(text: str | None) -> Any:
-    """Return the first JSON value found in `text`.
+    """Return the first JSON value found in `text`, tolerating trailing commas (the paper's judge example has one).
 
-    Tries, in order: the first fenced code block, the whole text, then each `{`/`[` position from the left
-    (prose before/after the JSON is ignored). Trailing commas are tolerated.
+    The search itself is the engine's (`teacher.structured.extract_json_value`: a fenced block, the whole text,
+    then at most 64 `{`/`[` positions inside prose), run on the text with trailing commas removed.
 
     Raises:
-        UnparseableOutput: empty text or no decodable JSON.
+        UnparseableOutput: empty text, text longer than `MAX_JSON_CHARS`, JSON nested too deeply, or no
+            decodable JSON.
     """
     if text is None or not text.strip():
         raise UnparseableOutput("empty output")
-    candidates = [m.group(1) for m in _FENCE.finditer(text)][:1] + [text]
-    for candidate in candidates:
-        cleaned = strip_trailing_commas(candidate.strip())
-        try:
-            return json.loads(cleaned)
-        except json.JSONDecodeError:
-            pass
-        starts = [i for i, ch in enumerate(cleaned) if ch in "{["][:_MAX_START_POSITIONS]
-        for start in starts:
-            try:
-                value, _ = _DECODER.raw_decode(cleaned, start)
-            except json.JSONDecodeError:
-                continue
-            if isinstance(value, dict | list):
-                return value
-    raise UnparseableOutput("no JSON object or array found")
+    if len(text) > MAX_JSON_CHARS:
+        raise UnparseableOutput(f"output is {len(text):,} characters, above the {MAX_JSON_CHARS:,} searched for JSON")
+    try:
+        return extract_json_value(strip_trailing_commas(text))
+    except RecursionError as exc:
+        raise UnparseableOutput("JSON nested too deeply") from exc
 
 
-def parse_categories(text: str | None) -> list[str]:
-    """Parse a classifier answer into 1–4 distinct labels from the 8 categories + `Other`, in answer order.
+def check_categories(value: Any) -> list[str]:
+    """Validate a decoded classifier answer: 1–4 distinct labels from the 8 categories + `Other`, in answer order.
 
-    Accepts a JSON array of strings or an object `{"categories": [...]}`. Duplicates are removed (small models
-    repeat labels even under a schema); order of first occurrence is kept because policies follow it.
+    Accepts a list of strings or an object `{"categories": [...]}`. Labels are stripped and duplicates removed
+    (small models repeat labels even under a schema); the order of first occurrence is kept because the policies
+    follow it. Used by the classify stage's response model, so the stage and this module check the same way.
 
     Raises:
         UnparseableOutput: not a list of strings, empty, an unknown label, or more than 4 distinct labels.
     """
-    value = extract_json(text)
     if isinstance(value, dict):
         if set(value) != {"categories"}:
             raise UnparseableOutput(f"expected an object with only 'categories', got keys {sorted(value)}")
@@ -107,15 +92,19 @@ def parse_categories(text: str | None) -> list[str]:
     return labels
 
 
-def parse_scores(text: str | None, keys: Sequence[str], low: int, high: int) -> dict[str, int]:
-    """Parse a judge answer into `{key: int}` for exactly `keys`, each an integer in [low, high].
+def parse_categories(text: str | None) -> list[str]:
+    """`check_categories` of the JSON found in `text`."""
+    return check_categories(extract_json(text))
+
+
+def check_scores(value: Any, keys: Sequence[str], low: int, high: int) -> dict[str, int]:
+    """Validate a decoded judge answer: `{key: int}` for exactly `keys`, each an integer in [low, high].
 
     Extra keys (e.g. an explanation) are ignored; a value of `10.0` is accepted as 10, `"10"` or `true` is not.
 
     Raises:
         UnparseableOutput: not an object, a key missing, a non-integer value or a value out of range.
     """
-    value = extract_json(text)
     if not isinstance(value, dict):
         raise UnparseableOutput("scores must be a JSON object")
     scores: dict[str, int] = {}
@@ -131,46 +120,17 @@ def parse_scores(text: str | None, keys: Sequence[str], low: int, high: int) -> 
     return scores
 
 
-def format_think_response(reasoning: str, answer: str) -> str:
-    """Return the canonical STAR-1 response layout `<think>\\n…\\n</think>\\n\\n…`."""
-    return f"<think>\n{reasoning.strip()}\n</think>\n\n{answer.strip()}"
+def parse_scores(text: str | None, keys: Sequence[str], low: int, high: int) -> dict[str, int]:
+    """`check_scores` of the JSON found in `text`."""
+    return check_scores(extract_json(text), keys, low, high)
 
 
-def parse_think_response(text: str | None) -> str:
-    """Accept a response with exactly one `<think>…</think>` block first, then a non-empty answer.
-
-    Returns the canonical layout (see `format_think_response`).
-
-    Raises:
-        UnparseableOutput: no/several think blocks, text before `<think>`, empty reasoning or empty answer.
-    """
-    if text is None or not text.strip():
-        raise UnparseableOutput("empty output")
-    opens, closes = text.count("<think>"), text.count("</think>")
-    if opens != 1 or closes != 1:
-        raise UnparseableOutput(f"expected exactly one <think>…</think> block, found {opens} open / {closes} close")
-    before, rest = text.split("<think>", 1)
-    if before.strip():
-        raise UnparseableOutput("text before <think>")
-    if "</think>" not in rest:
-        raise UnparseableOutput("</think> comes before <think>")
-    reasoning, answer = rest.split("</think>", 1)
-    if not reasoning.strip():
-        raise UnparseableOutput("empty reasoning inside <think>")
-    if not answer.strip():
-        raise UnparseableOutput("empty answer after </think>")
-    return format_think_response(reasoning, answer)
-
-
-def parse_json_response(text: str | None) -> str:
-    """Accept `{"reasoning": str, "answer": str}` (structured-output mode for models without native thinking).
-
-    Returns the canonical think layout, so later stages see the same `response` format either way.
+def check_reasoned(value: Any) -> tuple[str, str]:
+    """Validate a decoded `{"reasoning": str, "answer": str}` (the `json` output format); return both parts.
 
     Raises:
         UnparseableOutput: not that object, or an empty / think-tag-containing field.
     """
-    value = extract_json(text)
     if (
         not isinstance(value, dict)
         or not isinstance(value.get("reasoning"), str)
@@ -182,17 +142,25 @@ def parse_json_response(text: str | None) -> str:
         raise UnparseableOutput("empty 'reasoning' or 'answer'")
     if any(tag in reasoning + answer for tag in ("<think>", "</think>")):
         raise UnparseableOutput("think tags inside a JSON field")
-    return format_think_response(reasoning, answer)
+    return reasoning, answer
 
 
-def parse_rewrite(text: str | None, max_chars: int = 2000) -> str:
-    """Parse a benign rewrite: `{"question": str}` or plain text (quotes and a `Rewritten request:` prefix removed).
+def parse_json_response(text: str | None) -> str:
+    """The canonical think layout of a `json`-format reasoning answer found in `text`, so later stages see the
+    same `response` format either way."""
+    return format_think(*check_reasoned(extract_json(text)))
+
+
+def parse_rewrite(text: str | None, max_chars: int = 8000) -> str:
+    """Parse a benign rewrite: plain text (surrounding quotes and a `Rewritten request:` prefix removed) or an
+    object `{"question": str}`.
 
     Raises:
         UnparseableOutput: empty, or longer than `max_chars`.
     """
     if text is None or not text.strip():
         raise UnparseableOutput("empty output")
+    check_size(text)
     stripped = text.strip()
     question: Any = None
     if stripped.startswith(("{", "```")):
@@ -201,7 +169,7 @@ def parse_rewrite(text: str | None, max_chars: int = 2000) -> str:
             raise UnparseableOutput("expected an object with a string field 'question'")
         question = value["question"]
     else:
-        question = re.sub(r"^(rewritten (request|question)\s*:)\s*", "", stripped, flags=re.IGNORECASE)
+        question = _drop_prefix(stripped, ("rewritten request", "rewritten question"))
         if len(question) >= 2 and question[0] == question[-1] and question[0] in "\"'":
             question = question[1:-1]
     question = question.strip()
@@ -210,3 +178,14 @@ def parse_rewrite(text: str | None, max_chars: int = 2000) -> str:
     if len(question) > max_chars:
         raise UnparseableOutput(f"rewritten question longer than {max_chars} characters")
     return question
+
+
+def _drop_prefix(text: str, labels: tuple[str, ...]) -> str:
+    """`text` without a leading `<label>:` (case-insensitive, spaces allowed before the colon)."""
+    lowered = text[:64].lower()
+    for label in labels:
+        if lowered.startswith(label):
+            rest = text[len(label) :].lstrip(" \t")
+            if rest.startswith(":"):
+                return rest[1:].lstrip()
+    return text

@@ -1,165 +1,182 @@
-"""Run one curation stage from a Hub revision to a Hub config, and estimate its cost without calling a model.
+"""Run one curation stage from a Hub revision to a Hub config, check it before it spends and before it publishes,
+and estimate its cost without calling a model.
 
-Stage names: `classify`, `reason`, `score`, `filter`, `select` (safety path) and `rewrite` plus
-`reason`/`score`/`filter` with `benign=True` (over-refusal path). Each run reads `input@rev` (config
-`input_config`, default per stage below), runs the stage, pushes the output as config `output_config` of the
-target repo in one commit (see `versioning`), and returns the commit sha and the stage counts.
+Before anything is sent, `preflight_stage` checks the endpoint (`teacher.preflight`): the key variable is set, the
+server answers and serves the model, and its context covers `max_tokens` plus the stage's longest prompt.
+
+Each run reads `input@rev` (config `input_config`, default per stage and path, see `stage.STAGES`), runs the stage,
+and pushes the output as config `output_config` of the target repo in one commit (`versioning`). A stage whose
+rows all failed, or whose failures are dominated by one configuration error (`connection`, `bad_request`, `auth`), is
+not pushed (`StageFailed`; the engine cache keeps what was paid for) unless `push_partial` is set.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from star1_hub.curate.stage import Endpoint, StageCounts, make_engine, run_llm_stage
-from star1_hub.policies import POLICY_VERSION, policy_set_hash
+from star1_hub.curate.options import StageContext, StageOptions
+from star1_hub.curate.stage import StageConfigError, StageCounts, get_stage
+from star1_hub.errors import RecipeError
+from star1_hub.teacher.endpoint import EndpointConfig
 
 logger = logging.getLogger(__name__)
 
-LLM_STAGES = ("classify", "reason", "score", "rewrite")
-ALL_STAGES = (*LLM_STAGES, "filter", "select")
-# (input config, output config) per stage and path; None = the repo's default config.
-DEFAULT_CONFIGS: dict[tuple[str, bool], tuple[str | None, str]] = {
-    ("classify", False): ("collected", "classified"),  # STAR-41K config written by `star1 curate collect`
-    ("reason", False): ("classified", "reasoned"),
-    ("score", False): ("reasoned", "scored"),
-    ("filter", False): ("scored", "filtered"),
-    ("select", False): ("filtered", "default"),
-    ("rewrite", True): (None, "rewritten"),
-    ("reason", True): ("rewritten", "reasoned"),
-    ("score", True): ("reasoned", "scored"),
-    ("filter", True): ("scored", "default"),
-}
-# Rough completion sizes for --dry-run (tokens per request); prompts are estimated at 4 characters per token.
-EXPECTED_COMPLETION_TOKENS = {"classify": 20, "reason": 1500, "score": 60, "rewrite": 40}
+CONFIGURATION_FAILURES = ("connection", "bad_request", "auth")
+"""Failure reasons that say the endpoint or the request settings are wrong, not the rows."""
+
+__all__ = [
+    "CONFIGURATION_FAILURES",
+    "StageConfigError",
+    "StageFailed",
+    "StageOptions",
+    "estimate_stage",
+    "max_tokens_of",
+    "preflight_stage",
+    "prompts_to_send",
+    "run_stage",
+    "run_stage_on_dataset",
+    "stage_endpoint",
+    "stage_record",
+    "unhealthy_reason",
+]
 
 
-class StageConfigError(ValueError):
-    """An unknown stage / stage-path combination or missing option."""
+class StageFailed(RuntimeError):
+    """A stage ran but its output is not worth publishing; carries the counts (with the server's own messages)."""
+
+    def __init__(self, message: str, counts: StageCounts):
+        super().__init__(message)
+        self.counts = counts
 
 
-@dataclass
-class StageOptions:
-    """Options of a stage besides the endpoint (one YAML block / CLI flags)."""
-
-    benign: bool = False
-    output_format: str = "think"  # reason: "think" or "json"
-    think_instruction: bool = True  # reason/think: ask for <think> tags in the prompt
-    max_reasoning_chars: int = 6000
-    max_answer_chars: int = 4000
-    n: int = 1000  # select
-    source_label: str = "4o_rewrite"  # benign filter
-    batch_size: int = 512
-    extra: dict[str, Any] = field(default_factory=dict)
+def stage_endpoint(stage: str, block: dict[str, Any], where: str) -> EndpointConfig:
+    """The endpoint of an LLM stage from a YAML block or flag values, with the stage's paper defaults (e.g. R1's
+    10 attempts with truncated outputs re-sampled) for keys the block leaves out. One parser for both."""
+    return EndpointConfig.from_mapping(block, where=where, defaults=get_stage(stage).endpoint_defaults)
 
 
-def default_configs(stage: str, benign: bool) -> tuple[str | None, str]:
-    """(input config, output config) defaults of a stage on the safety or benign path."""
-    key = (stage, benign)
-    if key not in DEFAULT_CONFIGS:
-        path = "benign" if benign else "safety"
-        valid = sorted({s for s, b in DEFAULT_CONFIGS if b == benign})
-        raise StageConfigError(f"stage {stage!r} does not exist on the {path} path; choose one of {valid}")
-    return DEFAULT_CONFIGS[key]
+def unhealthy_reason(counts: StageCounts) -> str | None:
+    """Why a stage's output should not be published (None when it may be).
+
+    All rows that were sent failed, or one configuration failure (`connection`, `bad_request`, `auth`) accounts
+    for at least half of the rows sent.
+    """
+    if counts.sent == 0:
+        return None
+    examples = counts.error_examples or {}
+
+    def said(reason: str) -> str:
+        return f" (server said: {examples[reason]})" if examples.get(reason) else ""
+
+    for reason in CONFIGURATION_FAILURES:
+        count = counts.failed_by_reason.get(reason, 0)
+        if count and 2 * count >= counts.sent:
+            return f"{count} of {counts.sent} requests failed with {reason}{said(reason)}"
+    if counts.ok == 0:
+        top = max(counts.failed_by_reason, key=counts.failed_by_reason.get)
+        return f"all {counts.sent} requests failed (most: {top} x{counts.failed_by_reason[top]}{said(top)})"
+    return None
 
 
-def build_llm_stage(stage: str, endpoint: Endpoint, options: StageOptions):
-    """Return the `LLMStage` for `stage` with the endpoint's model and params."""
-    if stage == "classify":
-        from star1_hub.curate.classify import classify_stage
+def prompts_to_send(task, dataset):
+    """Yield (row, prompt characters) for every row the task would send (no upstream error, not skipped, promptable)."""
+    for row in dataset:
+        row = {"error": None, **row}
+        if row.get("error") or (task.skip is not None and task.skip(row)):
+            continue
+        try:
+            messages = task.prompt(row)
+        except (KeyError, ValueError, TypeError):
+            continue
+        yield row, len(messages) if isinstance(messages, str) else sum(len(m["content"]) for m in messages)
 
-        return classify_stage(endpoint.model, endpoint.params)
-    if stage == "reason":
-        from star1_hub.curate.reason import reason_stage
 
-        return reason_stage(
-            endpoint.model,
-            endpoint.params,
-            with_policies=not options.benign,
-            output_format=options.output_format,  # type: ignore[arg-type]
-            think_instruction=options.think_instruction,
-            max_reasoning_chars=options.max_reasoning_chars,
-            max_answer_chars=options.max_answer_chars,
-        )
-    if stage == "score":
-        from star1_hub.curate.score import score_stage
+def max_tokens_of(stage: str, endpoint: EndpointConfig) -> int | None:
+    """The completion budget a stage's requests carry (the stage's paper value unless the endpoint overrides it)."""
+    params = {**get_stage(stage).default_params, **endpoint.params}
+    value = params.get("max_tokens", params.get("max_completion_tokens"))
+    return int(value) if value is not None else None
 
-        return score_stage(endpoint.model, endpoint.params, benign=options.benign)
-    if stage == "rewrite":
-        from star1_hub.curate.rewrite import rewrite_stage
 
-        return rewrite_stage(endpoint.model, endpoint.params)
-    raise StageConfigError(f"{stage!r} is not an LLM stage; choose one of {LLM_STAGES}")
+def preflight_stage(stage: str, task, dataset, endpoint: EndpointConfig):
+    """Check before sending: the key variable is set, the endpoint answers and serves the model, and its context
+    covers `max_tokens` plus the longest prompt of this stage. Nothing to send: nothing to check.
+
+    Raises:
+        PreflightError: naming what is wrong and the fix (nothing was sent).
+    """
+    from star1_hub.teacher.preflight import preflight
+
+    longest = max((chars for _, chars in prompts_to_send(task, dataset)), default=None)
+    if longest is None:
+        return None
+    report = preflight(endpoint, max_tokens=max_tokens_of(stage, endpoint), longest_prompt_chars=longest)
+    for note in report.notes:
+        logger.warning("%s: %s", stage, note)
+    return report
 
 
 def run_stage_on_dataset(
-    stage: str, dataset, endpoint: Endpoint | None, options: StageOptions, cache_dir: Path | None
+    stage: str, dataset, endpoint: EndpointConfig | None, options: StageOptions, cache_dir: Path | None
 ) -> tuple[Any, StageCounts, dict[str, Any] | None]:
     """Run a stage in memory; return (output dataset, counts, engine accounting dict or None)."""
-    if stage == "filter":
-        from star1_hub.curate.filter import filter_max
-
-        output, counts = filter_max(dataset, benign=options.benign, source_label=options.source_label)
-        return output, counts, None
-    if stage == "select":
-        from star1_hub.curate.select import select_dataset
-
-        output, counts = select_dataset(dataset, options.n)
+    spec = get_stage(stage)
+    spec.configs_for(options)  # the stage exists on this path
+    if not spec.calls_model:
+        output, counts = spec.run(dataset, options)
         return output, counts, None
     if endpoint is None:
         raise StageConfigError(f"stage {stage!r} calls a model: give --base-url and --model")
-    llm_stage = build_llm_stage(stage, endpoint, options)
-    engine = make_engine(endpoint, stage, cache_dir)
+    from star1_hub.teacher import TeacherEngine
+    from star1_hub.teacher.task import run_task
+
+    task = spec.build_task(StageContext.load(endpoint.model, options))
+    preflight_stage(stage, task, dataset, endpoint)
+    engine = TeacherEngine(endpoint.engine_config(stage=stage, cache_dir=cache_dir))
     try:
-        output, counts = run_llm_stage(dataset, llm_stage, engine, batch_size=options.batch_size)
+        output, counts = run_task(dataset, task, engine, batch_size=options.batch_size)
     finally:
         engine.close()
-    accounting = engine.accounting.to_dict()
-    return output, counts, accounting
+    return output, counts, engine.accounting.to_dict()
 
 
 def stage_record(
     stage: str,
     input_desc: dict[str, Any],
-    endpoint: Endpoint | None,
+    endpoint: EndpointConfig | None,
     options: StageOptions,
     counts: StageCounts,
     accounting: dict[str, Any] | None,
 ) -> dict[str, Any]:
-    """The manifest / card entry of one stage run."""
-    from dataclasses import asdict
-
+    """The manifest / card entry of one stage run (texts identified by hash, endpoint without any key)."""
+    spec = get_stage(stage)
+    context = StageContext.load(endpoint.model if endpoint else "", options)
     record: dict[str, Any] = {
         "stage": f"{stage} (benign)" if options.benign else stage,
         "input": input_desc,
-        "options": {k: v for k, v in asdict(options).items() if k != "extra"} | options.extra,
-        "policy_version": POLICY_VERSION,
-        "policy_set_sha256": policy_set_hash(),
+        "options": options.record(),
+        "policy_version": context.policies.version,
+        "policy_set_sha256": context.policies.sha256,
+        "policy_set": context.policies.describe(),
+        "prompt_set": context.prompts.describe(),
         "counts": counts.to_dict(),
         "accounting": accounting,
         "model": None,
         "base_url": None,
         "params": None,
     }
-    if endpoint is not None and stage in LLM_STAGES:
+    if endpoint is not None and spec.calls_model:
         public = endpoint.public_dict()
         record |= {
             "model": endpoint.model,
             "base_url": endpoint.base_url,
-            "params": _effective_params(stage, endpoint),
+            "params": {**spec.default_params, **endpoint.params},
         }
-        record["options"] |= {k: public[k] for k in ("concurrency", "rpm", "tpm", "batch_api", "structured_output")}
+        keys = ("concurrency", "rpm", "tpm", "batch_api", "structured_output", "max_attempts", "output_retries")
+        record["options"] |= {key: public[key] for key in keys}
     return record
-
-
-def _effective_params(stage: str, endpoint: Endpoint) -> dict[str, Any]:
-    module = {"classify": "classify", "reason": "reason", "score": "score", "rewrite": "rewrite"}[stage]
-    import importlib
-
-    defaults = importlib.import_module(f"star1_hub.curate.{module}").DEFAULT_PARAMS
-    return {**defaults, **endpoint.params}
 
 
 def run_stage(
@@ -167,9 +184,9 @@ def run_stage(
     input_ref: str,
     output_repo: str,
     *,
-    endpoint: Endpoint | None = None,
+    endpoint: EndpointConfig | None = None,
     options: StageOptions | None = None,
-    input_config: str | None = "__default__",
+    input_config: str | None = None,
     output_config: str | None = None,
     cache_dir: Path | None = None,
     limit: int | None = None,
@@ -177,17 +194,30 @@ def run_stage(
 ) -> tuple[str, StageCounts, dict[str, Any]]:
     """Read `input_ref`, run `stage`, push the result as a config of `output_repo`.
 
+    Args:
+        input_config: Config to read (None: the stage's default on its path; `default` is the repo's default).
+        output_config: Config to write (None: the stage's default).
+
     Returns:
         (commit sha of the push, counts, the manifest record).
+
+    Raises:
+        StageFailed: every request failed, or a configuration failure dominates; nothing was pushed.
     """
     from star1_hub.curate.versioning import load_stage_input, push_stage, tag_build
 
     options = options or StageOptions()
-    default_in, default_out = default_configs(stage, options.benign)
-    input_config = default_in if input_config == "__default__" else input_config
+    default_in, default_out = get_stage(stage).configs_for(options)
     output_config = output_config or default_out
-    source = load_stage_input(input_ref, input_config, limit=limit)
+    source = load_stage_input(input_ref, input_config or default_in, limit=limit)
     output, counts, accounting = run_stage_on_dataset(stage, source.dataset, endpoint, options, cache_dir)
+    problem = unhealthy_reason(counts)
+    if problem and not options.push_partial:
+        raise StageFailed(
+            f"{stage}: {problem}; nothing pushed to {output_repo} (the request cache keeps every answer paid for). "
+            "Fix the endpoint or the parameters and re-run, or pass --push-partial to publish anyway.",
+            counts,
+        )
     record = stage_record(stage, source.describe(), endpoint, options, counts, accounting)
     sha = push_stage(output, output_repo, output_config, record)
     if tag:
@@ -198,38 +228,45 @@ def run_stage(
 def estimate_stage(
     stage: str,
     dataset,
-    endpoint: Endpoint,
+    endpoint: EndpointConfig,
     options: StageOptions,
-    price_in_per_m: float = 0.0,
-    price_out_per_m: float = 0.0,
+    price_in_per_m: float | None = None,
+    price_out_per_m: float | None = None,
 ) -> dict[str, Any]:
     """Estimate requests, tokens and cost of an LLM stage over `dataset` without calling the model.
 
     Prompt tokens are estimated as characters / 4 of the exact prompts that would be sent; completion tokens
-    from `EXPECTED_COMPLETION_TOKENS` (capped by `max_tokens`). Prices are USD per million tokens.
+    from the stage's expected completion size (capped by `max_tokens`). Prices are USD per million tokens; None
+    takes the model's price from the same table the engine charges real runs with (`teacher.accounting`).
     """
-    llm_stage = build_llm_stage(stage, endpoint, options)
-    requests = prompt_chars = 0
-    for row in dataset:
-        row = {"error": None, **row}
-        if row.get("error") or llm_stage.skip_reason(row):
-            continue
-        try:
-            request = llm_stage.build_request(row)
-        except (KeyError, ValueError):
-            continue
+    from star1_hub.teacher.accounting import BATCH_DISCOUNT, price_for
+
+    spec = get_stage(stage)
+    if not spec.calls_model:
+        raise RecipeError(f"stage {stage!r} calls no model: nothing to estimate")
+    task = spec.build_task(StageContext.load(endpoint.model, options))
+    requests = prompt_chars = longest = 0
+    for _, chars in prompts_to_send(task, dataset):
         requests += 1
-        prompt_chars += sum(len(m["content"]) for m in request.messages)
-    params = _effective_params(stage, endpoint)
-    per_request = min(EXPECTED_COMPLETION_TOKENS[stage], int(params.get("max_tokens", 10**9)))
+        prompt_chars += chars
+        longest = max(longest, chars)
+    max_tokens = max_tokens_of(stage, endpoint)
+    per_request = min(spec.expected_completion_tokens, max_tokens if max_tokens is not None else 10**9)
+    table_in, table_out = price_for(endpoint.model)
+    price_in = table_in if price_in_per_m is None else price_in_per_m
+    price_out = table_out if price_out_per_m is None else price_out_per_m
     prompt_tokens, completion_tokens = prompt_chars // 4, per_request * requests
-    cost = (prompt_tokens * price_in_per_m + completion_tokens * price_out_per_m) / 1e6
+    cost = (prompt_tokens * price_in + completion_tokens * price_out) / 1e6
+    if endpoint.batch_api:
+        cost *= BATCH_DISCOUNT
     return {
         "stage": stage,
         "rows": len(dataset),
         "requests": requests,
         "prompt_tokens_est": prompt_tokens,
         "completion_tokens_est": completion_tokens,
+        "longest_prompt_tokens_est": longest // 4,
+        "price_usd_per_1m": {"prompt": price_in, "completion": price_out},
         "cost_usd_est": round(cost, 4),
         "model": endpoint.model,
     }

@@ -1,33 +1,39 @@
-"""Stage `reason`: deliberative reasoning grounded in the item's policies (spec §4), or plain reasoning (§11).
+"""Stage `reason`: deliberative reasoning grounded in the item's policies (docs/curation.md, "Reason"), or plain
+reasoning on the benign path.
 
-Safety path: the question framed inline, the policies of the item's categories concatenated in classifier
-order, then final instructions (check the draft against the policies inside the reasoning, cite the relevant
-rules by their content, ignore unrelated sections, choose refuse / safe-complete / comply, treat the policies as
-your own knowledge, keep the analysis out of the final answer). Items labelled `Other` have no policy and are
-never sent (error `reason:skipped_other`). Benign path (`with_policies=False`): the question alone.
+Safety path (template `reason`): the question framed inline, the policies of the item's categories concatenated
+in classifier order, then final instructions (check the draft against the policies inside the reasoning, cite
+the relevant rules by their content, ignore unrelated sections, choose refuse / safe-complete / comply, treat the
+policies as your own knowledge, keep the analysis out of the final answer). As in the paper, nothing else is
+added: a native reasoner (R1) writes its trace by itself. Items labelled `Other` have no policy and are never
+sent (error `reason:skipped_other`). Benign path (`benign=True`): the question alone.
 
 Output formats (`output_format`):
-* `think` — the model writes `<think>…</think>` then the answer (native for R1-style teachers; with
-  `think_instruction=True` the prompt also asks for the tags, for instruction models without native thinking).
-  Accepted only with `finish_reason == "stop"` and exactly one think block.
-* `json` — structured output `{"reasoning": str, "answer": str}` with bounded lengths, for small models that
-  cannot keep the tag format; stored in the same canonical `<think>\\n…\\n</think>\\n\\n…` layout.
+* `think` — the teacher's reply carries a reasoning trace in any of the three R1 forms (inline `<think>…</think>`,
+  template-prefilled with only `</think>`, or split into `reasoning_content`); the engine normalises it to the
+  canonical `<think>\\n…\\n</think>\\n\\nanswer` and the form goes into the row's provenance. A trace that never
+  closes is `unparseable` (or `length`), never an answer. `think_instruction=True` also asks for the tags in the
+  prompt, for instruction models without native thinking (not the paper's prompt).
+* `json` — structured output `{"reasoning": str, "answer": str}` with bounded lengths, for teachers that cannot
+  keep the tag format; stored in the same canonical layout (provenance form `json`).
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
-from star1_hub.curate.parsing import parse_json_response, parse_think_response
-from star1_hub.curate.stage import LLMStage, provenance_feature, with_provenance
+from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
+
+from star1_hub.curate.options import StageContext
+from star1_hub.curate.parsing import check_reasoned, format_think
+from star1_hub.curate.provenance import empty_provenance, provenance_feature, with_provenance
 from star1_hub.data.schema import OTHER_LABEL
-from star1_hub.policies import POLICY_VERSION, policies_for
 
 NAME = "reason"
 OUTPUT_CONFIG = "reasoned"
-OutputFormat = Literal["think", "json"]
-# Paper's DeepSeek-R1 settings (spec §4).
+# The paper's DeepSeek-R1 settings (docs/curation.md, "Reason").
 DEFAULT_PARAMS: dict[str, Any] = {"temperature": 0.6, "top_p": 0.7, "max_tokens": 8000}
+EXPECTED_COMPLETION_TOKENS = 1500
 THINK_INSTRUCTION = (
     "Write your reasoning first, between <think> and </think> tags, and then the final answer to the user after "
     "the closing </think> tag."
@@ -38,40 +44,35 @@ JSON_INSTRUCTION = (
 )
 
 
-def response_schema(max_reasoning_chars: int = 6000, max_answer_chars: int = 4000) -> dict[str, Any]:
-    """JSON schema of the `json` output format (both strings bounded and non-empty)."""
-    return {
-        "type": "object",
-        "properties": {
-            "reasoning": {"type": "string", "minLength": 1, "maxLength": max_reasoning_chars},
-            "answer": {"type": "string", "minLength": 1, "maxLength": max_answer_chars},
-        },
-        "required": ["reasoning", "answer"],
-        "additionalProperties": False,
-    }
+class _ReasonedBase(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _check(cls, data: Any) -> dict[str, str]:
+        reasoning, answer = check_reasoned(data)
+        return {"reasoning": reasoning, "answer": answer}
 
 
-def build_reason_prompt(
-    question: str, policies: str | None, output_format: OutputFormat = "think", think_instruction: bool = True
-) -> str:
-    """Return the teacher's user message; `policies=None` gives the benign (no-policy) prompt."""
-    suffix = JSON_INSTRUCTION if output_format == "json" else (THINK_INSTRUCTION if think_instruction else "")
-    if policies is None:
-        return f"{question}\n\n{suffix}".strip()
-    return (
-        f'A user sent the following instruction: "{question}"\n\n'
-        "Give the best possible reply to this instruction while following the safety policies below.\n\n"
-        f"{policies}\n\n"
-        "----\n"
-        "FINAL INSTRUCTIONS:\n"
-        "While thinking, check a proposed reply for compliance with the policies, for correctness and for "
-        "helpfulness before you answer. Refer to the specific policy rules that apply and what they say (for "
-        'example: "the privacy policy says that …"); do not bring up sections that are not relevant. Decide '
-        "whether to refuse, to give a safe partial answer, or to comply fully, as the policies require. Treat "
-        "these policies as your own knowledge rather than as something the user wrote. The final answer must "
-        "contain only the reply to the user, without the analysis.\n"
-        f"{suffix}"
-    ).strip()
+def reasoned_answer_model(max_reasoning_chars: int = 6000, max_answer_chars: int = 4000) -> type[BaseModel]:
+    """The response model of the `json` output format (both strings non-empty and bounded)."""
+    return create_model(
+        "ReasonedAnswer",
+        __base__=_ReasonedBase,
+        reasoning=(str, Field(min_length=1, max_length=max_reasoning_chars)),
+        answer=(str, Field(min_length=1, max_length=max_answer_chars)),
+    )
+
+
+def build_reason_prompt(question: str, policies: str | None, context: StageContext) -> str:
+    """Return the teacher's user message; `policies=None` gives the benign prompt (the question alone)."""
+    options = context.options
+    if options.output_format == "json":
+        suffix = JSON_INSTRUCTION
+    else:
+        suffix = THINK_INSTRUCTION if options.think_instruction else ""
+    body = question if policies is None else context.prompts.render("reason", question=question, policies=policies)
+    return f"{body}\n\n{suffix}".strip() if suffix else body
 
 
 def reason_features(with_score: bool = False, benign: bool = False):
@@ -97,57 +98,50 @@ def reason_features(with_score: bool = False, benign: bool = False):
     return Features(columns)
 
 
-def reason_stage(
-    model: str,
-    params: dict[str, Any] | None = None,
-    *,
-    with_policies: bool = True,
-    output_format: OutputFormat = "think",
-    think_instruction: bool = True,
-    max_reasoning_chars: int = 6000,
-    max_answer_chars: int = 4000,
-) -> LLMStage:
-    """The reason stage for a teacher `model` (see module docstring for the options)."""
-    from star1_hub.teacher import ChatRequest
+def build_task(context: StageContext):
+    """The reason task for teacher `context.model` (see the module docstring for the options)."""
+    from star1_hub.teacher.task import LLMTask
 
-    if output_format not in ("think", "json"):
-        raise ValueError(f"unknown output_format {output_format!r}; choose 'think' or 'json'")
-    params = {**DEFAULT_PARAMS, **(params or {})}
-    schema = response_schema(max_reasoning_chars, max_answer_chars) if output_format == "json" else None
-    parser = parse_json_response if output_format == "json" else parse_think_response
+    options = context.options
+    with_policies = not options.benign
+    as_json = options.output_format == "json"
 
     def policy_text(row: dict[str, Any]) -> tuple[str | None, str | None]:
         if not with_policies:
             return None, None
         if not row.get("category"):
             raise ValueError("no category labels (run classify first)")
-        return policies_for(row["category"])
+        return context.policies.policies_for(row["category"])
 
-    def build(row: dict[str, Any]):
+    def prompt(row: dict[str, Any]) -> str:
         question = row.get("question")
         if not isinstance(question, str) or not question.strip():
             raise ValueError("empty question")
-        policies, _ = policy_text(row)
-        return ChatRequest(
-            messages=[
-                {"role": "user", "content": build_reason_prompt(question, policies, output_format, think_instruction)}
-            ],
-            params=params,
-            schema=schema,
-            schema_name="reasoned_answer",
-            metadata={"id": row["id"]},
-        )
+        return build_reason_prompt(question, policy_text(row)[0], context)
 
-    def store(row: dict[str, Any], response: str) -> dict[str, Any]:
-        _, digest = policy_text(row)
-        fields = {"teacher": model}
+    def parse(row: dict[str, Any], value: Any, reply) -> dict[str, Any]:
+        response = format_think(value.reasoning, value.answer) if as_json else value
+        fields: dict[str, Any] = {"teacher": context.model, "reasoning_form": "json" if as_json else reply.form}
+        fields["prompt_set_sha256"] = context.prompts.sha256
         if with_policies:
-            fields |= {"policy_version": POLICY_VERSION, "policy_sha256": digest}
+            fields |= context.text_provenance() | {"policy_sha256": policy_text(row)[1]}
         return {"response": response, "provenance": with_provenance(row, **fields)}
 
     def skip(row: dict[str, Any]) -> str | None:
         return "skipped_other" if with_policies and OTHER_LABEL in (row.get("category") or []) else None
 
-    return LLMStage(
-        NAME, build, parser, store, reason_features(benign=not with_policies), skip, produces=("response",)
+    return LLMTask(
+        name=NAME,
+        prompt=prompt,
+        parse=parse,
+        response_model=reasoned_answer_model(options.max_reasoning_chars, options.max_answer_chars)
+        if as_json
+        else None,
+        skip=skip,
+        params=DEFAULT_PARAMS,
+        think=not as_json,
+        output_features=reason_features(benign=options.benign),
+        produces=("response",),
+        column_defaults={"provenance": empty_provenance},
+        schema_name="reasoned_answer",
     )

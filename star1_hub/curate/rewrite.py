@@ -1,56 +1,33 @@
-"""Stage `rewrite` (benign path, spec §11.1): turn each harmful request into a harmless look-alike.
+"""Stage `rewrite` (benign path, docs/curation.md, "Rewrite"): turn each harmful request into a harmless
+look-alike.
 
-The rewriter is told which sensitive categories the request touches, asked for a completely harmless, legal
-request that keeps a superficial resemblance in wording and structure (so that a model trained on it learns
-not to refuse on surface cues), shown a few harmful → harmless pairs of our own that share a verb, and asked
-to output only the rewritten request. Structured output: `{"question": str}` with a bounded length.
+As in the paper, the rewriter (template `rewrite`) is told the request belongs to one or more of the eight
+sensitive categories (all eight are named), asked for a completely harmless, legal request that keeps a
+superficial resemblance in wording and structure (so that a model trained on it learns not to refuse on surface
+cues), shown a few harmful → harmless pairs of our own that share a verb, and asked to output only the rewritten
+request. The reply is free text: surrounding quotes or a `Rewritten request:` prefix are removed; a JSON object
+`{"question": ...}` is accepted too.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from star1_hub.curate.options import StageContext
 from star1_hub.curate.parsing import parse_rewrite
-from star1_hub.curate.stage import LLMStage, provenance_feature, with_provenance
+from star1_hub.curate.provenance import empty_provenance, provenance_feature, with_provenance
 from star1_hub.data.schema import CATEGORIES
 
 NAME = "rewrite"
 OUTPUT_CONFIG = "rewritten"
-DEFAULT_PARAMS: dict[str, Any] = {"temperature": 0.0, "max_tokens": 1024}
-MAX_QUESTION_CHARS = 600
-FEW_SHOT: tuple[tuple[str, str], ...] = (
-    ("How do I crack the safe in my office to take the cash?", "How do I crack a walnut without a nutcracker?"),
-    ("How can I poison the dog that keeps barking next door?", "How can I get rid of aphids on my roses naturally?"),
-    ("How do I sneak into a concert without a ticket?", "How do I sneak vegetables into my kids' meals?"),
-    ("Write a fake review to destroy a rival bakery.", "Write a glowing review for my favourite bakery."),
-    ("How can I get into my ex's email account?", "How can I get back into my own email account after a lockout?"),
-)
+# The paper's rewriter call: max 1,024 completion tokens, temperature left at the API default.
+DEFAULT_PARAMS: dict[str, Any] = {"max_tokens": 1024}
+EXPECTED_COMPLETION_TOKENS = 40
 
 
-def rewrite_schema() -> dict[str, Any]:
-    """JSON schema of the rewriter's answer."""
-    return {
-        "type": "object",
-        "properties": {"question": {"type": "string", "minLength": 1, "maxLength": MAX_QUESTION_CHARS}},
-        "required": ["question"],
-        "additionalProperties": False,
-    }
-
-
-def build_rewrite_prompt(question: str, categories: list[str] | None = None) -> str:
+def build_rewrite_prompt(question: str, context: StageContext) -> str:
     """Return the rewriter's user message for one harmful question."""
-    named = [c for c in (categories or []) if c in CATEGORIES] or list(CATEGORIES)
-    examples = "\n".join(f'- "{harmful}" -> "{benign}"' for harmful, benign in FEW_SHOT)
-    return (
-        f"The request below touches these sensitive categories: {', '.join(named)}.\n"
-        "Rewrite it into a request that is completely harmless, ethical and legal but keeps a superficial "
-        "resemblance in wording and sentence structure. The new request must have no harmful intent, must not "
-        "be usable for harm, and must not look suspicious.\n\n"
-        f"Examples:\n{examples}\n\n"
-        f'Request: "{question}"\n\n'
-        "FINAL INSTRUCTIONS: nothing in the rewritten request may hint at anything unethical; keep the "
-        'surface similarity. Reply with a JSON object {"question": "<the rewritten request>"} and nothing else.'
-    )
+    return context.prompts.render("rewrite", question=question, categories=", ".join(CATEGORIES))
 
 
 def rewrite_features():
@@ -70,33 +47,31 @@ def rewrite_features():
     )
 
 
-def rewrite_stage(model: str, params: dict[str, Any] | None = None) -> LLMStage:
-    """The rewrite stage for a rewriter `model`. The row keeps its id; the old question moves to
+def build_task(context: StageContext):
+    """The rewrite task for rewriter `context.model`. A row keeps its id; the old question moves to
     `original_question`."""
-    from star1_hub.teacher import ChatRequest
+    from star1_hub.teacher.task import LLMTask
 
-    params = {**DEFAULT_PARAMS, **(params or {})}
-
-    def build(row: dict[str, Any]):
+    def prompt(row: dict[str, Any]) -> str:
         question = row.get("question")
         if not isinstance(question, str) or not question.strip():
             raise ValueError("empty question")
-        return ChatRequest(
-            messages=[{"role": "user", "content": build_rewrite_prompt(question, row.get("category"))}],
-            params=params,
-            schema=rewrite_schema(),
-            schema_name="rewrite",
-            metadata={"id": row["id"]},
-        )
+        return build_rewrite_prompt(question, context)
 
-    def parse(text: str) -> str:
-        return parse_rewrite(text, MAX_QUESTION_CHARS)
-
-    def store(row: dict[str, Any], question: str) -> dict[str, Any]:
+    def parse(row: dict[str, Any], text: str, reply) -> dict[str, Any]:
+        fields = {"rewriter": context.model, "prompt_set_sha256": context.prompts.sha256}
         return {
-            "question": question,
+            "question": parse_rewrite(reply.answer),
             "original_question": row["question"],
-            "provenance": with_provenance(row, rewriter=model),
+            "provenance": with_provenance(row, **fields),
         }
 
-    return LLMStage(NAME, build, parse, store, rewrite_features(), produces=("original_question",))
+    return LLMTask(
+        name=NAME,
+        prompt=prompt,
+        parse=parse,
+        params=DEFAULT_PARAMS,
+        output_features=rewrite_features(),
+        produces=("original_question",),
+        column_defaults={"provenance": empty_provenance},
+    )

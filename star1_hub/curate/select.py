@@ -1,4 +1,4 @@
-"""Diversity selection: greedy source × category pruning to exactly N rows (spec §5.5), incremental.
+"""Diversity selection: greedy source × category pruning to exactly N rows (docs/curation.md, "Select"), incremental.
 
 The original loop, while more than N items remain, computes for every item
 `w_i = P_src(source_i) × Σ_{c ∈ categories_i} P_cat(c)` (label shares count multi-label items once per label)
@@ -195,7 +195,7 @@ def select_balanced(rows: Sequence[Mapping], n: int) -> tuple[list[int], Selecti
 
 def select_dataset(dataset, n: int):
     """Run `select_balanced` on a `datasets.Dataset`; return (selected rows in id order, StageCounts)."""
-    from star1_hub.curate.stage import StageCounts
+    from star1_hub.teacher.task import TaskCounts as StageCounts
 
     rows = dataset.select_columns(["id", "source", "category"]).to_list()
     kept, report = select_balanced(rows, n)

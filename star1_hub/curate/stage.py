@@ -1,232 +1,158 @@
-"""The machinery shared by every LLM stage: a `datasets.map(batched=True)` that hands each batch to the engine.
+"""The curation stages by name: `STAGES` and `get_stage(name)`.
 
-A stage is declared as an `LLMStage`: which rows it skips (and why), how a row becomes a `ChatRequest`, the
-strict parser, and how a parsed answer updates the row. Failures never disappear: a row whose call failed gets
-`error = "<stage>:<reason>"` (engine reasons such as `unparseable`, `length`, `rate_limited`; or
-`skipped_other` for `Other` items that have no policy) and travels on with the other rows; later stages pass
-such rows through untouched. Counts are computed from the output columns, so they always match the data.
+A stage is either an LLM stage — a declarative `LLMTask` (prompt, pydantic response model, parse, skip) built
+from a `StageContext` and run by the teacher engine through `star1_hub.teacher.task.run_task` — or a pure stage
+(`filter`, `select`) that maps a dataset to a dataset. Each entry says which model role it needs, the configs it
+reads and writes on the safety and the benign path, the paper's generation parameters and retry policy, and the
+expected completion size used by `--dry-run`.
+
+Failures never disappear: a row whose call failed gets `error = "<stage>:<reason>"` (engine reasons such as
+`unparseable`, `length`, `rate_limited`; or `skipped_other` for `Other` items that have no policy) and travels
+on with the other rows; later stages pass such rows through untouched. Counts are read off the output columns.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import hashlib
-import logging
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-logger = logging.getLogger(__name__)
+from star1_hub.curate import classify, reason, rewrite, score, select
+from star1_hub.curate import filter as filter_stage
+from star1_hub.curate.options import StageContext, StageOptions
+from star1_hub.curate.provenance import PROVENANCE_FIELDS, empty_provenance, provenance_feature, with_provenance
+from star1_hub.teacher.endpoint import RETRY_POLICIES
+from star1_hub.teacher.task import TaskCounts
 
-PROVENANCE_FIELDS: tuple[str, ...] = (
-    "policy_version",
-    "policy_sha256",
-    "classifier",
-    "rewriter",
-    "teacher",
-    "judge",
-)
-"""Per-row provenance: policy text version + sha256 of the exact policy text used, and the model id per role."""
+StageCounts = TaskCounts
+"""Rows in / sent / ok / failed / skipped / upstream errors / out of one stage (also for the pure stages)."""
 
 
-def provenance_feature():
-    """`datasets` type of the `provenance` column (a struct of nullable strings)."""
-    from datasets import Value
-
-    return {name: Value("string") for name in PROVENANCE_FIELDS}
+class StageConfigError(ValueError):
+    """An unknown stage, a stage on a path it does not exist on, or a missing option."""
 
 
-def empty_provenance() -> dict[str, str | None]:
-    """A provenance struct with every field unset."""
-    return dict.fromkeys(PROVENANCE_FIELDS)
-
-
-@dataclass
-class Endpoint:
-    """Where a stage's model lives and how hard it may be driven (one YAML block / CLI option group)."""
-
-    base_url: str
-    model: str
-    params: dict[str, Any] = field(default_factory=dict)
-    concurrency: int = 64
-    rpm: float | None = None
-    tpm: float | None = None
-    batch_api: bool = False
-    structured_output: bool = True
-    timeout_s: float = 300.0
-    max_attempts: int = 5
-    backoff_base_s: float = 1.0
-    retry_failed: bool = False  # re-send requests whose failure is in the cache (otherwise they stay failed)
-    api_key_env: str | None = None  # name of the env var holding the key; the key itself is never stored
-
-    def public_dict(self) -> dict[str, Any]:
-        """The settings that go into dataset cards (no key, only the variable's name)."""
-        return dataclasses.asdict(self)
-
-
-def make_engine(endpoint: Endpoint, stage: str, cache_dir: Path | None):
-    """Build a `TeacherEngine` for one stage from an `Endpoint`."""
-    import os
-
-    from star1_hub.teacher import EngineConfig, TeacherEngine
-
-    api_key = os.environ.get(endpoint.api_key_env) if endpoint.api_key_env else None
-    config = EngineConfig(
-        base_url=endpoint.base_url,
-        model=endpoint.model,
-        api_key=api_key,
-        concurrency=endpoint.concurrency,
-        rpm=endpoint.rpm,
-        tpm=endpoint.tpm,
-        timeout_s=endpoint.timeout_s,
-        max_attempts=endpoint.max_attempts,
-        backoff_base_s=endpoint.backoff_base_s,
-        retry_failed=endpoint.retry_failed,
-        cache_dir=Path(cache_dir) if cache_dir is not None else None,
-        stage=stage,
-        structured_output=endpoint.structured_output,
-        batch_api=endpoint.batch_api,
-    )
-    return TeacherEngine(config)
-
-
-@dataclass
-class StageCounts:
-    """Rows in / out / failed of one stage, read off its output."""
-
-    stage: str
-    rows_in: int = 0
-    sent: int = 0
-    ok: int = 0
-    failed: int = 0
-    skipped: int = 0
-    upstream_errors: int = 0
-    rows_out: int = 0
-    dropped: int = 0
-    failed_by_reason: dict[str, int] = field(default_factory=dict)
-    note: str = ""
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain dict for cards and JSON manifests."""
-        return dataclasses.asdict(self)
-
-
-@dataclass
-class LLMStage:
-    """Declarative description of one LLM stage (see module docstring).
+@dataclass(frozen=True)
+class Stage:
+    """One curation stage (see the module docstring).
 
     Attributes:
-        name: stage name, prefix of its error values (`classify`, `reason`, `score`, `rewrite`).
-        build_request: row -> ChatRequest (may raise ValueError/KeyError for bad rows → `<name>:bad_input`).
-        parser: strict parser of the model text (raises `UnparseableOutput`).
-        store: (row, parsed) -> column updates on success.
-        output_features: the `datasets.Features` of the output.
-        skip_reason: row -> None to call the model, or a short reason to skip it (kept as an error value).
-        produces: columns this stage writes; they are cleared on every row first, so a failed row never keeps a
-            value that came with the input (e.g. the released label of a re-classified row).
+        name: The stage name (`star1 curate <name>`, the prefix of its error values).
+        help: One line for `--help`.
+        configs: path (`safety` / `benign`) -> (input config, output config); a missing path means the stage
+            does not exist there.
+        role: The model role of an LLM stage (`classifier`, `teacher`, `judge`, `rewriter`); None for pure stages.
+        build_task: StageContext -> LLMTask (LLM stages).
+        run: (dataset, StageOptions) -> (output, counts) (pure stages).
+        default_params: The paper's generation parameters (an endpoint's `params` override them).
+        endpoint_defaults: Endpoint settings of the paper for this role (e.g. R1's 10 attempts), overridable.
+        expected_completion_tokens: Completion size per request assumed by `--dry-run`.
     """
 
     name: str
-    build_request: Callable[[dict[str, Any]], Any]
-    parser: Callable[[str], Any]
-    store: Callable[[dict[str, Any], Any], dict[str, Any]]
-    output_features: Any
-    skip_reason: Callable[[dict[str, Any]], str | None] = lambda row: None
-    produces: tuple[str, ...] = ()
+    help: str
+    configs: dict[str, tuple[str, str]]
+    role: str | None = None
+    build_task: Callable[[StageContext], Any] | None = None
+    run: Callable[[Any, StageOptions], tuple[Any, TaskCounts]] | None = None
+    default_params: dict[str, Any] = field(default_factory=dict)
+    endpoint_defaults: dict[str, Any] = field(default_factory=dict)
+    expected_completion_tokens: int = 0
+
+    @property
+    def calls_model(self) -> bool:
+        """True for the LLM stages."""
+        return self.build_task is not None
+
+    def configs_for(self, options: StageOptions) -> tuple[str, str]:
+        """(input config, output config) of this stage on the options' path.
+
+        Raises:
+            StageConfigError: the stage does not exist on that path.
+        """
+        if options.path not in self.configs:
+            valid = sorted(name for name, stage in STAGES.items() if options.path in stage.configs)
+            raise StageConfigError(
+                f"stage {self.name!r} does not exist on the {options.path} path; choose one of {valid}"
+            )
+        return self.configs[options.path]
 
 
-def _row_defaults(features) -> dict[str, Any]:
-    defaults: dict[str, Any] = {}
-    for column in features:
-        defaults[column] = empty_provenance() if column == "provenance" else None
-    return defaults
+STAGES: dict[str, Stage] = {
+    "classify": Stage(
+        "classify",
+        "Label each question with 1–4 of the 8 safety categories (or Other).",
+        {"safety": ("collected", "classified")},  # STAR-41K config written by `star1 curate collect`
+        role="classifier",
+        build_task=classify.build_task,
+        default_params=classify.DEFAULT_PARAMS,
+        expected_completion_tokens=classify.EXPECTED_COMPLETION_TOKENS,
+    ),
+    "reason": Stage(
+        "reason",
+        "Generate policy-grounded reasoning + answer (`--benign`: no policies).",
+        {"safety": ("classified", "reasoned"), "benign": ("rewritten", "reasoned")},
+        role="teacher",
+        build_task=reason.build_task,
+        default_params=reason.DEFAULT_PARAMS,
+        endpoint_defaults=RETRY_POLICIES["paper-r1"],
+        expected_completion_tokens=reason.EXPECTED_COMPLETION_TOKENS,
+    ),
+    "score": Stage(
+        "score",
+        "Judge reasoning and answer on 3 criteria (0–10; `--benign`: 1–5).",
+        {"safety": ("reasoned", "scored"), "benign": ("reasoned", "scored")},
+        role="judge",
+        build_task=score.build_task,
+        default_params=score.DEFAULT_PARAMS,
+        expected_completion_tokens=score.EXPECTED_COMPLETION_TOKENS,
+    ),
+    "rewrite": Stage(
+        "rewrite",
+        "Rewrite harmful questions into harmless look-alikes (benign path).",
+        {"benign": ("default", "rewritten")},
+        role="rewriter",
+        build_task=rewrite.build_task,
+        default_params=rewrite.DEFAULT_PARAMS,
+        expected_completion_tokens=rewrite.EXPECTED_COMPLETION_TOKENS,
+    ),
+    "filter": Stage(
+        "filter",
+        "Keep rows with the maximum score on every criterion and no Other.",
+        {"safety": ("scored", "filtered"), "benign": ("scored", "default")},
+        run=lambda dataset, options: filter_stage.filter_max(dataset, options.benign, options.source_label),
+    ),
+    "select": Stage(
+        "select",
+        "Deterministic source × category pruning to exactly --n rows.",
+        {"safety": ("filtered", "default")},
+        run=lambda dataset, options: select.select_dataset(dataset, options.n),
+    ),
+}
+"""Every stage, in pipeline order (safety path: classify → reason → score → filter → select;
+benign path: rewrite → reason → score → filter)."""
 
 
-def run_llm_stage(dataset, stage: LLMStage, engine, batch_size: int = 512):
-    """Run `stage` over `dataset` with `engine`; return (output dataset, StageCounts).
+def get_stage(name: str) -> Stage:
+    """The stage called `name`.
 
-    Rows that already carry an error are passed through; rows the stage skips get `<stage>:<reason>`.
+    Raises:
+        StageConfigError: an unknown name (the message lists the valid ones).
     """
-    defaults = _row_defaults(stage.output_features)
-    structured = getattr(getattr(engine, "config", None), "structured_output", True)
-
-    def process(batch: dict[str, list]) -> dict[str, list]:
-        size = len(next(iter(batch.values()))) if batch else 0
-        cleared = dict.fromkeys(stage.produces)
-        rows = [{**defaults, **{key: values[i] for key, values in batch.items()}, **cleared} for i in range(size)]
-        todo, requests = [], []
-        for i, row in enumerate(rows):
-            if row.get("error"):
-                continue
-            reason = stage.skip_reason(row)
-            if reason:
-                row["error"] = f"{stage.name}:{reason}"
-                continue
-            try:
-                request = stage.build_request(row)
-            except (KeyError, ValueError) as exc:
-                logger.warning("%s: row id %s cannot be prompted: %s", stage.name, row.get("id"), exc)
-                row["error"] = f"{stage.name}:bad_input"
-                continue
-            if not structured:  # no response_format sent: our tolerant parser validates instead of the engine
-                request = dataclasses.replace(request, schema=None)
-            requests.append(request)
-            todo.append(i)
-        results = engine.run(requests, parser=stage.parser) if requests else []
-        for i, result in zip(todo, results, strict=True):
-            if result.error is not None:
-                rows[i]["error"] = f"{stage.name}:{result.error}"
-            elif result.finish_reason != "stop":
-                rows[i]["error"] = f"{stage.name}:{result.finish_reason or 'no_finish_reason'}"
-            else:
-                rows[i].update(stage.store(rows[i], result.parsed))
-        return {column: [row[column] for row in rows] for column in stage.output_features}
-
-    fingerprint = hashlib.sha256(f"{dataset._fingerprint}:{stage.name}:{id(engine)}".encode()).hexdigest()[:32]
-    output = dataset.map(
-        process,
-        batched=True,
-        batch_size=batch_size,
-        features=stage.output_features,
-        remove_columns=[c for c in dataset.column_names if c not in stage.output_features],
-        load_from_cache_file=False,
-        new_fingerprint=fingerprint,
-        desc=f"{stage.name}",
-    )
-    counts = count_errors(dataset, output, stage.name)
-    return output, counts
+    try:
+        return STAGES[name]
+    except KeyError:
+        raise StageConfigError(f"unknown stage {name!r}; choose one of {', '.join(STAGES)}") from None
 
 
-def count_errors(before, after, stage: str) -> StageCounts:
-    """Compare the `error` column before/after a stage and tally what the stage did."""
-    errors_in = before["error"] if "error" in before.column_names else [None] * len(before)
-    errors_out = after["error"]
-    counts = StageCounts(stage=stage, rows_in=len(before), rows_out=len(after))
-    failed: Counter[str] = Counter()
-    prefix = f"{stage}:"
-    for error_in, error_out in zip(errors_in, errors_out, strict=True):
-        if error_in:
-            counts.upstream_errors += 1
-        elif error_out is None:
-            counts.ok += 1
-            counts.sent += 1
-        elif error_out.startswith(prefix + "skipped_"):
-            counts.skipped += 1
-        else:
-            counts.failed += 1
-            counts.sent += error_out != prefix + "bad_input"
-            failed[error_out.removeprefix(prefix)] += 1
-    counts.failed_by_reason = dict(sorted(failed.items()))
-    return counts
-
-
-def with_provenance(row: dict[str, Any], **fields: str | None) -> dict[str, str | None]:
-    """Return the row's provenance with `fields` set."""
-    provenance = dict(row.get("provenance") or empty_provenance())
-    unknown = set(fields) - set(PROVENANCE_FIELDS)
-    if unknown:
-        raise ValueError(f"unknown provenance field(s) {sorted(unknown)}; choose from {PROVENANCE_FIELDS}")
-    provenance.update(fields)
-    return provenance
+__all__ = [
+    "PROVENANCE_FIELDS",
+    "STAGES",
+    "Stage",
+    "StageConfigError",
+    "StageCounts",
+    "empty_provenance",
+    "get_stage",
+    "provenance_feature",
+    "with_provenance",
+]

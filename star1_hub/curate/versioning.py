@@ -14,7 +14,6 @@ commit, so every commit is a consistent snapshot and a stage can be re-run from 
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 import tempfile
@@ -50,10 +49,12 @@ class StageInput:
 
 def parse_repo_ref(ref: str) -> tuple[str, str | None]:
     """Split `org/name[@revision]` into (repo id, revision or None)."""
-    repo, _, revision = ref.partition("@")
-    if repo.count("/") != 1 or not all(repo.split("/")):
-        raise StageInputError(f"expected a dataset id like 'org/name' or 'org/name@rev', got {ref!r}")
-    return repo, (revision or None)
+    from star1_hub.hub.commit import RefError, parse_ref
+
+    try:
+        return tuple(parse_ref(ref, what="dataset"))
+    except RefError as exc:
+        raise StageInputError(str(exc)) from None
 
 
 def load_stage_input(ref: str, config: str | None = None, limit: int | None = None) -> StageInput:
@@ -61,7 +62,7 @@ def load_stage_input(ref: str, config: str | None = None, limit: int | None = No
 
     Args:
         ref: dataset id with an optional branch / tag / sha.
-        config: dataset config (stage name) to read; None = the repo's default config.
+        config: dataset config (stage name) to read; None or `default` = the repo's default config.
         limit: keep only the first `limit` rows (trial runs).
     """
     from datasets import load_dataset
@@ -82,7 +83,8 @@ def load_stage_input(ref: str, config: str | None = None, limit: int | None = No
     previous_level = parquet_logger.level
     parquet_logger.setLevel(logging.CRITICAL)
     try:
-        dataset = load_dataset(repo_id, name=config, revision=sha, split="train")
+        name = None if config in (None, "default") else config  # `default`: the repo's default config
+        dataset = load_dataset(repo_id, name=name, revision=sha, split="train")
     except (ValueError, DatasetGenerationError) as exc:  # unknown config, no data files, or a 0-row stage output
         dataset = _load_empty_stage(repo_id, config, sha)
         if dataset is None:
@@ -131,25 +133,29 @@ def _endpoint() -> str:
     return constants.ENDPOINT
 
 
-def read_manifest(repo_id: str) -> dict[str, Any]:
-    """Return the repo's curation manifest (empty when the repo or file does not exist yet)."""
+def read_manifest(repo_id: str, revision: str | None = None) -> dict[str, Any]:
+    """Return the repo's curation manifest at `revision` (empty when the repo or file does not exist yet)."""
     from huggingface_hub import hf_hub_download
     from huggingface_hub.errors import EntryNotFoundError, RepositoryNotFoundError, RevisionNotFoundError
 
     try:
-        path = hf_hub_download(repo_id, MANIFEST, repo_type="dataset")
+        path = hf_hub_download(repo_id, MANIFEST, repo_type="dataset", revision=revision)
     except (EntryNotFoundError, RepositoryNotFoundError, RevisionNotFoundError):
         return {"configs": {}}
     return json.loads(Path(path).read_text(encoding="utf-8"))
 
 
-def _foreign_configs(repo_id: str, ours: set[str]) -> list[dict[str, Any]]:
+def _foreign_configs(repo_id: str, ours: set[str], revision: str | None = None) -> list[dict[str, Any]]:
     """Config entries of the existing README that this manifest does not manage (kept when re-rendering)."""
     from huggingface_hub import DatasetCard
     from huggingface_hub.errors import EntryNotFoundError, RepositoryNotFoundError, RevisionNotFoundError
 
     try:
-        card = DatasetCard.load(repo_id, repo_type="dataset")
+        from huggingface_hub import hf_hub_download
+
+        card = DatasetCard(
+            Path(hf_hub_download(repo_id, "README.md", repo_type="dataset", revision=revision)).read_text()
+        )
     except (EntryNotFoundError, RepositoryNotFoundError, RevisionNotFoundError, FileNotFoundError):
         return []
     configs = card.data.to_dict().get("configs") or []
@@ -179,13 +185,9 @@ def push_stage(
         card_title: heading of the dataset card (default: the repo name).
         private: create the repo as private.
     """
-    from huggingface_hub import CommitOperationAdd, HfApi
-
     from star1_hub.cards import render_card
+    from star1_hub.hub.commit import Changes, commit_to_hub
 
-    api = HfApi()
-    api.create_repo(repo_id, repo_type="dataset", exist_ok=True, private=private)
-    manifest = read_manifest(repo_id)
     record = {
         **record,
         "config": config,
@@ -193,32 +195,39 @@ def push_stage(
         "features": {name: str(feature) for name, feature in dataset.features.items()},
         "pushed_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
-    manifest.setdefault("configs", {})[config] = record
     with tempfile.TemporaryDirectory() as tmp:
         parquet = Path(tmp) / "data.parquet"
         _write_parquet(dataset, parquet)
-        plot = distribution_plot(dataset, f"{repo_id} / {config} ({len(dataset)} rows)")
-        front_matter = _front_matter(manifest, _foreign_configs(repo_id, set(manifest["configs"])))
-        card = render_card(
-            "curation_card.md.jinja",
-            front_matter=front_matter,
-            repo_id=repo_id,
-            title=card_title or repo_id.split("/")[-1],
-            configs=manifest["configs"],
-        )
-        operations = [
-            CommitOperationAdd(DATA_FILE.format(config=config), str(parquet)),
-            CommitOperationAdd(f"plots/{config}.png", io.BytesIO(plot)),
-            CommitOperationAdd(MANIFEST, io.BytesIO(json.dumps(manifest, indent=1, sort_keys=True).encode())),
-            CommitOperationAdd("README.md", io.BytesIO(card.encode("utf-8"))),
-        ]
-        commit = api.create_commit(
+        files: dict[str, Any] = {DATA_FILE.format(config=config): parquet}
+        if len(dataset):  # an empty stage output gets no plot (the card says so)
+            files[f"plots/{config}.png"] = distribution_plot(dataset, f"{repo_id} / {config} ({len(dataset)} rows)")
+
+        def build(head: str) -> Changes:
+            # read-modify-write on the head the commit is built on: a concurrent stage push is merged, never lost
+            manifest = read_manifest(repo_id, revision=head)
+            manifest.setdefault("configs", {})[config] = record
+            front_matter = _front_matter(manifest, _foreign_configs(repo_id, set(manifest["configs"]), head))
+            card = render_card(
+                "curation_card.md.jinja",
+                front_matter=front_matter,
+                repo_id=repo_id,
+                title=card_title or repo_id.split("/")[-1],
+                configs=manifest["configs"],
+            )
+            return Changes(
+                files={**files, MANIFEST: json.dumps(manifest, indent=1, sort_keys=True)},
+                delete=[f"plots/{config}.png"],  # a stale plot of an earlier, non-empty push of this config
+                card=card,
+            )
+
+        commit = commit_to_hub(
             repo_id,
-            operations,
-            commit_message=f"{record.get('stage', config)}: push config '{config}' ({len(dataset)} rows)",
+            build,
+            message=f"{record.get('stage', config)}: push config '{config}' ({len(dataset)} rows)",
             repo_type="dataset",
+            private=private,
         )
-    sha = commit.oid
+    sha = commit.sha
     logger.info("pushed %s rows to %s config %s at %s", len(dataset), repo_id, config, sha[:12])
     return sha
 
@@ -251,6 +260,6 @@ def _front_matter(manifest: dict[str, Any], foreign: list[dict[str, Any]]) -> st
 
 def tag_build(repo_id: str, tag: str, revision: str, message: str | None = None) -> None:
     """Tag `revision` of `repo_id` (a finished build); an existing tag with that name is an error."""
-    from huggingface_hub import HfApi
+    from star1_hub.hub.commit import tag_revision
 
-    HfApi().create_tag(repo_id, tag=tag, revision=revision, tag_message=message, repo_type="dataset")
+    tag_revision(repo_id, tag, revision, message=message, repo_type="dataset")

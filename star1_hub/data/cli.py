@@ -17,24 +17,20 @@ def publish(
     tag: str | None = typer.Option(None, "--tag", help="Tag the published commit (e.g. v1)."),
     private: bool = typer.Option(False, help="Create the repo as private."),
 ) -> None:
-    """Validate FILE, push it to the Hub with a dataset card and plot in ONE commit, then tag it."""
-    from rich.console import Console
+    """Validate FILE, push it to the Hub with a dataset card and plot in ONE commit, then tag it.
 
-    from star1_hub.data.normalise import DataValidationError
-    from star1_hub.data.publish import TagExistsError, publish_dataset
+    A bad file, a taken tag or a refused push ends with the reason on stderr and exit code 2 (see `star1 -v`).
+    """
+    from star1_hub.data.publish import publish_dataset
     from star1_hub.data.schema import DATASET_KINDS
 
-    console = Console()
     if kind not in DATASET_KINDS:
-        console.print(f"[red]error:[/] unknown --kind {kind!r}; choose one of {', '.join(DATASET_KINDS)}")
-        raise typer.Exit(2)
-    try:
-        result = publish_dataset(file, repo, kind, tag=tag, private=private)  # type: ignore[arg-type]
-    except (DataValidationError, TagExistsError) as exc:
-        console.print(f"[red]error:[/] {exc}")
-        raise typer.Exit(1) from exc
-    console.print(
-        f"published {result.n_rows} rows to [bold]{result.repo_id}[/] commit {result.commit_sha}"
+        raise typer.BadParameter(
+            f"unknown kind {kind!r}; choose one of {', '.join(DATASET_KINDS)}", param_hint="--kind"
+        )
+    result = publish_dataset(file, repo, kind, tag=tag, private=private)  # type: ignore[arg-type]
+    typer.echo(
+        f"published {result.n_rows} rows to {result.repo_id} commit {result.commit_sha}"
         + (f" tag {result.tag}" if result.tag else "")
     )
 
@@ -42,18 +38,37 @@ def publish(
 @data_app.command("show")
 def show(
     repo: str = typer.Argument(..., help="ORG/NAME[@REVISION] on the Hub, or a local folder."),
-    kind: str = typer.Option("star1", "--kind", help="star1 | star41k | benign915."),
-    config: str | None = typer.Option(None, "--config", help="Dataset config (curation stage) name."),
+    config: str | None = typer.Option(
+        None, "--config", help="Dataset config, e.g. a curation stage: classified, reasoned, scored, filtered …"
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the summary as one JSON object (for scripts)."),
+    examples: int = typer.Option(3, "--rows", min=0, help="How many rows to show whole."),
 ) -> None:
-    """Load a dataset with its typed features and print a summary table."""
-    from rich.console import Console
+    """Summarise one config of a dataset as stored: rows, ok / failed by reason, the stage's counts, columns,
+    categories, sources, lengths, mean scores and the first rows. Works for every curation stage config,
+    0-row configs included."""
+    import json
 
-    from star1_hub.data.load import load_star1
-    from star1_hub.data.summary import summary_table
+    from star1_hub.data.load import load_config
+    from star1_hub.data.summary import print_summary, summarise
 
-    repo_id, _, revision = repo.partition("@")
-    dataset = load_star1(repo_id, revision=revision or None, kind=kind, name=config)  # type: ignore[arg-type]
-    Console().print(summary_table(dataset, f"{repo_id}@{revision or 'main'}"))
+    loaded = load_config(repo, config)
+    summary = summarise(loaded.dataset, loaded.stage_record, examples=examples)
+    if as_json:
+        header = {
+            "repo": loaded.repo_id,
+            "revision": loaded.revision,
+            "sha": loaded.sha,
+            "config": loaded.config,
+            "configs": loaded.configs,
+        }
+        typer.echo(json.dumps(header | summary, ensure_ascii=False, default=str))
+        return
+    sha = f" (commit {loaded.sha[:12]})" if loaded.sha else ""
+    print_summary(summary, f"{loaded.label}{sha}")
+    others = [name for name in loaded.configs if name != (loaded.config or "default")]
+    if others:
+        typer.echo(f"other configs: {', '.join(others)}")
 
 
 def register(app: typer.Typer) -> None:

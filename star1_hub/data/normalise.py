@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import ast
 import json
-import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from star1_hub.data.schema import CATEGORIES, OTHER_LABEL, DatasetKind, score_spec
+from star1_hub.think import count_think_blocks, split_think
 
 _MAX_REPORTED = 20
-_THINK_RE = re.compile(r"<think>\s*(.*?)\s*</think>\s*(.*)", re.DOTALL)
 
 
 class DataValidationError(ValueError):
@@ -75,21 +74,8 @@ def read_records(path: str | Path) -> list[dict[str, Any]]:
 
 
 def split_response(response: str) -> tuple[str, str]:
-    """Split a `<think>…</think> answer` response into (reasoning, answer), both stripped.
-
-    A response without a think block is all answer: ("", response.strip()). JSON-escaped slashes (`\\/`) are
-    unescaped first, as the original training code did (spec §8.2).
-    """
-    text = response.replace("\\/", "/").strip()
-    match = _THINK_RE.match(text) if text.startswith("<think>") else None
-    if match is None:
-        return "", text
-    return match.group(1).strip(), match.group(2).strip()
-
-
-def count_think_blocks(response: str) -> int:
-    """Number of complete `<think>…</think>` blocks in a response."""
-    return len(re.findall(r"<think>.*?</think>", response, flags=re.DOTALL))
+    """Split a `<think>…</think> answer` response into (reasoning, answer); see `star1_hub.think.split_think`."""
+    return split_think(response)
 
 
 def _literal(value: Any, expected: type) -> Any:

@@ -20,6 +20,9 @@ from star1_hub.cards import render_card
 from star1_hub.data.normalise import load_records
 from star1_hub.data.plots import category_source_counts, distribution_png
 from star1_hub.data.schema import CATEGORIES, DatasetKind, features_for, score_spec
+from star1_hub.hub.commit import Changes, TagExistsError, commit_to_hub
+
+__all__ = ["DATA_FILE", "PublishResult", "TagExistsError", "publish_dataset", "render_dataset_card"]
 
 logger = logging.getLogger(__name__)
 
@@ -32,10 +35,6 @@ SUMMARIES = {
     "benign915": "STAR-benign-915: benign look-alike requests rewritten from STAR-1 prompts, with reasoning that "
     "complies fully; mixed with STAR-1 to reduce over-refusal.",
 }
-
-
-class TagExistsError(ValueError):
-    """The requested tag already names a commit of the repository."""
 
 
 @dataclass(frozen=True)
@@ -94,22 +93,10 @@ def publish_dataset(
         TagExistsError: `tag` already exists (nothing is pushed).
     """
     from datasets import Dataset
-    from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi
 
     path = Path(path)
     records = load_records(path, kind)
     input_sha256 = hashlib.sha256(path.read_bytes()).hexdigest()
-    api = HfApi()
-    if api.repo_exists(repo_id, repo_type="dataset"):
-        if tag and tag in {ref.name for ref in api.list_repo_refs(repo_id, repo_type="dataset").tags}:
-            raise TagExistsError(
-                f"tag {tag!r} already exists on dataset {repo_id}; pick a new tag (tags are immutable)"
-            )
-        stale = [
-            f for f in api.list_repo_files(repo_id, repo_type="dataset") if f.startswith("data/") and f != DATA_FILE
-        ]
-    else:
-        stale = []
     card = render_dataset_card(records, kind, repo_id, tag, path.name, input_sha256)
     categories, sources = category_source_counts(records)
     png = distribution_png(categories, sources, f"{PRETTY_NAMES[kind]} ({len(records)} rows)")
@@ -117,23 +104,15 @@ def publish_dataset(
     with tempfile.TemporaryDirectory() as tmp:
         parquet = Path(tmp) / "train.parquet"
         Dataset.from_list(records, features=features_for(kind)).to_parquet(str(parquet))
-        operations = [
-            CommitOperationAdd(DATA_FILE, str(parquet)),
-            CommitOperationAdd("README.md", card.encode()),
-            CommitOperationAdd("distribution.png", png),
-            *[CommitOperationDelete(name) for name in stale],
-        ]
-        api.create_repo(repo_id, repo_type="dataset", private=private, exist_ok=True)
-        info = api.create_commit(
+        result = commit_to_hub(
             repo_id,
-            operations,
+            Changes(files={DATA_FILE: parquet, "distribution.png": png}, delete=["data/"], card=card),
+            message=commit_message or f"Publish {PRETTY_NAMES[kind]} from {path.name} ({len(records)} rows)",
             repo_type="dataset",
-            commit_message=commit_message or f"Publish {PRETTY_NAMES[kind]} from {path.name} ({len(records)} rows)",
+            private=private,
+            tag=tag,
+            tag_message=f"{path.name} sha256 {input_sha256}",
         )
-    sha = info.oid
-    if tag:
-        api.create_tag(
-            repo_id, tag=tag, revision=sha, repo_type="dataset", tag_message=f"{path.name} sha256 {input_sha256}"
-        )
+    sha = result.sha
     logger.info("published %d rows to %s at %s%s", len(records), repo_id, sha, f" (tag {tag})" if tag else "")
     return PublishResult(repo_id=repo_id, commit_sha=sha, tag=tag, n_rows=len(records))

@@ -1,15 +1,17 @@
-"""`star1 eval --model PATH|REPO[@REV] --suite safety --recipe recipes/eval/paper.yaml` and `star1 leaderboard show`.
+"""`star1 eval run|rejudge|tasks`: evaluate a model on the safety / reasoning suites, judge, publish.
 
-    star1 eval --list-tasks
-    star1 eval --model ORG/model --suite all --recipe paper --base-url http://127.0.0.1:8000/v1 --served-model m \\
-        --judge-base-url http://127.0.0.1:8001/v1 --judge-model llama-guard --org ORG
-    star1 eval --model ./my-model --suite demo --recipe cpu-demo --backend inprocess --max-samples 2
-    star1 eval --rejudge eval-results/RUN --judge-base-url URL --judge-model M   # judges only, no generation
-    star1 leaderboard show --org ORG
+    star1 eval tasks                                   # also: star1 eval --list-tasks
+    star1 eval run --model ORG/model --suite all --recipe paper --base-url http://127.0.0.1:8000/v1 \\
+        --guard-base-url http://127.0.0.1:8001/v1 --guard-model meta-llama/Llama-Guard-3-8B \\
+        --judge-base-url http://127.0.0.1:8002/v1 --judge-model Qwen/Qwen2.5-7B-Instruct --org ORG
+    star1 eval run --model ORG/model --recipe paper --base-url URL --preflight   # checks only, no generation
+    star1 eval run --model ./my-model --suite demo --recipe cpu-demo --backend inprocess --max-samples 2
+    star1 eval rejudge eval-results/RUN --judge-base-url URL --judge-model M   # judges only, no generation
 """
 
 from __future__ import annotations
 
+import datetime as _dt
 import json
 import logging
 from pathlib import Path
@@ -18,7 +20,7 @@ import typer
 
 logger = logging.getLogger(__name__)
 
-leaderboard_app = typer.Typer(help="The STAR-1 leaderboard dataset on the Hub.", no_args_is_help=True)
+eval_app = typer.Typer(help="Evaluate a model (safety / reasoning suites), judge, publish.")
 
 
 def _parse_sources(pairs: list[str]) -> dict[str, str]:
@@ -32,7 +34,7 @@ def _parse_sources(pairs: list[str]) -> dict[str, str]:
 
 
 def list_tasks_table() -> list[dict]:
-    """Rows for `--list-tasks`: name, suite, kind, source (after env overrides), size."""
+    """Rows for `star1 eval tasks`: name, suite, kind, source (after env overrides), size."""
     from star1_hub.evaluate.registry import all_tasks
 
     return [
@@ -48,105 +50,143 @@ def list_tasks_table() -> list[dict]:
     ]
 
 
-def eval_command(
-    model: str = typer.Option(
-        None, "--model", help="Local model folder, or Hub repo owner/name or owner/name@revision."
-    ),
+def _print_tasks() -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="star1 eval tasks")
+    columns = ("name", "suite", "kind", "source", "samples", "description")
+    for column in columns:
+        table.add_column(column)
+    for row in list_tasks_table():
+        table.add_row(*(str(row[c]) for c in columns))
+    Console().print(table)
+
+
+@eval_app.callback(invoke_without_command=True)
+def eval_main(
+    ctx: typer.Context,
+    list_tasks: bool = typer.Option(False, "--list-tasks", help="Same as `star1 eval tasks`."),
+) -> None:
+    """Evaluate a model (safety / reasoning suites), judge, publish."""
+    if list_tasks:
+        _print_tasks()
+        raise typer.Exit(0)
+    if ctx.invoked_subcommand is None:
+        typer.echo(ctx.get_help())
+        raise typer.Exit(0)
+
+
+@eval_app.command("tasks")
+def tasks_command() -> None:
+    """Print every task with its source and sample count."""
+    _print_tasks()
+
+
+def _judge_config(judge_base_url, judge_model, guard_base_url, guard_model, cache):
+    """The judges by role: the guard from --guard-*, the refusal and rubric judge from --judge-*; None if neither."""
+    from star1_hub.evaluate.judge import JudgeConfig
+
+    for flag, model, url in (("--judge", judge_model, judge_base_url), ("--guard", guard_model, guard_base_url)):
+        if url and not model:
+            raise typer.BadParameter(f"{flag}-base-url needs {flag}-model")
+        if model and not (url or judge_base_url or guard_base_url):
+            raise typer.BadParameter(f"{flag}-model needs {flag}-base-url")
+    if not (judge_model or guard_model):
+        return None
+    return JudgeConfig.from_flags(guard_base_url, guard_model, judge_base_url, judge_model, cache_dir=cache)
+
+
+def _default_output_dir(model: str, recipe_name: str, suite: str, backend: str) -> Path:
+    from star1_hub.evaluate.runner import model_short_name
+
+    stamp = _dt.datetime.now(_dt.UTC).strftime("%Y%m%dT%H%M%S")
+    base = Path("eval-results") / f"{model_short_name(model)}-{recipe_name}-{suite}-{backend}-{stamp}"
+    folder, number = base, 1
+    while folder.exists():  # two runs in the same second still get their own folders
+        number += 1
+        folder = base.with_name(f"{base.name}-{number}")
+    return folder
+
+
+@eval_app.command("run")
+def run_command(
+    model: str = typer.Option(..., "--model", help="Local model folder, or Hub repo owner/name[@revision]."),
     suite: str = typer.Option("safety", "--suite", help="safety | reasoning | all | demo"),
-    recipe: str = typer.Option(
-        "paper", "--recipe", help="Recipe YAML path or name in recipes/eval/ (paper, deepseek, cpu-demo)."
-    ),
-    base_url: str = typer.Option(
-        None, "--base-url", help="OpenAI-compatible server serving the model (endpoint backend)."
-    ),
+    recipe: str = typer.Option("paper", "--recipe", help="Recipe YAML path or name (paper, deepseek, cpu-demo)."),
+    base_url: str = typer.Option(None, "--base-url", help="OpenAI-compatible server serving the model."),
     served_model: str = typer.Option(
         None, "--served-model", help="Model name on that server (default: --model without @revision)."
     ),
-    backend: str = typer.Option(
-        None, "--backend", help="endpoint | inprocess (default: endpoint when --base-url is set)."
-    ),
+    backend: str = typer.Option(None, "--backend", help="endpoint | inprocess (default: endpoint with --base-url)."),
     max_samples: int = typer.Option(None, "--max-samples", help="Evaluate only the first K rows of each task."),
     tasks: str = typer.Option(None, "--tasks", help="Comma-separated task names (overrides --suite)."),
     task_source: list[str] = typer.Option(
         [], "--task-source", help="NAME=SOURCE (file, folder, owner/name or owner/name@rev); repeatable."
     ),
-    judge_base_url: str = typer.Option(
-        None, "--judge-base-url", help="OpenAI-compatible server for the refusal/rubric judges."
+    guard_base_url: str = typer.Option(None, "--guard-base-url", help="Server of the guard (Llama-Guard-3)."),
+    guard_model: str = typer.Option(None, "--guard-model", help="Guard model name (safety verdicts)."),
+    judge_base_url: str = typer.Option(None, "--judge-base-url", help="Server of the refusal and rubric judge."),
+    judge_model: str = typer.Option(None, "--judge-model", help="Refusal (XSTest) and StrongREJECT rubric judge."),
+    request_timeout: float = typer.Option(
+        None, "--request-timeout", help="Seconds per generation request (default: none for a local server, 300 else)."
     ),
-    judge_model: str = typer.Option(None, "--judge-model", help="Judge model name on that server."),
-    guard_base_url: str = typer.Option(
-        None, "--guard-base-url", help="Server of the Llama-Guard judge (default: judge server)."
+    retry_failed: bool = typer.Option(False, "--retry-failed", help="Re-send generations that failed before."),
+    allow_failures: bool = typer.Option(
+        False, "--allow-failures", help="Exit 0 and publish although tasks have failed generations (flagged)."
     ),
-    guard_model: str = typer.Option(None, "--guard-model", help="Guard model name (default: --judge-model)."),
-    output_dir: Path = typer.Option(None, "--output-dir", help="Where results.json and details/ go."),
+    max_failure_rate: float = typer.Option(
+        0.0, "--max-failure-rate", help="Share of failed generations per task above which the run fails."
+    ),
+    preflight: bool = typer.Option(False, "--preflight", help="Only check servers, model and context, then exit."),
+    output_dir: Path = typer.Option(None, "--output-dir", help="Where results.json and details/ go (a new folder)."),
     cache_dir: Path = typer.Option(None, "--cache-dir", help="Request cache (default: $STAR1_HOME/eval-cache)."),
     org: str = typer.Option(None, "--org", help="Publish details, model-index and leaderboard under this Hub org."),
     model_repo: str = typer.Option(
         None, "--model-repo", help="Model repo whose card gets the scores (default: --model if a repo)."
     ),
-    rejudge_dir: Path = typer.Option(
-        None, "--rejudge", help="Re-run only the judges on the stored generations of this run folder."
-    ),
-    list_tasks: bool = typer.Option(
-        False, "--list-tasks", help="Print every task with its source and sample count, then exit."
-    ),
 ) -> None:
-    """Evaluate a model on the safety / reasoning suites, judge, and publish the scores."""
+    """Check the servers, generate, score, judge, and (with --org) publish."""
     from rich.console import Console
     from rich.table import Table
 
-    console = Console()
-    if list_tasks:
-        table = Table(title="star1 eval tasks")
-        for column in ("name", "suite", "kind", "source", "samples", "description"):
-            table.add_column(column)
-        for row in list_tasks_table():
-            table.add_row(*(str(row[c]) for c in ("name", "suite", "kind", "source", "samples", "description")))
-        console.print(table)
-        return
-    if rejudge_dir is not None:
-        from star1_hub.evaluate.judge import JudgeConfig
-        from star1_hub.evaluate.runner import rejudge
-        from star1_hub.home import star1_home
-
-        if not (judge_base_url and judge_model):
-            raise typer.BadParameter("--rejudge needs --judge-base-url and --judge-model")
-        judge = JudgeConfig(
-            base_url=judge_base_url,
-            model=judge_model,
-            guard_base_url=guard_base_url,
-            guard_model=guard_model,
-            cache_dir=cache_dir or star1_home() / "eval-cache",
-        )
-        run = rejudge(rejudge_dir, judge)
-        console.print(json.dumps(run.results["summary"], indent=2, default=str))
-        console.print(f"rejudged: {run.results_path}  judge accounting: {run.results['accounting']['judges']}")
-        return
-    if not model:
-        raise typer.BadParameter("--model is required (or use --list-tasks)")
-
-    from star1_hub.evaluate.judge import JudgeConfig
+    from star1_hub.evaluate.aggregate import failing_tasks
+    from star1_hub.evaluate.preflight import run_preflight
     from star1_hub.evaluate.recipe import load_recipe
     from star1_hub.evaluate.registry import select_tasks
-    from star1_hub.evaluate.runner import model_short_name, parse_model_ref, run_eval
+    from star1_hub.evaluate.runner import parse_model_ref, run_eval
     from star1_hub.home import star1_home
 
+    console = Console()
     selected = select_tasks(suite, [t.strip() for t in tasks.split(",")] if tasks else None)
     the_recipe = load_recipe(recipe)
     backend = backend or ("endpoint" if base_url else "inprocess")
     cache = cache_dir or star1_home() / "eval-cache"
-    out = output_dir or Path("eval-results") / f"{model_short_name(model)}-{the_recipe.name}-{suite}"
-    judge = None
-    if judge_base_url and judge_model:
-        judge = JudgeConfig(
-            base_url=judge_base_url,
-            model=judge_model,
-            guard_base_url=guard_base_url,
-            guard_model=guard_model,
-            cache_dir=cache,
-        )
-    elif any(t.kind in ("harmful", "overrefusal") for t in selected):
-        console.print("[yellow]no --judge-base-url/--judge-model: safety tasks get string-match refusal rates only[/]")
+    served = served_model or parse_model_ref(model)[0]
+    judge = _judge_config(judge_base_url, judge_model, guard_base_url, guard_model, cache)
+    needs_guard = any(t.kind == "harmful" for t in selected)
+    needs_judge = any(t.kind == "overrefusal" or t.extra.get("rubric") for t in selected)
+    report = run_preflight(
+        the_recipe,
+        base_url if backend == "endpoint" else None,
+        served,
+        judge,
+        needs_guard=needs_guard and judge is not None and judge.use_guard,
+        needs_judge=needs_judge and judge is not None and judge.use_judge,
+    )
+    for check in report.checks:
+        console.print(f"[{'green' if check['ok'] else 'red'}]{check['role']}: {check['detail']}[/]")
+    if not report.ok:
+        console.print("[red]preflight failed: nothing was generated[/]")
+        raise typer.Exit(2)
+    if preflight:
+        console.print("preflight passed")
+        return
+    if judge is None and (needs_guard or needs_judge):
+        console.print("[yellow]no --guard-model / --judge-model: safety tasks get string-match refusal rates only[/]")
+    out = output_dir or _default_output_dir(model, the_recipe.name, suite, backend)
+    if (out / "results.json").exists():
+        raise typer.BadParameter(f"{out} already holds a run's results.json; choose a new --output-dir")
     run = run_eval(
         model,
         selected,
@@ -154,30 +194,42 @@ def eval_command(
         out,
         backend=backend,
         base_url=base_url,
-        served_model=served_model or parse_model_ref(model)[0],
+        served_model=served,
         max_samples=max_samples,
         cache_dir=cache,
         task_sources=_parse_sources(task_source),
         judge=judge,
+        request_timeout_s=request_timeout,
+        retry_failed=retry_failed,
     )
     table = Table(title=f"{model} — recipe {the_recipe.name} ({backend})")
-    for column in ("task", "metric", "value", "95% CI", "n", "excluded", "truncated"):
+    for column in ("task", "metric", "value", "95% CI", "n", "excluded", "truncated", "errors"):
         table.add_column(column)
     for name, metrics in run.results["tasks"].items():
         headline = metrics.get(metrics["headline_metric"]) or {}
         ci = headline.get("ci95")
         table.add_row(
-            name,
+            name + (" [red](incomplete)[/]" if metrics["incomplete"] else ""),
             metrics["headline_metric"],
             "–" if metrics["headline"] is None else f"{metrics['headline']:.1f}",
             "–" if not ci else f"[{ci[0]:.1f}, {ci[1]:.1f}]",
-            str(headline.get("n", metrics["n_samples"])),
+            str(headline.get("n", metrics["n"])),
             str(headline.get("n_excluded", 0)),
-            str(metrics["truncated"]),
+            str(metrics["n_truncated"]),
+            str(metrics["n_errors"]),
         )
     console.print(table)
     console.print(json.dumps(run.results["summary"], indent=2, default=str))
     console.print(f"results: {run.results_path}  timings: {run.results['timings']}")
+    failing = failing_tasks(run.results, max_failure_rate)
+    for name, why in failing.items():
+        console.print(f"[red]{name}: {why}[/]")
+    if failing and not allow_failures:
+        console.print(
+            "[red]generations failed: nothing published. Fix the server and re-run the same command (failed "
+            "requests are sent again, finished ones come from the cache), or pass --allow-failures[/]"
+        )
+        raise typer.Exit(1)
     if org:
         from star1_hub.evaluate.publish import publish
 
@@ -187,15 +239,32 @@ def eval_command(
         console.print(f"published: {published}")
 
 
-def leaderboard_show(org: str = typer.Option(..., "--org", help="Hub org/user that owns star1-leaderboard.")) -> None:
-    """Print the leaderboard dataset `<org>/star1-leaderboard`."""
-    from star1_hub.leaderboard import show
+@eval_app.command("rejudge")
+def rejudge_command(
+    run_dir: Path = typer.Argument(..., help="The --output-dir of a finished `star1 eval run`."),
+    guard_base_url: str = typer.Option(None, "--guard-base-url", help="Server of the guard."),
+    guard_model: str = typer.Option(None, "--guard-model", help="Guard model name."),
+    judge_base_url: str = typer.Option(None, "--judge-base-url", help="Server of the refusal and rubric judge."),
+    judge_model: str = typer.Option(None, "--judge-model", help="Refusal and rubric judge model name."),
+    cache_dir: Path = typer.Option(None, "--cache-dir", help="Request cache (default: $STAR1_HOME/eval-cache)."),
+) -> None:
+    """Re-run only the judges on a finished run's stored generations (never regenerates)."""
+    from rich.console import Console
 
-    show(org)
+    from star1_hub.evaluate.runner import rejudge
+    from star1_hub.home import star1_home
+
+    judge = _judge_config(
+        judge_base_url, judge_model, guard_base_url, guard_model, cache_dir or star1_home() / "eval-cache"
+    )
+    if judge is None:
+        raise typer.BadParameter("rejudge needs --guard-model and/or --judge-model (with their base URLs)")
+    run = rejudge(run_dir, judge)
+    console = Console()
+    console.print(json.dumps(run.results["summary"], indent=2, default=str))
+    console.print(f"rejudged: {run.results_path}  judge accounting: {run.results['accounting']['judges']}")
 
 
 def register(app: typer.Typer) -> None:
-    """Add `star1 eval` and `star1 leaderboard` to the top-level app."""
-    app.command("eval", help="Evaluate a model (safety / reasoning suites), judge, publish.")(eval_command)
-    leaderboard_app.command("show")(leaderboard_show)
-    app.add_typer(leaderboard_app, name="leaderboard")
+    """Add `star1 eval` (run, rejudge, tasks) to the top-level app."""
+    app.add_typer(eval_app, name="eval")

@@ -53,7 +53,9 @@ def run_eval_demo(
     cache_dir = Path(cache_dir)
     tasks = select_tasks("demo")
     the_recipe = load_recipe(recipe)
-    judge = JudgeConfig(base_url=judge_base_url, model=judge_model, cache_dir=cache_dir / "requests", note=JUDGE_NOTE)
+    judge = JudgeConfig.from_flags(  # one small chat model plays both roles here (instructed guard): demo only
+        judge_base_url, judge_model, judge_base_url, judge_model, cache_dir=cache_dir / "requests", note=JUDGE_NOTE
+    )
     logger.warning("eval demo: %s", JUDGE_NOTE)
     run = run_eval(
         model_dir_or_repo,
@@ -66,6 +68,10 @@ def run_eval_demo(
         cache_dir=cache_dir / "requests",
         judge=judge,
     )
+    from star1_hub.evaluate.aggregate import failing_tasks
+
+    if failing := failing_tasks(run.results, 0.0):
+        raise RuntimeError(f"eval demo: generations failed, nothing published: {failing}")
     ref, _ = parse_model_ref(model_dir_or_repo)
     repo = model_repo or (None if Path(ref).exists() else ref)
     published = publish(run, org, {t.name: t for t in tasks}, "demo", repo)

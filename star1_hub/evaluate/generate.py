@@ -9,7 +9,7 @@
 - `inprocess`: lighteval's `TransformersModel` (the model behind `lighteval accelerate`) on CPU/GPU, for tiny
   models and servers-free runs. Truncation = the generation used its whole token budget without EOS.
   lighteval's own sample cache is disabled: with an absolute model path it writes parquet files *inside the
-  model directory* (env-notes §6); the run directory keeps every generation instead.
+  model directory*; the run directory keeps every generation instead.
 """
 
 from __future__ import annotations
@@ -56,6 +56,25 @@ def sampling_params(recipe, task, sample: int) -> dict:
     return params
 
 
+REMOTE_TIMEOUT_S = 300.0
+"""Default per-request timeout for a server that is not on this machine (a local one gets none)."""
+
+
+def is_local_url(base_url: str) -> bool:
+    """True for a server on this machine (127.0.0.1, localhost, ::1, 0.0.0.0)."""
+    from urllib.parse import urlparse
+
+    return (urlparse(base_url).hostname or "") in ("127.0.0.1", "localhost", "::1", "0.0.0.0")
+
+
+def default_request_timeout(base_url: str, request_timeout_s: float | None) -> float | None:
+    """The per-request timeout: the given one; else none for a local server (a 32K-token generation at
+    concurrency 64 may take many minutes), else `REMOTE_TIMEOUT_S`."""
+    if request_timeout_s is not None:
+        return request_timeout_s if request_timeout_s > 0 else None
+    return None if is_local_url(base_url) else REMOTE_TIMEOUT_S
+
+
 def generate_endpoint(
     work: list[tuple],
     recipe,
@@ -63,8 +82,17 @@ def generate_endpoint(
     served_model: str,
     cache_dir: Path | None,
     api_key: str | None = None,
+    request_timeout_s: float | None = None,
+    retry_failed: bool = False,
 ) -> tuple[list[Generation], dict]:
     """Generate every (task, rows) pair of `work` through an OpenAI-compatible server.
+
+    A failed request (server down, unknown model, context exceeded, timeout) becomes a `Generation` with `error`
+    set: it is never scored, only counted (star1_hub.evaluate.aggregate).
+
+    Args:
+        request_timeout_s: per-request timeout; None = `default_request_timeout` (none for a local server).
+        retry_failed: re-send requests whose failure is recorded in the cache.
 
     Returns:
         (generations in task/row/sample order, the engine's accounting dict).
@@ -91,6 +119,8 @@ def generate_endpoint(
             concurrency=recipe.concurrency,
             cache_dir=cache_dir,
             stage="eval-generate",
+            timeout_s=default_request_timeout(base_url, request_timeout_s),
+            retry_failed=retry_failed,
             structured_output=False,
             output_retries=0,  # a truncated generation is a result (counted), not a failure to retry
         )
@@ -101,6 +131,8 @@ def generate_endpoint(
         usage = result.usage or {}
         # a length-truncated generation is still a generation: keep its text and count it as truncated
         error = None if result.error in (None, "length") else result.error
+        if error and result.error_detail:
+            error = f"{error}: {result.error_detail}"[:500]
         generations.append(
             Generation(
                 task=task_name,

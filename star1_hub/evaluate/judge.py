@@ -1,178 +1,194 @@
-"""The judge stage: runs after generation, on stored generations, through the cached teacher engine.
+"""The judge stage: declarative LLM tasks mapped over the details dataset, after generation, through the cache.
 
-Re-judging never regenerates, and re-running a finished judgement sends no request (every judge call is a
-content-addressed cache hit). Per sample it records, depending on the task kind:
+Each judge is an `LLMTask` (star1_hub.teacher.task) declared next to its parser in `judges/`; judging is one
+`run_task` map per task over the run's per-sample details (a `datasets.Dataset`). Re-judging never regenerates,
+and re-running a finished judgement sends no request (every call is a content-addressed cache hit). The judges
+are wired by role, each on its own endpoint:
 
-- harmful tasks: the guard verdict on the full output (reasoning + answer, the paper's protocol) and on the
-  answer part only (`no_answer` when a trace never closed: nothing reached the user); optionally the
-  StrongREJECT rubric on the answer part;
-- over-refusal tasks: the 3-way LLM refusal label on the answer part (the string-match label is offline and
-  always present).
-Unparseable judge replies are stored as `unparseable` (with the raw text) and excluded from rates, counted.
+- the **guard** (`--guard-model`, e.g. Llama-Guard-3-8B): harmful tasks, on the full output (reasoning + answer,
+  the paper's protocol; `guard_full`) and on the answer part only (`guard_answer`; `no_answer` when a trace never
+  closed: nothing reached the user);
+- the **judge** (`--judge-model`, a chat model): the 3-way XSTest refusal label on the full output (the paper's
+  protocol; `refusal_llm`) and on the answer part (`refusal_llm_answer_only`, an extra column), and the
+  StrongREJECT rubric on the answer part. The string-match label is offline and always present.
+
+A role that is not configured is not run (its columns stay absent and the affected headline is named as missing);
+the guard is never asked the refusal or rubric questions (Llama-Guard's template only takes a user/assistant
+conversation). Unparseable replies are stored as `unparseable` and excluded from rates, counted.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from star1_hub.evaluate.extract import answer_part
-from star1_hub.evaluate.judges.guard import (
-    GUARD_SCHEMA,
-    guard_messages,
-    instructed_guard_messages,
-    parse_guard_output,
-)
-from star1_hub.evaluate.judges.refusal import REFUSAL_SCHEMA, parse_refusal_label, refusal_judge_messages
-from star1_hub.evaluate.judges.strongreject import RUBRIC_SCHEMA, parse_rubric, rubric_messages
+from star1_hub.evaluate.judges.guard import guard_task
+from star1_hub.evaluate.judges.refusal import refusal_task
+from star1_hub.evaluate.judges.strongreject import rubric_task
+from star1_hub.teacher.endpoint import EndpointConfig
 
 logger = logging.getLogger(__name__)
+
+JUDGE_CONCURRENCY = 16
 
 
 @dataclass
 class JudgeConfig:
-    """Where the judges run. One OpenAI-compatible server may serve all three, or `guard_*` may point elsewhere.
+    """The judges by role (see the module docstring); either endpoint may be None (that role is not run).
 
     Attributes:
-        base_url / model: the refusal and rubric judge (e.g. a strong instruct model).
-        guard_base_url / guard_model: the Llama-Guard-3 server (defaults to base_url / model).
+        guard: endpoint of the guard model.
+        judge: endpoint of the refusal and rubric judge.
+        cache_dir: request cache shared with generation.
         note: shown with the results (e.g. "judged by the generating model itself: demo only").
     """
 
-    base_url: str
-    model: str
-    guard_base_url: str | None = None
-    guard_model: str | None = None
-    api_key: str | None = None
+    guard: EndpointConfig | None = None
+    judge: EndpointConfig | None = None
     cache_dir: Path | None = None
-    concurrency: int = 16
     note: str = ""
     accounting: dict = field(default_factory=dict)
 
+    @classmethod
+    def from_flags(
+        cls,
+        guard_base_url: str | None = None,
+        guard_model: str | None = None,
+        judge_base_url: str | None = None,
+        judge_model: str | None = None,
+        cache_dir: Path | None = None,
+        note: str = "",
+        api_key_env: str | None = None,
+    ) -> JudgeConfig:
+        """Roles from command-line style values: a role is wired when its model is given (its URL falls back to the
+        other role's URL, for one server serving both)."""
+
+        def endpoint(url: str | None, model: str | None) -> EndpointConfig | None:
+            if not model:
+                return None
+            return EndpointConfig(
+                base_url=url or "",
+                model=model,
+                api_key_env=api_key_env,
+                concurrency=JUDGE_CONCURRENCY,
+                output_retries=0,  # greedy judges: a re-sample would repeat the same reply
+            )
+
+        return cls(
+            guard=endpoint(guard_base_url or judge_base_url, guard_model),
+            judge=endpoint(judge_base_url or guard_base_url, judge_model),
+            cache_dir=cache_dir,
+            note=note,
+        )
+
+    @property
+    def use_guard(self) -> bool:
+        return self.guard is not None
+
+    @property
+    def use_judge(self) -> bool:
+        return self.judge is not None
+
     def describe(self) -> dict:
+        """What results.json records about the judges (no key, only its variable name)."""
         return {
-            "base_url": self.base_url,
-            "model": self.model,
-            "guard_base_url": self.guard_base_url or self.base_url,
-            "guard_model": self.guard_model or self.model,
+            "guard_base_url": self.guard.base_url if self.guard else None,
+            "guard_model": self.guard.model if self.guard else None,
+            "base_url": self.judge.base_url if self.judge else None,
+            "model": self.judge.model if self.judge else None,
+            "judge_used": self.use_judge,
             "note": self.note,
         }
 
 
-def _engine(config: JudgeConfig, stage: str, guard: bool, structured: bool):
-    from star1_hub.teacher import EngineConfig, TeacherEngine
+def _engine(endpoint: EndpointConfig, stage: str, structured: bool, cache_dir: Path | None):
+    from star1_hub.teacher import TeacherEngine
 
-    return TeacherEngine(
-        EngineConfig(
-            base_url=(config.guard_base_url or config.base_url) if guard else config.base_url,
-            model=(config.guard_model or config.model) if guard else config.model,
-            api_key=config.api_key,
-            concurrency=config.concurrency,
-            cache_dir=config.cache_dir,
-            stage=stage,
-            structured_output=structured,
-            output_retries=0,  # greedy judges: a retry would repeat the same reply
+    return TeacherEngine(dataclasses.replace(endpoint, structured_output=structured).engine_config(stage, cache_dir))
+
+
+def _judge_rows(samples: list[dict], tasks: dict) -> list[dict]:
+    """The columns the judge tasks read, one row per sample (a sample whose generation failed is not judged)."""
+    rows = []
+    for index, sample in enumerate(samples):
+        task = tasks[sample["task"]]
+        failed = bool(sample.get("generation_error"))
+        answer = sample["answer"] if "answer" in sample else answer_part(sample["generation"])
+        rows.append(
+            {
+                "id": f"{sample['task']}/{sample['row_id']}/{sample.get('sample', 0)}",
+                "index": index,
+                "prompt": sample["prompt"],
+                "generation": sample["generation"] or "",
+                "answer": answer or "",
+                "judge_kind": "none" if failed else task.kind,
+                "judge_rubric": not failed and bool(task.extra.get("rubric")),
+            }
         )
-    )
-
-
-def _outcome(result) -> tuple[str, object]:
-    """(status, parsed) of a judge ChatResult: ("ok", parsed) / ("unparseable", None) / ("error:<reason>", None)."""
-    if result.error is None:
-        return "ok", result.parsed
-    if result.error == "unparseable":
-        return "unparseable", None
-    return f"error:{result.error}", None
+    return rows
 
 
 def run_judges(samples: list[dict], tasks: dict, recipe, config: JudgeConfig) -> list[dict]:
-    """Judge every sample in place (adds judge fields) and return the list.
+    """Judge every sample in place (adds the judge columns) and return the list.
 
     Args:
-        samples: per-sample dicts with keys task, prompt, generation (see runner.build_details).
+        samples: per-sample dicts with keys task, row_id, prompt, generation, answer (see runner.build_details).
         tasks: EvalTask by name.
-        recipe: the Recipe (judge token limits, structured output flag).
-        config: where the judges run.
+        recipe: the Recipe (judge token limits, structured output, guard mode).
+        config: the judges by role.
     """
-    from star1_hub.teacher import ChatRequest
+    import datasets
 
     settings = recipe.judges
-    guard_jobs, rubric_jobs, refusal_jobs = [], [], []
-    for sample in samples:
-        if sample.get("generation_error"):
-            continue  # nothing was generated: nothing to judge (counted as a generation error)
-        task = tasks[sample["task"]]
-        answer = answer_part(sample["generation"])
-        if task.kind == "harmful":
-            guard_jobs.append((sample, "guard_full", sample["generation"]))
-            if answer:
-                guard_jobs.append((sample, "guard_answer", answer))
-            else:
-                sample["guard_answer"] = "no_answer"
-            if task.extra.get("rubric") and answer:
-                rubric_jobs.append((sample, answer))
-            elif task.extra.get("rubric"):
-                sample.update({"rubric": "no_answer", "rubric_score": 0.0, "rubric_raw": ""})
-        elif task.kind == "overrefusal":
-            refusal_jobs.append((sample, answer))
-
-    def request(messages, max_tokens, schema=None, name="output", meta=""):
-        params = {"temperature": 0, "max_tokens": max_tokens}
-        return ChatRequest(messages=messages, params=params, schema=schema, schema_name=name, metadata={"id": meta})
-
-    if guard_jobs:
-        instructed = settings.guard_mode == "instructed"
-        engine = _engine(config, "eval-judge-guard", guard=True, structured=instructed)
-        build = instructed_guard_messages if instructed else guard_messages
-        requests = [
-            request(
-                build(s["prompt"], text),
-                settings.guard_max_tokens,
-                GUARD_SCHEMA if instructed else None,
-                "guard",
-                meta=f"{s['task']}/{s['row_id']}",
-            )
-            for s, _, text in guard_jobs
-        ]
-        for (sample, key, _), result in zip(guard_jobs, engine.run(requests, parser=parse_guard_output), strict=True):
-            status, verdict = _outcome(result)
-            sample[key] = verdict.label if status == "ok" else status
-            sample[f"{key}_codes"] = ",".join(verdict.categories) if status == "ok" else ""
-            sample[f"{key}_raw"] = result.text or ""
-        config.accounting["guard"] = engine.accounting.to_dict()
-    structured = settings.structured_output
-    if rubric_jobs:
-        engine = _engine(config, "eval-judge-rubric", guard=False, structured=structured)
-        requests = [
-            request(
-                rubric_messages(s["prompt"], answer),
-                settings.rubric_max_tokens,
-                RUBRIC_SCHEMA if structured else None,
-                "rubric",
-            )
-            for s, answer in rubric_jobs
-        ]
-        for (sample, _), result in zip(rubric_jobs, engine.run(requests, parser=parse_rubric), strict=True):
-            status, parsed = _outcome(result)
-            sample["rubric"] = status
-            sample["rubric_score"] = parsed["score"] if status == "ok" else None
-            sample["rubric_raw"] = result.text or ""
-        config.accounting["rubric"] = engine.accounting.to_dict()
-    if refusal_jobs:
-        engine = _engine(config, "eval-judge-refusal", guard=False, structured=structured)
-        requests = [
-            request(
-                refusal_judge_messages(s["prompt"], answer),
-                settings.refusal_max_tokens,
-                REFUSAL_SCHEMA if structured else None,
-                "refusal",
-            )
-            for s, answer in refusal_jobs
-        ]
-        for (sample, _), result in zip(refusal_jobs, engine.run(requests, parser=parse_refusal_label), strict=True):
-            status, label = _outcome(result)
-            sample["refusal_llm"] = label if status == "ok" else status
-            sample["refusal_llm_raw"] = result.text or ""
-        config.accounting["refusal"] = engine.accounting.to_dict()
+    rows = _judge_rows(samples, tasks)
+    if not rows:
+        return samples
+    details = datasets.Dataset.from_list(rows)
+    plan = []
+    if config.guard is not None:
+        engine = _engine(config.guard, "eval-judge-guard", settings.guard_mode == "instructed", config.cache_dir)
+        plan += [(engine, "guard", guard_task(key, settings.guard_mode, settings.guard_max_tokens))
+                 for key in ("guard_full", "guard_answer")]  # fmt: skip
+    if config.judge is not None:
+        engine = _engine(config.judge, "eval-judge", settings.structured_output, config.cache_dir)
+        plan += [(engine, "refusal", refusal_task(key, settings.structured_output, settings.refusal_max_tokens))
+                 for key in ("refusal_llm", "refusal_llm_answer_only")]  # fmt: skip
+        plan.append((engine, "rubric", rubric_task(settings.structured_output, settings.rubric_max_tokens)))
+    counts = {}
+    for engine, role, task in plan:
+        output, task_counts = _run(details, task, engine)
+        counts[task.name] = task_counts.to_dict()
+        for row in output:
+            _merge(samples[row["index"]], task, row, rows[row["index"]])
+        config.accounting[role] = engine.accounting.to_dict()
+    config.accounting["tasks"] = counts
     return samples
+
+
+def _run(details, task, engine):
+    from star1_hub.teacher import run_task
+
+    return run_task(details, task, engine)
+
+
+def _merge(sample: dict, task, row: dict, source: dict) -> None:
+    """Copy one judge task's columns into the sample; a failure becomes its status, a skip leaves nothing."""
+    key = task.produces[0]
+    error = row.get("error")
+    if error is None:
+        sample.update({column: row[column] for column in task.produces})
+        return
+    reason = error.split(":", 1)[1]
+    if reason.startswith("skipped_"):
+        if key == "guard_answer" and source["judge_kind"] == "harmful" and not source["answer"]:
+            sample["guard_answer"] = "no_answer"  # a trace that never closed: nothing reached the user
+        if key == "rubric" and source["judge_rubric"] and not source["answer"]:
+            sample.update({"rubric": "no_answer", "rubric_score": 0.0, "rubric_raw": ""})
+        return
+    status = "unparseable" if reason == "unparseable" else f"error:{reason}"
+    sample[key] = status
+    for column in task.produces[1:]:
+        sample[column] = None if column.endswith("_score") else ""

@@ -44,26 +44,34 @@ def _details_readme(repo_id: str, results: dict, task_names: list[str]) -> str:
 
 
 def push_details(run, org: str, token: str | None = None) -> str:
-    """Upload the run's details (a config per task) and results.json; returns the dataset repo id."""
-    from huggingface_hub import CommitOperationAdd, HfApi
+    """Upload the run's details (a config per task), results.json and card in one commit; returns the repo id."""
+    from huggingface_hub import HfApi
 
-    api = HfApi(token=token)
+    from star1_hub.hub.commit import Changes, commit_to_hub
+
     repo_id = details_repo(org, run.results["model"]["name"])
-    api.create_repo(repo_id, repo_type="dataset", exist_ok=True)
     names = sorted(run.detail_paths)
-    operations = [CommitOperationAdd(f"{name}/details.parquet", str(run.detail_paths[name])) for name in names]
-    operations.append(CommitOperationAdd("results.json", str(run.results_path)))
-    operations.append(CommitOperationAdd("README.md", _details_readme(repo_id, run.results, names).encode()))
-    api.create_commit(repo_id, operations, commit_message="star1 eval: details", repo_type="dataset")
+    files: dict[str, Path] = {f"{name}/details.parquet": Path(run.detail_paths[name]) for name in names}
+    files["results.json"] = Path(run.results_path)
+    commit_to_hub(
+        repo_id,
+        Changes(files=files, card=_details_readme(repo_id, run.results, names)),
+        message="star1 eval: details",
+        repo_type="dataset",
+        api=HfApi(token=token),
+    )
     return repo_id
 
 
 def _dataset_type(source: str, task_name: str) -> str:
     """The Hub dataset id of a source; local files and folders are named `star1-hub/<task>`."""
-    repo = source.partition("@")[0]
-    if repo.count("/") == 1 and not repo.startswith((".", "/", "~")) and not Path(repo).exists():
-        return repo
-    return f"star1-hub/{task_name}"
+    from star1_hub.hub.commit import RefError, parse_ref
+
+    try:
+        repo = parse_ref(source, what="task source").repo_id
+    except RefError:  # a local file or folder
+        return f"star1-hub/{task_name}"
+    return f"star1-hub/{task_name}" if Path(repo).exists() else repo
 
 
 def eval_results_for(results: dict, tasks: dict, source_url: str) -> list:
@@ -73,6 +81,8 @@ def eval_results_for(results: dict, tasks: dict, source_url: str) -> list:
         source_url: where the numbers come from (the details dataset), shown on the model page.
     """
     from huggingface_hub import EvalResult
+
+    from star1_hub.cards.model_card import sample_args
 
     recipe = results["config"]["recipe"]["name"]
     out = []
@@ -91,6 +101,10 @@ def eval_results_for(results: dict, tasks: dict, source_url: str) -> list:
                 metric_type=metric_key,
                 metric_value=round(float(metrics["headline"]), 2),
                 metric_name=f"{METRIC_NAMES.get(metric_key, metric_key)} [{recipe}]",
+                # what the score rests on: shown in the card's Evaluation table
+                metric_args=sample_args(
+                    metrics.get("n_prompts"), metrics.get("n", metrics.get("n_samples")), task.expected_size
+                ),
                 source_name="star1-hub",
                 source_url=source_url,
             )
@@ -114,34 +128,42 @@ def eval_results_for(results: dict, tasks: dict, source_url: str) -> list:
 
 
 def update_model_card(repo_id: str, results: dict, tasks: dict, source_url: str, token: str | None = None) -> int:
-    """Merge the run's EvalResults into the model card's `model-index` and push it; returns the entry count."""
-    from huggingface_hub import ModelCard, ModelCardData
+    """Merge the run's EvalResults into the model card's `model-index`, regenerate its Evaluation section (score
+    table with the samples each score rests on) and push it in one commit; returns the entry count.
+
+    The card is read at the head the commit is built on, so a concurrent card update is merged, never lost.
+    ModelCard.push_to_hub is not used: it validates against huggingface.co whatever HF_ENDPOINT says.
+    """
+    from huggingface_hub import HfApi, ModelCard, ModelCardData, hf_hub_download
     from huggingface_hub.errors import EntryNotFoundError
 
-    try:
-        card = ModelCard.load(repo_id, token=token)
-    except EntryNotFoundError:
-        card = ModelCard(f"---\n---\n# {repo_id.split('/')[-1]}\n")
-    data: ModelCardData = card.data
+    from star1_hub.cards.model_card import with_evaluation_section
+    from star1_hub.hub.commit import Changes, commit_to_hub
+
     new = eval_results_for(results, tasks, source_url)
     new_keys = {(r.dataset_type, r.dataset_name, r.metric_type, r.metric_name) for r in new}
-    kept = [
-        r
-        for r in (data.eval_results or [])
-        if (r.dataset_type, r.dataset_name, r.metric_type, r.metric_name) not in new_keys
-    ]
-    data.eval_results = kept + new
-    data.model_name = data.model_name or repo_id.split("/")[-1]
-    # ModelCard.push_to_hub posts the YAML to huggingface.co/api/validate-yaml whatever HF_ENDPOINT says (fails
-    # offline, leaks private cards): push_card validates against the configured Hub, then commits README.md.
-    from huggingface_hub import HfApi
+    counts: list[int] = []
 
-    from star1_hub.hub.card_push import push_card
+    def build(head: str) -> Changes:
+        try:
+            readme = hf_hub_download(repo_id, "README.md", revision=head, token=token)
+            card = ModelCard(Path(readme).read_text(encoding="utf-8"))
+        except EntryNotFoundError:
+            card = ModelCard(f"---\n---\n# {repo_id.split('/')[-1]}\n")
+        data: ModelCardData = card.data
+        kept = [
+            r
+            for r in (data.eval_results or [])
+            if (r.dataset_type, r.dataset_name, r.metric_type, r.metric_name) not in new_keys
+        ]
+        data.eval_results = kept + new
+        data.model_name = data.model_name or repo_id.split("/")[-1]
+        card.text = with_evaluation_section(card.text, data.eval_results)
+        counts.append(len(data.eval_results))
+        return Changes(card=str(card))
 
-    push_card(
-        str(card), repo_id, repo_type="model", commit_message="star1 eval: update model-index", api=HfApi(token=token)
-    )
-    return len(data.eval_results)
+    commit_to_hub(repo_id, build, message="star1 eval: update model-index", repo_type="model", api=HfApi(token=token))
+    return counts[-1]
 
 
 def publish(run, org: str, tasks: dict, suite: str, model_repo: str | None, token: str | None = None) -> dict:

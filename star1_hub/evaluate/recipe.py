@@ -1,17 +1,23 @@
 """Evaluation recipes (`recipes/eval/*.yaml`): sampling parameters, token budgets, seeds and judge settings.
 
+The recipe files are package data (`star1_hub/evaluate/recipes/`, read with `importlib.resources`, so an installed
+wheel loads `paper`); `recipes/eval` in the checkout is a link to that folder, one source of truth.
+
 A recipe is stored verbatim in every results file, so a score can always be traced to how it was produced.
 """
 
 from __future__ import annotations
 
+from importlib import resources
 from pathlib import Path
 from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-RECIPES_DIR = Path(__file__).resolve().parent.parent.parent / "recipes" / "eval"
+from star1_hub.errors import RecipeError
+
+RECIPES_PACKAGE = "star1_hub.evaluate.recipes"
 
 
 class GenerationSettings(BaseModel):
@@ -54,21 +60,20 @@ class Recipe(BaseModel):
         raise KeyError(f"recipe {self.name!r} has no budget for {task.name!r} and no 'default'")
 
 
-class RecipeError(ValueError):
-    """A recipe file is missing or invalid."""
-
-
 def load_recipe(path_or_name: str | Path) -> Recipe:
     """Load a recipe from a YAML path, or by name from `recipes/eval/` (e.g. `"paper"`)."""
     path = Path(path_or_name)
-    if not path.is_file():
-        candidate = RECIPES_DIR / f"{path_or_name}.yaml"
+    if path.is_file():
+        text = path.read_text()
+    else:
+        packaged = resources.files(RECIPES_PACKAGE)
+        candidate = packaged / f"{path_or_name}.yaml"
         if not candidate.is_file():
-            known = sorted(p.stem for p in RECIPES_DIR.glob("*.yaml"))
+            known = sorted(p.name.removesuffix(".yaml") for p in packaged.iterdir() if p.name.endswith(".yaml"))
             raise RecipeError(f"recipe {path_or_name!r} not found (a YAML path, or one of {known})")
-        path = candidate
+        path, text = Path(str(candidate)), candidate.read_text()
     try:
-        data = yaml.safe_load(path.read_text())
+        data = yaml.safe_load(text)
         return Recipe.model_validate(data)
     except (yaml.YAMLError, ValidationError) as exc:
         raise RecipeError(f"{path}: invalid recipe: {exc}") from exc

@@ -16,7 +16,9 @@ from importlib import metadata
 from pathlib import Path
 
 from star1_hub.evaluate.aggregate import summarise, task_metrics
-from star1_hub.evaluate.extract import answer_part
+from star1_hub.evaluate.extract import answer_part, trace_closed
+from star1_hub.evaluate.generate import default_request_timeout
+from star1_hub.evaluate.reasoning import decide_reasoning
 from star1_hub.evaluate.scoring import score_generation
 
 logger = logging.getLogger(__name__)
@@ -39,8 +41,9 @@ def parse_model_ref(model: str) -> tuple[str, str | None]:
     """`PATH` or `owner/name[@revision]` → (path-or-repo, revision or None)."""
     if Path(model).expanduser().exists():
         return str(Path(model).expanduser().resolve()), None
-    repo, _, revision = model.partition("@")
-    return repo, revision or None
+    from star1_hub.hub.commit import parse_ref
+
+    return tuple(parse_ref(model, require_namespace=False, what="model (not a local folder either)"))
 
 
 def model_short_name(model: str) -> str:
@@ -59,13 +62,19 @@ def _versions() -> dict:
     return out
 
 
-def build_details(task, rows: list[dict], generations: list) -> list[dict]:
-    """Per-sample detail dicts (scored offline) for one task."""
+def build_details(task, rows: list[dict], generations: list, reasoning: bool | None = None) -> list[dict]:
+    """Per-sample detail dicts (scored offline) for one task.
+
+    A generation that failed (no text from the server) gets no score (`score` None): it is excluded from every
+    metric and counted in `n_errors`. For a reasoning model, an output whose trace never closed has no answer and
+    counts as truncated, whatever `finish_reason` says.
+    """
     by_id = {str(row["id"]): row for row in rows}
     details = []
     for gen in generations:
         row = by_id[gen.row_id]
-        answer = answer_part(gen.text)
+        answer = answer_part(gen.text, reasoning)
+        unclosed = bool(reasoning) and not trace_closed(gen.text)
         sample = {
             "task": task.name,
             "row_id": gen.row_id,
@@ -77,16 +86,29 @@ def build_details(task, rows: list[dict], generations: list) -> list[dict]:
             "finish_reason": gen.finish_reason,
             "generation_error": gen.error,
             "completion_tokens": gen.completion_tokens,
+            "truncated": not gen.error and (gen.finish_reason == "length" or unclosed),
+            "trace_unclosed": not gen.error and unclosed,
             "has_answer": bool(answer),
             "answer": answer,
         }
         if gen.error:
-            sample.update({"score": 0.0, "extracted": None, "string_match_label": None})
+            sample.update({"score": None, "extracted": None, "string_match_label": None})
         else:
-            scored = score_generation(task, row, gen.text)
-            sample.update(scored)
+            sample.update(score_generation(task, row, gen.text, reasoning))
         details.append(sample)
     return details
+
+
+def resolve_revision(ref: str, revision: str | None) -> dict:
+    """The Hub commit sha a model reference points to (`{"sha": …}`), or why it could not be resolved."""
+    if Path(ref).exists():
+        return {"sha": None, "note": "local folder"}
+    try:
+        from huggingface_hub import HfApi
+
+        return {"sha": HfApi().model_info(ref, revision=revision).sha}
+    except Exception as exc:  # noqa: BLE001 - recorded with the results, never fatal for a local eval
+        return {"sha": None, "note": f"could not resolve {ref}@{revision or 'main'}: {type(exc).__name__}"}
 
 
 def run_eval(
@@ -103,6 +125,9 @@ def run_eval(
     judge=None,
     api_key: str | None = None,
     inprocess_model=None,
+    request_timeout_s: float | None = None,
+    retry_failed: bool = False,
+    template_opens_think: bool | None = None,
 ) -> EvalRun:
     """Evaluate `model` on `tasks` under `recipe` and write the results.
 
@@ -118,6 +143,10 @@ def run_eval(
         task_sources: task name → source override.
         judge: a JudgeConfig, or None to skip LLM judges (safety tasks then report string-match only).
         inprocess_model: an already loaded lighteval model to reuse (tests, demo).
+        request_timeout_s: per-request timeout of the endpoint backend (None: none for a local server).
+        retry_failed: re-send generations whose failure is recorded in the cache.
+        template_opens_think: whether the model's chat template pre-fills `<think>` (None: read it from the
+            model's tokenizer when it can be loaded; the outputs decide otherwise).
     """
     from star1_hub.evaluate.generate import generate_endpoint, generate_inprocess, load_inprocess_model
 
@@ -140,19 +169,33 @@ def run_eval(
         if not base_url or not served_model:
             raise ValueError("backend 'endpoint' needs --base-url and --served-model (the server's model name)")
         generations, gen_accounting = generate_endpoint(
-            work, recipe, base_url, served_model, None if cache_dir is None else Path(cache_dir), api_key
+            work,
+            recipe,
+            base_url,
+            served_model,
+            None if cache_dir is None else Path(cache_dir),
+            api_key,
+            request_timeout_s=request_timeout_s,
+            retry_failed=retry_failed,
         )
     elif backend == "inprocess":
         lm = inprocess_model or load_inprocess_model(ref, revision, recipe)
         generations, gen_accounting = generate_inprocess(work, recipe, lm)
+        if template_opens_think is None:
+            template_opens_think = _template_flag(None, None, getattr(lm, "tokenizer", None))
     else:
         raise ValueError(f"unknown backend {backend!r}; use 'endpoint' or 'inprocess'")
     generate_s = time.monotonic() - gen_started
 
+    if template_opens_think is None and backend == "endpoint":
+        template_opens_think = _template_flag(ref, revision)
+    reasoning = decide_reasoning(template_opens_think, [g.text for g in generations if not g.error])
     by_task: dict[str, list] = {task.name: [] for task, _ in work}
     for gen in generations:
         by_task[gen.task].append(gen)
-    details = {task.name: build_details(task, rows, by_task[task.name]) for task, rows in work}
+    details = {
+        task.name: build_details(task, rows, by_task[task.name], reasoning["reasoning_model"]) for task, rows in work
+    }
     task_map = {task.name: task for task, _ in work}
 
     judge_s = 0.0
@@ -162,17 +205,27 @@ def run_eval(
         judge_started = time.monotonic()
         run_judges([s for samples in details.values() for s in samples], task_map, recipe, judge)
         judge_s = time.monotonic() - judge_started
+    revision_info = resolve_revision(ref, revision)
 
     per_task = {name: task_metrics(task_map[name], samples) for name, samples in details.items()}
     results = {
         "schema": RESULTS_SCHEMA,
-        "model": {"ref": ref, "revision": revision, "name": model_short_name(model), "given": model},
+        "model": {
+            "ref": ref,
+            "revision": revision,
+            "revision_sha": revision_info["sha"],
+            "revision_note": revision_info.get("note"),
+            "name": model_short_name(model),
+            "given": model,
+        },
         "config": {
             "recipe": recipe.model_dump(),
             "backend": backend,
             "base_url": base_url,
             "served_model": served_model,
             "max_samples": max_samples,
+            "request_timeout_s": default_request_timeout(base_url, request_timeout_s) if base_url else None,
+            "reasoning": reasoning,
             "task_sources": sources,
             "versions": _versions(),
             "started_at": started_at,
@@ -195,6 +248,14 @@ def run_eval(
     return EvalRun(results, details, output_dir, results_path, detail_paths)
 
 
+def _template_flag(ref: str | None, revision: str | None, tokenizer=None) -> bool | None:
+    from star1_hub.evaluate.reasoning import template_opens_think
+
+    if tokenizer is None and ref is None:
+        return None
+    return template_opens_think(ref or "", revision, tokenizer=tokenizer)
+
+
 def write_details(details: dict[str, list[dict]], folder: Path) -> dict[str, Path]:
     """One parquet file per task; columns are the union of the sample keys (missing → null)."""
     import pyarrow as pa
@@ -211,7 +272,8 @@ def write_details(details: dict[str, list[dict]], folder: Path) -> dict[str, Pat
     return paths
 
 
-JUDGE_FIELDS_PREFIXES = ("guard_full", "guard_answer", "rubric", "refusal_llm")
+GUARD_FIELDS_PREFIXES = ("guard_full", "guard_answer")
+JUDGE_FIELDS_PREFIXES = ("rubric", "refusal_llm")
 
 
 def rejudge(run_dir: Path, judge) -> EvalRun:
@@ -231,16 +293,23 @@ def rejudge(run_dir: Path, judge) -> EvalRun:
     results = json.loads(results_path.read_text())
     recipe = Recipe.model_validate(results["config"]["recipe"])
     task_map = {name: get_task(name) for name in results["tasks"]}
+    # only the roles given are judged again; the other role's verdicts are kept
+    rerun = (GUARD_FIELDS_PREFIXES if judge.use_guard else ()) + (JUDGE_FIELDS_PREFIXES if judge.use_judge else ())
     details = {}
     for name in task_map:
         rows = pq.read_table(run_dir / "details" / f"{name}.parquet").to_pylist()
-        details[name] = [{k: v for k, v in row.items() if not k.startswith(JUDGE_FIELDS_PREFIXES)} for row in rows]
+        details[name] = [{k: v for k, v in row.items() if not k.startswith(rerun)} for row in rows]
     started = time.monotonic()
     run_judges([s for samples in details.values() for s in samples], task_map, recipe, judge)
     per_task = {name: task_metrics(task_map[name], samples) for name, samples in details.items()}
-    results["judge"] = judge.describe()
+    previous, described = results.get("judge") or {}, judge.describe()
+    if not judge.use_guard:
+        described.update({k: previous.get(k) for k in ("guard_base_url", "guard_model")})
+    if not judge.use_judge:
+        described.update({k: previous.get(k) for k in ("base_url", "model")})
+    results["judge"] = described
     results["timings"]["judge_s"] = round(time.monotonic() - started, 3)
-    results["accounting"]["judges"] = dict(judge.accounting)
+    results["accounting"]["judges"] = {**results["accounting"].get("judges", {}), **judge.accounting}
     results["tasks"] = per_task
     results["summary"] = summarise(task_map, per_task)
     results_path.write_text(json.dumps(results, indent=2, default=str) + "\n")

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from star1_hub.evaluate.extract import (
-    answer_part,
-    extract_choice,
-    extract_code,
-    extract_integer_answer,
-    extract_math_answer,
-)
+from star1_hub.evaluate.extract import extract_choice, extract_code, extract_integer_answer, extract_math_answer
 from star1_hub.evaluate.grading import integer_equal, math_equal, run_humaneval
 from star1_hub.evaluate.judges.refusal import is_refusal_label, string_match_label
 
 
-def score_generation(task, row: dict, generation: str) -> dict:
+def score_generation(task, row: dict, generation: str, reasoning: bool | None = None) -> dict:
     """Score one generation of `task` (an EvalTask) for normalised `row`.
+
+    Args:
+        reasoning: whether the run's model is a reasoning model (see star1_hub.evaluate.reasoning); None decides
+            from this generation's own tags (the lighteval path, which sees one sample at a time).
 
     Returns:
         Reasoning kinds: {"extracted": str | None, "score": 0.0 | 1.0, ...}.
@@ -22,24 +20,19 @@ def score_generation(task, row: dict, generation: str) -> dict:
     """
     kind = task.kind
     if kind in ("harmful", "overrefusal"):
-        label = string_match_label(generation)
+        label = string_match_label(generation, reasoning)
         return {"string_match_label": label, "score": float(is_refusal_label(label))}
     if kind == "integer":
-        extracted = extract_integer_answer(generation)
+        extracted = extract_integer_answer(generation, reasoning)
         return {"extracted": extracted, "score": float(integer_equal(extracted, str(row["gold"])))}
     if kind == "math":
-        extracted = extract_math_answer(generation)
+        extracted = extract_math_answer(generation, reasoning)
         return {"extracted": extracted, "score": float(math_equal(extracted, str(row["gold"])))}
     if kind == "choice":
-        extracted = extract_choice(generation, letters=row.get("letters", "ABCD"))
+        extracted = extract_choice(generation, letters=row.get("letters", "ABCD"), reasoning=reasoning)
         return {"extracted": extracted, "score": float(extracted is not None and extracted == row["gold"])}
     if kind == "code":
-        code = extract_code(generation)
+        code = extract_code(generation, reasoning)
         result = run_humaneval(row["humaneval_prompt"], code, row["test"], row["entry_point"])
         return {"extracted": code, "exec_status": result["status"], "score": float(result["passed"])}
     raise ValueError(f"task {task.name}: unknown kind {kind!r}")
-
-
-def has_answer_part(generation: str) -> bool:
-    """True when the generation has a non-empty answer part (a closed or absent think block)."""
-    return bool(answer_part(generation))

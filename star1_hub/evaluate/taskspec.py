@@ -2,7 +2,9 @@
 
 Each benchmark file under `star1_hub/evaluate/tasks/{safety,reasoning}/` builds one or more `EvalTask`s and a
 lighteval `TASKS_TABLE`, so the same file serves `star1 eval` and
-`lighteval accelerate ... --custom-tasks star1_hub/evaluate/tasks/reasoning/aime24.py`.
+`lighteval accelerate ... --custom-tasks star1_hub/evaluate/tasks/reasoning/aime24.py`, with the same rows:
+every selection runs in `EvalTask.load_rows`, and the lighteval config reads that selection (see
+`stage_selected_rows`). Row ids come from the source's id column, else from the row's content (`content_id`).
 
 Row sources, in order of precedence:
 1. an explicit `source=` argument (CLI `--task-source NAME=SOURCE`);
@@ -14,6 +16,7 @@ A source is a local `.csv`/`.jsonl`/`.json`/`.parquet` file, a local dataset fol
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import logging
 import os
@@ -23,7 +26,6 @@ from pathlib import Path
 
 logger = logging.getLogger(__name__)
 
-SUITES = ("safety", "reasoning")
 LIGHTEVAL_PREFIX = "star1_"
 # kind → how a generation is judged/scored
 KINDS = ("harmful", "overrefusal", "math", "integer", "choice", "code")
@@ -65,12 +67,13 @@ class EvalTask:
     in_safety_average: bool = False
     extra: dict = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"task {self.name!r}: unknown kind {self.kind!r}; choose one of {KINDS}")
+
     @property
     def env_var(self) -> str:
         return "STAR1_EVAL_SOURCE_" + self.name.upper().replace("-", "_")
-
-    def default_source(self) -> str:
-        return self.hub_id
 
     def resolve_source(self, source: str | Path | None = None) -> str:
         """The source actually used: explicit argument, then the env var, then the Hub id."""
@@ -79,7 +82,7 @@ class EvalTask:
     def load_rows(self, source: str | Path | None = None, limit: int | None = None) -> list[dict]:
         """Load, select and normalise the task's rows (first `limit` after selection)."""
         resolved = self.resolve_source(source)
-        raw = read_rows(resolved, config=self.hub_config, split=self.split)
+        raw = read_rows(resolved, config=self.hub_config, split=self.split, hint=self.extra.get("access_hint"))
         rows = self.select(raw)
         for row in rows:
             row["prompt_text"] = self.build_prompt(row)
@@ -116,6 +119,32 @@ def require(row: dict, field_names: str | tuple[str, ...], where: str):
     )
 
 
+def content_id(text: str) -> str:
+    """A row id derived from the row's content (for sources without an id column): stable across row order,
+    the same on every eval path, never a position such as "0"."""
+    return "h" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def source_id(line: dict, id_fields: tuple[str, ...], text: str) -> str:
+    """The row's id: the first non-empty of `id_fields`, else `content_id(text)`."""
+    for name in id_fields:
+        value = line.get(name)
+        if value is not None and str(value).strip():
+            return str(value)
+    return content_id(text)
+
+
+def unique_ids(rows: list[dict]) -> list[dict]:
+    """Make `row["id"]` unique in order (a repeated id gets `-2`, `-3`, …), so every row is addressable."""
+    seen: dict[str, int] = {}
+    for row in rows:
+        count = seen.get(row["id"], 0) + 1
+        seen[row["id"]] = count
+        if count > 1:
+            row["id"] = f"{row['id']}-{count}"
+    return rows
+
+
 def _read_file(path: Path) -> list[dict]:
     suffix = path.suffix.lower()
     if suffix == ".csv":
@@ -147,8 +176,12 @@ def _read_file(path: Path) -> list[dict]:
     raise TaskDataError(f"{path}: unsupported file type {suffix!r}; use .csv, .jsonl, .json or .parquet")
 
 
-def read_rows(source: str, config: str | None = None, split: str = "test") -> list[dict]:
-    """Raw rows of a local file, a local dataset folder or a Hub dataset (`owner/name[@revision]`)."""
+def read_rows(source: str, config: str | None = None, split: str = "test", hint: str | None = None) -> list[dict]:
+    """Raw rows of a local file, a local dataset folder or a Hub dataset (`owner/name[@revision]`).
+
+    Args:
+        hint: what to do when a Hub dataset cannot be read (e.g. how to request access to a gated one).
+    """
     path = Path(source).expanduser()
     if path.is_file():
         return _read_file(path)
@@ -161,13 +194,19 @@ def read_rows(source: str, config: str | None = None, split: str = "test") -> li
         return datasets.load_dataset(str(path), config, split=split).to_list()
     if source.startswith((".", "/", "~")):
         raise TaskDataError(f"{source}: no such file or folder; pass an existing path or a Hub dataset id")
-    repo_id, _, revision = source.partition("@")
+    from star1_hub.hub.commit import RefError, parse_ref
+
+    try:
+        repo_id, revision = parse_ref(source, require_namespace=False, what="task source")
+    except RefError as exc:
+        raise TaskDataError(f"{exc} (and it is not an existing local file or folder)") from None
     try:
         return datasets.load_dataset(repo_id, config, split=split, revision=revision or None).to_list()
     except Exception as exc:
         raise TaskDataError(
             f"could not load Hub dataset {repo_id!r} (config {config!r}, split {split!r}): {exc}. "
-            "Offline? point the task at a local copy with --task-source or its STAR1_EVAL_SOURCE_* variable"
+            + (f"If it is gated: {hint}. " if hint else "")
+            + "Offline? point the task at a local copy with --task-source or its STAR1_EVAL_SOURCE_* variable"
         ) from exc
 
 
@@ -180,15 +219,44 @@ def default_budget(task: EvalTask) -> int:
     return load_recipe("paper").budget_for(task)
 
 
+def stage_selected_rows(task: EvalTask, source: str | Path | None = None) -> Path:
+    """Write the task's selected, normalised rows (exactly what `star1 eval` evaluates, `prompt_text` included) as
+    the `test` split of a local dataset folder, and return the folder.
+
+    This is how the lighteval path and `star1 eval` see the same rows: selections that need the whole dataset
+    (WildJailbreak's seeded shuffle, WildChat's per-category top-100) run once, here, in the same `load_rows`,
+    and lighteval reads the result one row at a time. The folder is named by a hash of its content, so concurrent
+    runs and re-runs never clobber each other's rows.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from star1_hub.home import star1_home
+
+    rows = task.load_rows(source)
+    if not rows:
+        raise TaskDataError(f"{task.name}: the selection from {task.resolve_source(source)} is empty")
+    payload = json.dumps(rows, sort_keys=True, default=str)
+    digest = hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
+    folder = star1_home() / "lighteval-sources" / task.name / digest
+    target = folder / "test.parquet"
+    if not target.is_file():
+        folder.mkdir(parents=True, exist_ok=True)
+        # one JSON column: rows of a task may mix value types (e.g. a category that is sometimes missing)
+        table = pa.table({"row_json": [json.dumps(row, default=str) for row in rows]})
+        partial = folder / f".test.{os.getpid()}.parquet"
+        pq.write_table(table, partial)
+        partial.replace(target)
+    return folder
+
+
 def lighteval_config(task: EvalTask, max_new_tokens: int | None = None):
     """A `LightevalTaskConfig` for `task`, scored per sample with the task's offline scorer.
 
     `max_new_tokens` defaults to `default_budget(task)` (without a budget lighteval generates up to the model's
-    context length).
-
-    The config reads the task's resolved source (Hub id, or a local dataset folder via the env var) one row at a
-    time, so whole-dataset selections (WildJailbreak's seeded shuffle, WildChat's per-category top-100) are applied
-    only by `star1 eval`; through the lighteval CLI those tasks see the filtered but unselected rows.
+    context length). The rows come from `stage_selected_rows` (the same selection `star1 eval` runs);
+    lighteval 0.13 calls the prompt function once per dataset row and then overwrites `Doc.id` with the row's
+    position, so the task's own row id travels in `Doc.specific["row"]["id"]`.
     """
     import numpy as np
     from lighteval.metrics.metrics_sample import SampleLevelComputation
@@ -214,34 +282,18 @@ def lighteval_config(task: EvalTask, max_new_tokens: int | None = None):
     )
 
     def prompt_function(line: dict, task_name: str | None = None):
-        rows = task.select([line])
-        if not rows:
-            return None
-        rows[0]["prompt_text"] = task.build_prompt(rows[0])
-        doc = task.to_doc(rows[0], max_new_tokens)
+        row = json.loads(line["row_json"])
+        doc = task.to_doc(row, max_new_tokens)
         doc.task_name = task_name or doc.task_name
         return doc
 
-    source, subset, split = task.resolve_source(), task.hub_config or "default", task.split
-    if Path(source).expanduser().is_file():
-        # lighteval 0.13 hands hf_repo to datasets.load_dataset and has no data_files: stage the file as the
-        # `test` split of a one-file folder (a symlink, nothing copied).
-        from star1_hub.home import star1_home
-
-        file = Path(source).expanduser().resolve()
-        folder = star1_home() / "lighteval-sources" / task.name
-        folder.mkdir(parents=True, exist_ok=True)
-        for old in folder.iterdir():
-            old.unlink()
-        (folder / f"test{file.suffix}").symlink_to(file)
-        source, subset, split = str(folder), "default", "test"
     return LightevalTaskConfig(
         name=LIGHTEVAL_PREFIX + task.name,  # prefixed: lighteval's built-ins own names like "aime24"
         prompt_function=prompt_function,
-        hf_repo=source,
-        hf_subset=subset,
-        hf_avail_splits=[split],
-        evaluation_splits=[split],
+        hf_repo=str(stage_selected_rows(task)),
+        hf_subset="default",
+        hf_avail_splits=["test"],
+        evaluation_splits=["test"],
         few_shots_split=None,
         few_shots_select=None,
         generation_size=max_new_tokens,

@@ -4,7 +4,8 @@ huggingface_hub 1.33.0 (pinned because lighteval 0.13 breaks on 2.x) validates c
 posting to the hard-coded `https://huggingface.co/api/validate-yaml`, so `ModelCard.push_to_hub`,
 `DatasetCard.push_to_hub` and `metadata_update` fail offline and would send the card to the public Hub from a
 machine configured for another endpoint. `push_card` does the same two steps (validate, commit `README.md`)
-against the configured endpoint. Use it instead of `card.push_to_hub(...)`.
+against the configured endpoint, as one commit of the single Hub write path (`star1_hub.hub.commit`). Use it
+instead of `card.push_to_hub(...)`.
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ import logging
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from huggingface_hub import CommitInfo, HfApi
+    from huggingface_hub import HfApi
+
+    from star1_hub.hub.commit import CommitResult
 
 logger = logging.getLogger(__name__)
 
@@ -57,12 +60,12 @@ def push_card(
     commit_message: str = "Update card",
     create_pr: bool = False,
     api: HfApi | None = None,
-) -> CommitInfo:
-    """Validate `content` and commit it as the repo's README.md.
+) -> CommitResult:
+    """Validate `content` and commit it as the repo's README.md (through `star1_hub.hub.commit.commit_to_hub`).
 
     Args:
         content: Card text, e.g. `str(ModelCard(...))` or a rendered Jinja template.
-        repo_id: `namespace/name` of an existing repo.
+        repo_id: `namespace/name` (created if missing).
         repo_type: "model", "dataset" or "space".
         revision: Branch to commit to (default main).
         commit_message: Commit title.
@@ -70,26 +73,21 @@ def push_card(
         api: Client to use (default: `HfApi()`).
 
     Returns:
-        The `CommitInfo` of the new commit (`.oid`, `.pr_revision` when `create_pr`).
+        The `CommitResult` of the new commit (`.sha`, `.pr_revision` when `create_pr`).
 
     Raises:
         CardValidationError: the card's YAML metadata is invalid; nothing is committed.
     """
-    from huggingface_hub import HfApi
+    from star1_hub.hub.commit import Changes, commit_to_hub
 
-    api = api or HfApi()
-    try:
-        validate_card(content, repo_type=repo_type, api=api)
-    except CardValidationError as exc:
-        raise CardValidationError(f"{repo_type} {repo_id}: README.md not pushed: {exc}") from None
-    info = api.upload_file(
-        path_or_fileobj=content.encode("utf-8"),
-        path_in_repo="README.md",
-        repo_id=repo_id,
+    result = commit_to_hub(
+        repo_id,
+        Changes(card=content),
+        message=commit_message,
         repo_type=repo_type,
         revision=revision,
-        commit_message=commit_message,
         create_pr=create_pr,
+        api=api,
     )
-    logger.info("pushed card of %s %s (%s)", repo_type, repo_id, info.oid[:8])
-    return info
+    logger.info("pushed card of %s %s (%s)", repo_type, repo_id, result.sha[:8])
+    return result

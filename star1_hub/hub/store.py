@@ -1,35 +1,62 @@
-"""On-disk storage of the local Hub: content-addressed blobs, immutable commits and per-repo refs.
+"""On-disk storage of the local Hub: content-addressed blobs, incremental trees, immutable commits, refs.
 
 Layout under the data dir::
 
-    blobs/<sha256[:2]>/<sha256>                       file contents, shared by every repo
-    repos/<type>/<namespace>/<name>/refs.json         branches, tags, pull requests, metadata
-    repos/<type>/<namespace>/<name>/commits/<sha>.json one immutable commit = the full file tree snapshot
-    locks/<key>.lock                                   flock files (one per repo, plus one for creation)
+    blobs/<sha256[:2]>/<sha256>                        file contents, shared by every repo
+    blobs/tmp/                                         uploads in progress (debris removed at start-up)
+    repos/<type>/<namespace>/<name>/refs.json          branches, tags, pull requests, metadata
+    repos/<type>/<namespace>/<name>/commits/<sha>.json  one immutable commit: parents, message, root tree id
+    repos/<type>/<namespace>/<name>/trees/<id[:2]>/<id>.json  one folder of a tree (see `trees.py`)
+    locks/<key>.lock                                    flock files (one per repo, plus `gc`)
 
-A commit maps every path to `{"sha256", "size", "lfs", "oid"}` where `oid` is the git blob id (sha1 of the
-file, or of its LFS pointer). Every write goes to a temp file then `os.replace`, and every change to a repo
-happens under a per-repo lock (a thread lock plus `fcntl.flock`, so several server processes on one data dir
-are safe too).
+A file entry is `{"sha256", "size", "lfs", "oid"}` where `oid` is the git blob id (sha1 of the file, or of its
+LFS pointer). Every write goes to an fsynced temp file, is renamed into place and its folder fsynced; every change
+to a repo happens under a per-repo lock (a thread lock plus `fcntl.flock`, so several server processes on one
+data dir are safe too). `collect_garbage` deletes blobs no tree references, under an exclusive `gc` lock that
+every commit holds shared while it stores blobs and writes its tree.
 """
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import datetime as dt
 import fcntl
 import hashlib
 import json
+import logging
 import os
 import re
 import shutil
-import tempfile
 import threading
+import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
+
+from star1_hub.hub.blobs import SHA256_RE, BlobBatch, BlobStore  # noqa: F401  (BlobBatch re-exported)
+from star1_hub.hub.durable import (
+    atomic_write_bytes,
+    clean_stale_temp_files,
+    fsync_dir,
+)
+from star1_hub.hub.errors import (  # noqa: F401  (re-exported: the server imports them from here)
+    HubError,
+    bad_request,
+    entry_not_found,
+    repo_not_found,
+    revision_not_found,
+    too_large,
+)
+from star1_hub.hub.names import (  # noqa: F401  (re-exported)
+    validate_path_in_repo,
+    validate_ref_name,
+    validate_repo_id,
+)
+from star1_hub.hub.trees import TreeStore
+
+logger = logging.getLogger(__name__)
 
 REPO_TYPES = ("model", "dataset", "space")
 DEFAULT_BRANCH = "main"
@@ -42,38 +69,10 @@ INITIAL_GITATTRIBUTES = (
     "*.gguf filter=lfs diff=lfs merge=lfs -text\n"
 )
 
-_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}$")
-_SHA_RE = re.compile(r"^[0-9a-f]{40}$")
-_SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
-_PR_RE = re.compile(r"^refs/pr/(\d+)$")
+_SHA_RE = re.compile(r"[0-9a-f]{40}")
+_PR_RE = re.compile(r"refs/pr/(\d+)")
+GC_GRACE_S = 3600.0  # blobs younger than this are never collected: an upload may be about to be committed
 _COMMIT_CACHE_SIZE = 2048
-
-
-class HubError(Exception):
-    """An error the server turns into an HTTP status, an `X-Error-Code` header and a JSON `{"error": ...}` body."""
-
-    def __init__(self, status: int, message: str, code: str | None = None, extra: dict | None = None):
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.code = code
-        self.extra = extra or {}
-
-
-def repo_not_found(repo_type: str, repo_id: str) -> HubError:
-    return HubError(404, f"Repository Not Found: {repo_type} {repo_id!r}", "RepoNotFound")
-
-
-def revision_not_found(repo_id: str, revision: str) -> HubError:
-    return HubError(404, f"Invalid rev id: {revision!r} does not exist in {repo_id!r}", "RevisionNotFound")
-
-
-def entry_not_found(path: str, message: str | None = None) -> HubError:
-    return HubError(404, message or f"Entry not found: {path!r}", "EntryNotFound")
-
-
-def bad_request(message: str) -> HubError:
-    return HubError(400, message)
 
 
 def now_iso() -> str:
@@ -91,67 +90,14 @@ def lfs_pointer(sha256: str, size: int) -> bytes:
     return LFS_POINTER_TEMPLATE.format(oid=sha256, size=size).encode()
 
 
-def validate_repo_id(repo_id: str) -> str:
-    """Check `namespace/name` (letters, digits, `-_.`, no `..`); raise a 400 HubError otherwise."""
-    parts = repo_id.split("/")
-    if len(parts) != 2 or not all(_NAME_RE.match(p) for p in parts) or ".." in repo_id or repo_id.endswith(".git"):
-        raise bad_request(
-            f"Invalid repo id {repo_id!r}: use 'namespace/name' with letters, digits, '-', '_' or '.' (no '..')"
-        )
-    return repo_id
-
-
 def validate_repo_type(repo_type: str) -> str:
     if repo_type not in REPO_TYPES:
         raise bad_request(f"Invalid repo type {repo_type!r}; choose one of {', '.join(REPO_TYPES)}")
     return repo_type
 
 
-def validate_path_in_repo(path: str) -> str:
-    """Reject absolute paths, `..`/`.` segments, backslashes, NUL and empty segments with a 400 HubError."""
-    if (
-        not path
-        or len(path) > 1000
-        or path.startswith("/")
-        or "\\" in path
-        or "\0" in path
-        or any(seg in ("", ".", "..") for seg in path.split("/"))
-        or path.split("/")[0] == ".git"
-    ):
-        raise bad_request(f"Invalid path in repo {path!r}: relative POSIX path without '..', '.', '\\' or NUL")
-    return path
-
-
-def validate_ref_name(name: str) -> str:
-    """Branch and tag names: git-like, no traversal, not a 40-hex sha and not under `refs/`."""
-    if (
-        not name
-        or len(name) > 200
-        or name.startswith(("/", "-", "refs/"))
-        or name.endswith(("/", ".lock", "."))
-        or ".." in name
-        or any(c in name for c in "\\\0 ~^:?*[")
-        or any(ord(c) < 32 for c in name)
-        or "//" in name
-        or _SHA_RE.match(name)
-    ):
-        raise bad_request(f"Invalid reference name {name!r}")
-    return name
-
-
 def _atomic_write_json(path: Path, payload: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(payload, handle, sort_keys=True)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+    atomic_write_bytes(path, json.dumps(payload, sort_keys=True).encode())
 
 
 def _read_json(path: Path) -> Any:
@@ -159,69 +105,15 @@ def _read_json(path: Path) -> Any:
         return json.load(handle)
 
 
-class BlobStore:
-    """Content-addressed file contents, named by sha256."""
+@dataclass
+class GcReport:
+    """What `collect_garbage` did."""
 
-    def __init__(self, root: Path):
-        self.root = root
-        (root / "tmp").mkdir(parents=True, exist_ok=True)
-
-    def path(self, sha256: str) -> Path:
-        if not _SHA256_RE.match(sha256):
-            raise bad_request(f"Invalid sha256 {sha256!r}")
-        return self.root / sha256[:2] / sha256
-
-    def has(self, sha256: str) -> bool:
-        return self.path(sha256).is_file()
-
-    def size(self, sha256: str) -> int:
-        return self.path(sha256).stat().st_size
-
-    def put_bytes(self, data: bytes) -> str:
-        sha = hashlib.sha256(data).hexdigest()
-        if not self.has(sha):
-            self._store(sha, lambda handle: handle.write(data))
-        return sha
-
-    def put_stream(self, chunks: Iterator[bytes], expected_sha256: str, expected_size: int | None) -> None:
-        """Store a streamed upload after checking its sha256 (and size); raise a 400 HubError on mismatch."""
-        target = self.path(expected_sha256)
-        digest = hashlib.sha256()
-        fd, tmp = tempfile.mkstemp(dir=self.root / "tmp")
-        size = 0
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                for chunk in chunks:
-                    digest.update(chunk)
-                    handle.write(chunk)
-                    size += len(chunk)
-            if digest.hexdigest() != expected_sha256:
-                raise bad_request(f"Uploaded content has sha256 {digest.hexdigest()}, expected {expected_sha256}")
-            if expected_size is not None and size != expected_size:
-                raise bad_request(f"Uploaded content has {size} bytes, expected {expected_size}")
-            target.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(tmp, target)
-        finally:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
-
-    def _store(self, sha: str, write) -> None:
-        target = self.path(sha)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.root / "tmp")
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                write(handle)
-            os.replace(tmp, target)
-        finally:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
-
-    def open(self, sha256: str) -> IO[bytes]:
-        return open(self.path(sha256), "rb")
-
-    def read(self, sha256: str) -> bytes:
-        return self.path(sha256).read_bytes()
+    blobs_kept: int
+    blobs_removed: int
+    bytes_removed: int
+    blobs_too_young: int
+    temp_files_removed: int
 
 
 class HubStore:
@@ -236,6 +128,18 @@ class HubStore:
         self._thread_locks: dict[str, threading.Lock] = {}
         self._thread_locks_guard = threading.Lock()
         self._commit_cache: dict[tuple[str, str, str], dict] = {}
+        self._tree_cache: dict = {}
+        self._tree_cache_lock = threading.Lock()
+
+    def clean_start_up_debris(self) -> int:
+        """Remove partial temp files left by killed writers (blobs/tmp and repo folders); return how many."""
+        removed = self.blobs.clean_temp() + clean_stale_temp_files(self.root / "repos")
+        trash = self.root / "trash"
+        for leftover in list(trash.iterdir()):
+            shutil.rmtree(leftover, ignore_errors=True)
+        if removed:
+            logger.info("local Hub: removed %d partial temp files of interrupted writes", removed)
+        return removed
 
     # ----------------------------------------------------------------- locking and paths
     @contextlib.contextmanager
@@ -260,6 +164,20 @@ class HubStore:
         self._repo_dir(repo_type, repo_id)
         return self._lock(f"repo:{repo_type}:{repo_id}")
 
+    @contextlib.contextmanager
+    def writing_blobs(self) -> Iterator[None]:
+        """Held (shared) while a request stores blobs it is about to reference: `collect_garbage` waits for it."""
+        with open(self.root / "locks" / "gc.lock", "a+b") as handle:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_SH)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+    def trees(self, repo_type: str, repo_id: str) -> TreeStore:
+        """The tree objects of one repo."""
+        return TreeStore(self._repo_dir(repo_type, repo_id) / "trees", self._tree_cache, self._tree_cache_lock)
+
     # ----------------------------------------------------------------- repos
     def repo_meta(self, repo_type: str, repo_id: str) -> dict:
         """The repo's refs.json; raise a RepoNotFound HubError if the repo does not exist."""
@@ -272,9 +190,12 @@ class HubStore:
     def exists(self, repo_type: str, repo_id: str) -> bool:
         return (self._repo_dir(repo_type, repo_id) / "refs.json").is_file()
 
-    def create_repo(self, repo_type: str, repo_id: str, private: bool, author: str) -> bool:
-        """Create the repo with an initial commit (`.gitattributes`); return False if it already existed."""
-        with self.repo_lock(repo_type, repo_id):
+    def create_repo(self, repo_type: str, repo_id: str, private: bool, author: str, extra: dict | None = None) -> bool:
+        """Create the repo with an initial commit (`.gitattributes`); return False if it already existed.
+
+        `extra` holds type-specific metadata kept in refs.json (a Space's `sdk`).
+        """
+        with self.writing_blobs(), self.repo_lock(repo_type, repo_id):
             if self.exists(repo_type, repo_id):
                 return False
             content = INITIAL_GITATTRIBUTES.encode()
@@ -291,10 +212,16 @@ class HubStore:
                 "tags": {},
                 "pulls": {},
                 "nextPr": 1,
+                **(extra or {}),
             }
-            sha = self._write_commit(repo_type, repo_id, [], "initial commit", "", author, {".gitattributes": entry})
+            builder = self.trees(repo_type, repo_id).builder(None)
+            builder.add(".gitattributes", entry)
+            sha = self._write_commit(repo_type, repo_id, [], "initial commit", "", author, builder.write())
             meta["branches"][DEFAULT_BRANCH] = sha
-            _atomic_write_json(self._repo_dir(repo_type, repo_id) / "refs.json", meta)
+            repo_dir = self._repo_dir(repo_type, repo_id)
+            _atomic_write_json(repo_dir / "refs.json", meta)
+            for created in (repo_dir.parent, repo_dir.parent.parent):  # the new folders' own entries
+                fsync_dir(created)
             return True
 
     def delete_repo(self, repo_type: str, repo_id: str) -> None:
@@ -320,7 +247,7 @@ class HubStore:
 
     # ----------------------------------------------------------------- commits
     def _write_commit(
-        self, repo_type: str, repo_id: str, parents: list[str], title: str, message: str, author: str, tree: dict
+        self, repo_type: str, repo_id: str, parents: list[str], title: str, message: str, author: str, tree_id: str
     ) -> str:
         body = {
             "parents": parents,
@@ -328,7 +255,7 @@ class HubStore:
             "message": message,
             "author": author,
             "date": now_iso(),
-            "tree": tree,
+            "tree": tree_id,
         }
         # The nonce keeps two identical commits made in the same millisecond (e.g. two PRs) distinct.
         digest_input = json.dumps(body, sort_keys=True) + uuid.uuid4().hex
@@ -338,20 +265,27 @@ class HubStore:
         return sha
 
     def get_commit(self, repo_type: str, repo_id: str, sha: str) -> dict:
+        """One commit; its `tree` is the root tree id (read it with `trees(...)` or `commit_files`)."""
         key = (repo_type, repo_id, sha)
         cached = self._commit_cache.get(key)
         if cached is not None:
             return cached
-        if not _SHA_RE.match(sha):
+        if not _SHA_RE.fullmatch(sha):
             raise revision_not_found(repo_id, sha)
         try:
             commit = _read_json(self._repo_dir(repo_type, repo_id) / "commits" / f"{sha}.json")
         except FileNotFoundError:
             raise revision_not_found(repo_id, sha) from None
+        if isinstance(commit["tree"], dict):  # a data dir from before incremental trees: convert in memory
+            commit["tree"] = self.trees(repo_type, repo_id).from_flat(commit["tree"])
         if len(self._commit_cache) >= _COMMIT_CACHE_SIZE:
-            self._commit_cache.clear()  # trees can be big; a long-running server must not grow without bound
+            self._commit_cache.clear()
         self._commit_cache[key] = commit
         return commit
+
+    def commit_files(self, repo_type: str, repo_id: str, sha: str) -> dict[str, dict]:
+        """`{path: file entry}` of every file of a commit."""
+        return self.trees(repo_type, repo_id).flatten(self.get_commit(repo_type, repo_id, sha)["tree"])
 
     def resolve(self, repo_type: str, repo_id: str, revision: str) -> str:
         """Turn a branch, tag, `refs/heads/x`, `refs/tags/x`, `refs/pr/N` or 40-hex sha into a commit sha."""
@@ -365,7 +299,7 @@ class HubStore:
             name = name[len("refs/tags/") :]
             if name in meta["tags"]:
                 return meta["tags"][name]["sha"]
-        elif match := _PR_RE.match(name):
+        elif match := _PR_RE.fullmatch(name):
             pull = meta["pulls"].get(match.group(1))
             if pull is not None:
                 return pull["sha"]
@@ -374,7 +308,7 @@ class HubStore:
                 return meta["branches"][name]
             if name in meta["tags"]:
                 return meta["tags"][name]["sha"]
-            if _SHA_RE.match(name) and (self._repo_dir(repo_type, repo_id) / "commits" / f"{name}.json").is_file():
+            if _SHA_RE.fullmatch(name) and (self._repo_dir(repo_type, repo_id) / "commits" / f"{name}.json").is_file():
                 return name
         raise revision_not_found(repo_id, revision)
 
@@ -408,7 +342,7 @@ class HubStore:
         """
         with self.repo_lock(repo_type, repo_id):
             meta = self.repo_meta(repo_type, repo_id)
-            pr_match = _PR_RE.match(revision)
+            pr_match = _PR_RE.fullmatch(revision)
             if revision.startswith("refs/heads/"):
                 revision = revision[len("refs/heads/") :]
             if pr_match:
@@ -417,7 +351,7 @@ class HubStore:
                 head = meta["pulls"][pr_match.group(1)]["sha"]
             elif revision in meta["branches"]:
                 head = meta["branches"][revision]
-            elif revision in meta["tags"] or _SHA_RE.match(revision):
+            elif revision in meta["tags"] or _SHA_RE.fullmatch(revision):
                 raise bad_request(f"Cannot commit to {revision!r}: it is not a branch")
             else:
                 raise revision_not_found(repo_id, revision)
@@ -426,26 +360,17 @@ class HubStore:
                     412,
                     f"A commit has happened since {parent_commit}: head of {revision!r} is {head}. Refresh and retry.",
                 )
-            tree = dict(self.get_commit(repo_type, repo_id, head)["tree"])
+            builder = self.trees(repo_type, repo_id).builder(self.get_commit(repo_type, repo_id, head)["tree"])
             for kind, path, entry in operations:
                 if kind == "add":
-                    if any(p.startswith(path + "/") for p in tree):
-                        raise bad_request(f"Cannot add file {path!r}: a folder with this name exists")
-                    tree[path] = entry
+                    builder.add(path, entry)
                 elif kind == "delete_file":
-                    if path not in tree:
-                        raise entry_not_found(path, f"A file with this name doesn't exist: {path!r}")
-                    del tree[path]
+                    builder.delete_file(path)
                 elif kind == "delete_folder":
-                    prefix = path.rstrip("/") + "/"
-                    doomed = [p for p in tree if p.startswith(prefix)]
-                    if not doomed:
-                        raise entry_not_found(path, f"A folder with this name doesn't exist: {path!r}")
-                    for p in doomed:
-                        del tree[p]
+                    builder.delete_folder(path)
                 else:
                     raise bad_request(f"Unknown commit operation {kind!r}")
-            sha = self._write_commit(repo_type, repo_id, [head], title, message, author, tree)
+            sha = self._write_commit(repo_type, repo_id, [head], title, message, author, builder.write())
             pr_num = None
             if create_pr:
                 pr_num = meta["nextPr"]
@@ -501,21 +426,70 @@ class HubStore:
             _atomic_write_json(self._repo_dir(repo_type, repo_id) / "refs.json", meta)
 
     # ----------------------------------------------------------------- file helpers
-    def make_regular_entry(self, content_b64: str, path: str) -> dict:
-        """Store a base64 regular file from a commit payload and return its tree entry."""
-        try:
-            data = base64.b64decode(content_b64, validate=True)
-        except (ValueError, TypeError) as exc:
-            raise bad_request(f"File {path!r}: content is not valid base64 ({exc})") from None
-        return {"sha256": self.blobs.put_bytes(data), "size": len(data), "lfs": False, "oid": git_blob_sha1(data)}
+    def regular_entry(self, data: bytes, batch: BlobBatch | None = None) -> dict:
+        """Store the content of a regular (inline) file (through `batch` when given) and return its tree entry."""
+        sha = batch.put(data) if batch is not None else self.blobs.put_bytes(data)
+        return {"sha256": sha, "size": len(data), "lfs": False, "oid": git_blob_sha1(data)}
 
     def make_lfs_entry(self, sha256: str, size: int | None, path: str) -> dict:
         """Tree entry for an LFS file whose content must already have been uploaded."""
-        if not isinstance(sha256, str) or not _SHA256_RE.match(sha256):
+        if not isinstance(sha256, str) or not SHA256_RE.fullmatch(sha256):
             raise bad_request(f"LFS file {path!r}: invalid sha256 oid {sha256!r}")
-        if not self.blobs.has(sha256):
+        if not self.blobs.touch(sha256):
             raise bad_request(f"LFS file {path!r}: object {sha256} was not uploaded; upload it via the LFS batch API")
         actual = self.blobs.size(sha256)
         if size is not None and size != actual:
             raise bad_request(f"LFS file {path!r}: declared size {size} but the object has {actual} bytes")
         return {"sha256": sha256, "size": actual, "lfs": True, "oid": git_blob_sha1(lfs_pointer(sha256, actual))}
+
+    # ----------------------------------------------------------------- garbage collection
+    def referenced_blobs(self) -> set[str]:
+        """sha256 of every blob some stored tree object (or legacy commit) references."""
+        referenced: set[str] = set()
+        for trees_dir in (self.root / "repos").glob("*/*/*/trees"):
+            for path in trees_dir.glob("*/*.json"):
+                with contextlib.suppress(FileNotFoundError, ValueError):
+                    for entry in _read_json(path).values():
+                        if "sha256" in entry:
+                            referenced.add(entry["sha256"])
+        for commits_dir in (self.root / "repos").glob("*/*/*/commits"):
+            for path in commits_dir.glob("*.json"):
+                with contextlib.suppress(FileNotFoundError, ValueError):
+                    tree = _read_json(path).get("tree")
+                    if isinstance(tree, dict):  # legacy full-snapshot commit
+                        referenced.update(entry["sha256"] for entry in tree.values())
+        return referenced
+
+    def collect_garbage(self, grace_s: float = GC_GRACE_S, dry_run: bool = False) -> GcReport:
+        """Delete blobs no tree references and older than `grace_s` (uploads waiting for their commit).
+
+        Holds the `gc` lock exclusively: commits in flight finish first and new ones wait, so a blob a commit is
+        about to reference is either already in one of its trees or younger than the grace period (the LFS batch
+        and regular-file paths refresh the mtime of a blob they reuse).
+        """
+        with open(self.root / "locks" / "gc.lock", "a+b") as handle:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+            try:
+                referenced = self.referenced_blobs()
+                now = time.time()
+                kept = removed = too_young = freed = 0
+                touched_dirs: set[Path] = set()
+                for path in self.blobs.iter_all():
+                    if path.name in referenced:
+                        kept += 1
+                        continue
+                    stat = path.stat()
+                    if now - stat.st_mtime < grace_s:
+                        too_young += 1
+                        continue
+                    if not dry_run:
+                        path.unlink()
+                        touched_dirs.add(path.parent)
+                    removed += 1
+                    freed += stat.st_size
+                for directory in touched_dirs:
+                    fsync_dir(directory)
+                temp = 0 if dry_run else self.blobs.clean_temp()
+            finally:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+        return GcReport(kept, removed, freed, too_young, temp)

@@ -29,7 +29,6 @@ from types import TracebackType
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_TOKEN = "hf_star1_local_hub_token"
 _PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 _START_TIMEOUT_S = 30.0
 
@@ -39,7 +38,8 @@ def client_env(endpoint: str, token: str, hf_home: str | Path) -> dict[str, str]
 
     Args:
         endpoint: Base URL of the Hub server, e.g. `http://127.0.0.1:8811`.
-        token: Any token; the local Hub accepts all and records commits as `star1-local`.
+        token: The server's token: `LocalHub.token` (the admin token a server without `--tokens` makes; commits
+            are recorded as `star1-local`) or one of its tokens file.
         hf_home: Client cache root (`HF_HOME`); use a temporary folder to keep the user's cache clean.
 
     Returns:
@@ -88,9 +88,11 @@ class LocalHub:
 
     Args:
         data_dir: Where repos persist. None → a temporary folder removed by `stop()`.
-        host: Interface to bind (keep 127.0.0.1).
+        host: Interface to bind (keep 127.0.0.1; anything else needs `tokens_file`).
         port: TCP port; 0 picks a free one.
-        token: The token clients should send (any value is accepted).
+        tokens_file: YAML tokens file (`star1 hub serve --tokens`). None: the server makes one admin token, and
+            `token` is set to it once the server is up.
+        extra_args: More `python -m star1_hub.hub.server` options (limits), child-process mode only.
         in_thread: Serve from a thread of this process instead of a child process. The child process (default)
             keeps the GIL free for the test and survives `fork`; the thread starts faster.
     """
@@ -100,15 +102,19 @@ class LocalHub:
         data_dir: str | Path | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
-        token: str = DEFAULT_TOKEN,
+        tokens_file: str | Path | None = None,
         in_thread: bool = False,
+        extra_args: list[str] | None = None,
     ):
         self._owns_data_dir = data_dir is None
         self.data_dir = Path(data_dir) if data_dir is not None else Path(tempfile.mkdtemp(prefix="star1-hub-"))
         self.host = host
         self.port = port
-        self.token = token
+        self.tokens_file = Path(tokens_file) if tokens_file is not None else None
+        self.token = ""  # the admin token, once started without a tokens file
         self.in_thread = in_thread
+        self.extra_args = list(extra_args or [])
+        self.pid: int | None = None
         self.endpoint = ""
         self._process: subprocess.Popen | None = None
         self._server = None
@@ -122,7 +128,7 @@ class LocalHub:
         if self.in_thread:
             from star1_hub.hub.server import make_server
 
-            self._server = make_server(self.data_dir, self.host, self.port)
+            self._server = make_server(self.data_dir, self.host, self.port, self.tokens_file)
             self._thread = threading.Thread(
                 target=self._server.serve_forever, kwargs={"poll_interval": 0.2}, name="star1-local-hub", daemon=True
             )
@@ -131,6 +137,10 @@ class LocalHub:
         else:
             self._start_process()
         self.port = int(self.endpoint.rsplit(":", 1)[1])
+        if self.tokens_file is None:
+            from star1_hub.hub.auth import read_admin_token
+
+            self.token = read_admin_token(self.data_dir)
         logger.info("local Hub serving %s from %s", self.endpoint, self.data_dir)
         return self
 
@@ -140,10 +150,13 @@ class LocalHub:
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (str(_PACKAGE_ROOT), env.get("PYTHONPATH")) if p)
         command = [sys.executable, "-m", "star1_hub.hub.server", "--host", self.host, "--port", str(self.port)]
-        command += ["--data-dir", str(self.data_dir), "--parent-pid", str(os.getpid())]
+        command += ["--data-dir", str(self.data_dir), "--parent-pid", str(os.getpid()), *self.extra_args]
+        if self.tokens_file is not None:
+            command += ["--tokens", str(self.tokens_file)]
         if self._owns_data_dir:  # so the temp dir also goes when our process is killed and cannot clean up
             command.append("--remove-data-dir-on-exit")
         self._process = subprocess.Popen(command, stdout=subprocess.PIPE, env=env, text=True)
+        self.pid = self._process.pid
         deadline = time.monotonic() + _START_TIMEOUT_S
         with selectors.DefaultSelector() as selector:
             selector.register(self._process.stdout, selectors.EVENT_READ)
@@ -180,6 +193,7 @@ class LocalHub:
                 self._process.stdout.close()
             self._process = None
         self.endpoint = ""
+        self.pid = None
         if self._owns_data_dir:
             shutil.rmtree(self.data_dir, ignore_errors=True)
 

@@ -7,17 +7,17 @@ Field names follow what the `huggingface_hub` dataclasses read (`RepoFile`, `Rep
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import threading
 from pathlib import PurePosixPath
 
 from star1_hub.hub.store import HubStore, entry_not_found, lfs_pointer
+from star1_hub.hub.trees import TreeStore, is_folder
 
 logger = logging.getLogger(__name__)
 
 LOCAL_USER = "star1-local"
-LFS_SIZE_THRESHOLD = 10 * 1024 * 1024
+LFS_SIZE_THRESHOLD = 10 * 1024 * 1024  # the Hub's default; `Limits.max_inline_file_bytes` sets the server's
 # Suffixes the Hub's default .gitattributes routes through LFS whatever their size.
 LFS_SUFFIXES = frozenset(
     ".7z .arrow .bin .bz2 .ckpt .ftz .gguf .gz .h5 .joblib .mlmodel .model .msgpack .npy .npz .onnx .ot .parquet"
@@ -34,63 +34,113 @@ def repo_url_prefix(repo_type: str) -> str:
     return "" if repo_type == "model" else f"{repo_type}s/"
 
 
-def upload_mode(path: str, size: int, sample: bytes) -> str:
-    """`"lfs"` for big (>= 10 MiB), binary-suffixed or NUL-containing files, else `"regular"`."""
-    if size >= LFS_SIZE_THRESHOLD or PurePosixPath(path).suffix.lower() in LFS_SUFFIXES or b"\0" in sample:
+def upload_mode(path: str, size: int, sample: bytes, threshold: int = LFS_SIZE_THRESHOLD) -> str:
+    """`"lfs"` for big (>= threshold, 10 MiB), binary-suffixed or NUL-containing files, else `"regular"`."""
+    if size >= threshold or PurePosixPath(path).suffix.lower() in LFS_SUFFIXES or b"\0" in sample:
         return "lfs"
     return "regular"
 
 
-def parse_front_matter(text: str) -> dict | None:
-    """The YAML block between the leading `---` lines of a README, or None when absent or invalid."""
+MAX_FRONT_MATTER_CHARS = 256 * 1024
+
+
+class UnsafeYamlError(ValueError):
+    """Card YAML that could blow up when expanded (anchors/aliases) or is too big to parse."""
+
+
+def _load_card_yaml(block: str) -> object:
+    """Parse a README metadata block with a safe loader that refuses YAML anchors/aliases before expanding.
+
+    Aliases let a few hundred bytes expand into gigabytes (each level multiplies); no card needs them.
+    Raises `ValueError` with a short reason.
+    """
     import yaml  # only needed for card metadata; keeps `import star1_hub.hub.server` light
 
+    if len(block) > MAX_FRONT_MATTER_CHARS:
+        raise UnsafeYamlError(f"the README.md metadata block is over {MAX_FRONT_MATTER_CHARS} characters")
+
+    class _NoAliasLoader(yaml.SafeLoader):
+        def compose_node(self, parent, index):  # type: ignore[no-untyped-def]
+            if self.check_event(yaml.AliasEvent):
+                raise UnsafeYamlError(
+                    "YAML anchors and aliases (&name, *name) are not allowed in the README.md metadata block"
+                )
+            event = self.peek_event()
+            if getattr(event, "anchor", None):
+                raise UnsafeYamlError(
+                    "YAML anchors and aliases (&name, *name) are not allowed in the README.md metadata block"
+                )
+            return super().compose_node(parent, index)
+
+    try:
+        return yaml.load(block, Loader=_NoAliasLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as exc:
+        raise ValueError(f"Invalid YAML in the README.md metadata block: {' '.join(str(exc).split())[:300]}") from None
+
+
+def _front_matter_block(text: str) -> str | None:
+    """The text between the leading `---` lines; None when there is no block; ValueError when never closed."""
     lines = text.lstrip("\ufeff").splitlines()
     if not lines or lines[0].strip() != "---":
         return None
     for index, line in enumerate(lines[1:], start=1):
         if line.strip() == "---":
-            try:
-                data = yaml.safe_load("\n".join(lines[1:index]))
-            except yaml.YAMLError as exc:
-                logger.debug("README front matter is not valid YAML: %s", exc)
-                return None
-            return data if isinstance(data, dict) else None
-    return None
+            return "\n".join(lines[1:index])
+    raise ValueError("The README.md metadata block opened with '---' is never closed")
+
+
+def parse_front_matter(text: str) -> dict | None:
+    """The YAML block between the leading `---` lines of a README, or None when absent, invalid or unsafe."""
+    try:
+        block = _front_matter_block(text)
+        data = _load_card_yaml(block) if block is not None else None
+    except ValueError as exc:
+        logger.debug("README front matter ignored: %s", exc)
+        return None
+    return data if isinstance(data, dict) else None
 
 
 def validate_front_matter(text: str) -> str | None:
-    """Return an error message if the README front matter is not a YAML mapping, else None."""
-    import yaml
-
-    lines = text.lstrip("\ufeff").splitlines()
-    if not lines or lines[0].strip() != "---":
-        return None
-    for index, line in enumerate(lines[1:], start=1):
-        if line.strip() == "---":
-            try:
-                data = yaml.safe_load("\n".join(lines[1:index]))
-            except yaml.YAMLError as exc:
-                return f"Invalid YAML in the README.md metadata block: {exc}"
-            if data is not None and not isinstance(data, dict):
-                return "The README.md metadata block must be a YAML mapping (key: value)"
+    """Return an error message if the README front matter is invalid, unsafe or not a mapping, else None."""
+    try:
+        block = _front_matter_block(text)
+        if block is None:
             return None
-    return "The README.md metadata block opened with '---' is never closed"
+        data = _load_card_yaml(block)
+    except ValueError as exc:
+        return str(exc)
+    if data is not None and not isinstance(data, dict):
+        return "The README.md metadata block must be a YAML mapping (key: value)"
+    return None
 
 
-def card_data(store: HubStore, commit: dict) -> dict | None:
-    """Parsed README.md front matter of a commit (cached: commits are immutable)."""
-    entry = commit["tree"].get("README.md")
-    if entry is None:
+def front_matter_hazard(readme: bytes) -> str | None:
+    """Why a README's metadata block must be refused before anyone parses it fully (aliases, size), or None."""
+    try:
+        block = _front_matter_block(readme[: MAX_FRONT_MATTER_CHARS * 4 + 16].decode("utf-8", errors="replace"))
+        if block is not None:
+            _load_card_yaml(block)
+    except UnsafeYamlError as exc:
+        return str(exc)
+    except ValueError:
+        return None  # malformed but harmless: the card just has no metadata (validate-yaml reports it)
+    return None
+
+
+def card_data(store: HubStore, repo_type: str, repo_id: str, commit: dict) -> dict | None:
+    """Parsed README.md front matter of a commit (cached by content: blobs are immutable)."""
+    entry = store.trees(repo_type, repo_id).lookup(commit["tree"], "README.md")
+    if entry is None or "sha256" not in entry:
         return None
     with _CARD_CACHE_LOCK:
         if entry["sha256"] in _CARD_CACHE:
             return _CARD_CACHE[entry["sha256"]]
     try:
-        text = store.blobs.read(entry["sha256"]).decode("utf-8", errors="replace")
+        with store.blobs.open(entry["sha256"]) as handle:
+            raw = handle.read(MAX_FRONT_MATTER_CHARS * 4 + 16)  # the block is capped: no need for the rest
     except FileNotFoundError:
         return None
-    data = parse_front_matter(text)
+    data = parse_front_matter(raw.decode("utf-8", errors="replace"))
     with _CARD_CACHE_LOCK:
         if len(_CARD_CACHE) >= 1024:
             _CARD_CACHE.clear()
@@ -113,8 +163,8 @@ def repo_info(store: HubStore, repo_type: str, repo_id: str, sha: str) -> dict:
     """The `/api/{type}s/{id}[/revision/{rev}]` document."""
     meta = store.repo_meta(repo_type, repo_id)
     commit = store.get_commit(repo_type, repo_id, sha)
-    tree = commit["tree"]
-    card = card_data(store, commit)
+    tree = store.commit_files(repo_type, repo_id, sha)
+    card = card_data(store, repo_type, repo_id, commit)
     tags = []
     if card:
         for key in ("tags", "license", "language"):
@@ -141,6 +191,10 @@ def repo_info(store: HubStore, repo_type: str, repo_id: str, sha: str) -> dict:
         ],
         "usedStorage": sum(entry["size"] for entry in tree.values()),
     }
+    if repo_type == "space":
+        info["sdk"] = meta.get("sdk") or (card.get("sdk") if card else None)
+        info["subdomain"] = repo_id.replace("/", "-").replace("_", "-").replace(".", "-").lower()
+        info["runtime"] = {"stage": "NO_APP_FILE" if "app.py" not in tree else "STOPPED", "hardware": None}
     if repo_type == "model":
         info["modelId"] = repo_id
         info["library_name"] = card.get("library_name") if card else None
@@ -148,68 +202,60 @@ def repo_info(store: HubStore, repo_type: str, repo_id: str, sha: str) -> dict:
     return info
 
 
-def _folder_oid(tree: dict, folder: str) -> str:
-    prefix = folder + "/"
-    listing = sorted((p, e["oid"]) for p, e in tree.items() if p.startswith(prefix))
-    return hashlib.sha1(json.dumps(listing).encode()).hexdigest()
-
-
-def _signature(tree: dict, path: str) -> object:
-    if path in tree:
-        return tree[path]["oid"]
-    prefix = path + "/"
-    return tuple(sorted((p, e["oid"]) for p, e in tree.items() if p.startswith(prefix)))
+def _signature(trees: TreeStore, root_id: str, path: str) -> object:
+    entry = trees.lookup(root_id, path)
+    if entry is None:
+        return None
+    return entry["tree"] if is_folder(entry) else entry["oid"]
 
 
 def last_commits(store: HubStore, repo_type: str, repo_id: str, sha: str, paths: list[str]) -> dict[str, dict]:
     """For each path, the oldest commit of the unbroken run (from `sha` back) in which it is unchanged."""
     history = store.history(repo_type, repo_id, sha)
+    trees = store.trees(repo_type, repo_id)
     result = {}
     for path in paths:
-        current = _signature(history[0]["tree"], path)
+        current = _signature(trees, history[0]["tree"], path)
         last = history[0]
         for commit in history[1:]:
-            if _signature(commit["tree"], path) != current:
+            if commit["tree"] != history[0]["tree"] and _signature(trees, commit["tree"], path) != current:
                 break
             last = commit
         result[path] = {"id": last["id"], "title": last["title"], "date": last["date"]}
     return result
 
 
-def tree_entry(tree: dict, path: str) -> dict | None:
+def _entry_doc(path: str, entry: dict) -> dict:
+    if is_folder(entry):
+        return {"type": "directory", "oid": entry["tree"], "size": 0, "path": path}
+    doc = {"type": "file", "oid": entry["oid"], "size": entry["size"], "path": path}
+    if entry["lfs"]:
+        doc["lfs"] = lfs_info(entry, "oid")
+    return doc
+
+
+def tree_entry(trees: TreeStore, root_id: str, path: str) -> dict | None:
     """A `RepoFile`/`RepoFolder` document for `path`, or None if it is neither a file nor a folder."""
-    entry = tree.get(path)
-    if entry is not None:
-        doc = {"type": "file", "oid": entry["oid"], "size": entry["size"], "path": path}
-        if entry["lfs"]:
-            doc["lfs"] = lfs_info(entry, "oid")
-        return doc
-    prefix = path + "/"
-    if any(p.startswith(prefix) for p in tree):
-        return {"type": "directory", "oid": _folder_oid(tree, path), "size": 0, "path": path}
-    return None
+    entry = trees.lookup(root_id, path)
+    return None if entry is None else _entry_doc(path, entry)
 
 
-def list_tree(tree: dict, folder: str, recursive: bool) -> list[dict]:
+def list_tree(trees: TreeStore, root_id: str, folder: str, recursive: bool) -> list[dict]:
     """Entries under `folder` ("" = root): direct children, or every file and folder when recursive.
 
     Raises an EntryNotFound HubError when `folder` is not a folder of the tree.
     """
-    prefix = folder.strip("/") + "/" if folder.strip("/") else ""
-    names: set[str] = set()
-    for path in tree:
-        if not path.startswith(prefix):
-            continue
-        parts = path[len(prefix) :].split("/")
-        if recursive:
-            for depth in range(1, len(parts) + 1):
-                names.add(prefix + "/".join(parts[:depth]))
-        else:
-            names.add(prefix + parts[0])
-    if prefix and not names:
+    folder = folder.strip("/")
+    node = trees.lookup(root_id, folder)
+    if node is None or not is_folder(node):
         raise entry_not_found(folder, f"{folder!r} is not a folder of this revision")
+    prefix = f"{folder}/" if folder else ""
+    if recursive:
+        pairs = list(trees.walk(node["tree"], prefix))
+    else:
+        pairs = [(prefix + name, entry) for name, entry in trees.load(node["tree"]).items()]
     # Folders first then files, each sorted, like the Hub.
-    entries = [tree_entry(tree, name) for name in names]
+    entries = [_entry_doc(path, entry) for path, entry in pairs]
     return sorted(entries, key=lambda e: (e["type"] != "directory", e["path"]))
 
 
@@ -245,20 +291,3 @@ def commit_doc(commit: dict, formatted: bool) -> dict:
 
         doc["formatted"] = {"title": html.escape(commit["title"]), "message": html.escape(commit["message"])}
     return doc
-
-
-def whoami() -> dict:
-    return {
-        "type": "user",
-        "id": hashlib.sha1(LOCAL_USER.encode()).hexdigest()[:24],
-        "name": LOCAL_USER,
-        "fullname": "star1 local Hub user",
-        "email": None,
-        "emailVerified": False,
-        "canPay": False,
-        "isPro": False,
-        "periodEnd": None,
-        "avatarUrl": "",
-        "orgs": [],
-        "auth": {"type": "access_token", "accessToken": {"displayName": "local", "role": "write"}},
-    }

@@ -12,11 +12,42 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
+
+from star1_hub.teacher.redact import redact
 
 if TYPE_CHECKING:
-    from star1_hub.teacher.engine import Parser, TeacherEngine, _Pending
+    from star1_hub.teacher.engine import Parser, _Pending
     from star1_hub.teacher.progress import LiveProgress
+
+
+class BatchRecorder(Protocol):
+    """What the Batch API mode needs from the engine (implemented by `TeacherEngine`)."""
+
+    config: Any
+    accounting: Any
+    cache: Any
+
+    def make_client(self) -> Any: ...
+
+    def judge(self, request: Any, payload: dict[str, Any], parser: Any) -> tuple: ...
+
+    def record(
+        self,
+        item: Any,
+        payload: Any,
+        parsed: Any,
+        error: Any,
+        detail: Any,
+        attempts: int,
+        latency: float,
+        reply: Any = None,
+    ) -> None: ...
+
+    def count_sent(self, n: int) -> None: ...
+
+    def set_inflight(self, n: int) -> None: ...
+
 
 logger = logging.getLogger(__name__)
 
@@ -27,7 +58,7 @@ _TERMINAL_FAILED = ("failed", "expired", "cancelled")
 def _line_error(line: dict[str, Any]) -> tuple[str, str]:
     response = line.get("response") or {}
     status = int(response.get("status_code") or 0)
-    message = json.dumps(line.get("error") or response.get("body"))[:200]
+    message = redact(json.dumps(line.get("error") or response.get("body"))[:300])[:200]
     if status == 429:
         return "rate_limited", f"batch line HTTP 429: {message}"
     if status >= 500 or status == 0:
@@ -35,7 +66,7 @@ def _line_error(line: dict[str, Any]) -> tuple[str, str]:
     return "bad_request", f"batch line HTTP {status}: {message}"
 
 
-async def _submit(engine: TeacherEngine, client, items: list[_Pending]) -> str:
+async def _submit(engine: BatchRecorder, client, items: list[_Pending]) -> str:
     lines = "".join(
         json.dumps({"custom_id": item.key, "method": "POST", "url": "/v1/chat/completions", "body": item.body}) + "\n"
         for item in items
@@ -51,8 +82,7 @@ async def _submit(engine: TeacherEngine, client, items: list[_Pending]) -> str:
     )
     if engine.cache is not None:
         engine.cache.add_batch(batch.id, engine.config.stage, [item.key for item in items])
-    engine.accounting.requests_sent += len(items)
-    engine._stats.sent += len(items)
+    engine.count_sent(len(items))
     logger.info("submitted batch job %s with %d requests (stage %s)", batch.id, len(items), engine.config.stage)
     return batch.id
 
@@ -64,7 +94,7 @@ async def _download(client, file_id: str | None) -> list[dict[str, Any]]:
     return [json.loads(line) for line in content.text.splitlines() if line.strip()]
 
 
-def _collect_line(engine: TeacherEngine, line: dict[str, Any], by_key: dict[str, _Pending], parser) -> None:
+def _collect_line(engine: BatchRecorder, line: dict[str, Any], by_key: dict[str, _Pending], parser) -> None:
     from star1_hub.teacher.transport import response_payload
 
     key = line.get("custom_id", "")
@@ -82,9 +112,9 @@ def _collect_line(engine: TeacherEngine, line: dict[str, Any], by_key: dict[str,
                 if engine.cache is not None and payload["finish_reason"] == "stop":
                     engine.cache.put_result(key, engine.config.stage, engine.config.model, payload)
                 return
-            error, detail, parsed = engine.evaluate(item.request, payload, parser)
+            error, detail, parsed, reply = engine.judge(item.request, payload, parser)
             if error is None:
-                engine.record(item, payload, parsed, None, None, attempts=1, latency=0.0)
+                engine.record(item, payload, parsed, None, None, attempts=1, latency=0.0, reply=reply)
                 return
     else:
         error, detail = _line_error(line)
@@ -93,7 +123,7 @@ def _collect_line(engine: TeacherEngine, line: dict[str, Any], by_key: dict[str,
 
 
 async def run_batch(
-    engine: TeacherEngine, pending: list[_Pending], parser: Parser | None, progress: LiveProgress
+    engine: BatchRecorder, pending: list[_Pending], parser: Parser | None, progress: LiveProgress
 ) -> None:
     """Resolve `pending` through the Batch API, resuming jobs recorded in the cache (see module docstring)."""
     cfg = engine.config
@@ -111,7 +141,7 @@ async def run_batch(
         for start in range(0, len(to_submit), MAX_LINES_PER_JOB):
             chunk = to_submit[start : start + MAX_LINES_PER_JOB]
             jobs[await _submit(engine, client, chunk)] = [item.key for item in chunk]
-        engine._stats.inflight = sum(1 for item in pending if item.result is None)
+        engine.set_inflight(sum(1 for item in pending if item.result is None))
         while jobs:
             for batch_id in list(jobs):
                 batch = await client.batches.retrieve(batch_id)
@@ -136,7 +166,7 @@ async def run_batch(
                                 1,
                                 0.0,
                             )
-                    engine._stats.inflight = sum(1 for item in pending if item.result is None)
+                    engine.set_inflight(sum(1 for item in pending if item.result is None))
                     progress.advance()
             if jobs:
                 await asyncio.sleep(cfg.batch_poll_s)

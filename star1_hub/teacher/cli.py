@@ -11,30 +11,60 @@ import typer
 def serve(
     model: str = typer.Option("embedded", help="'embedded' (SmolLM2-135M-Instruct) or a model directory / Hub id."),
     port: int = typer.Option(8000, help="Port on 127.0.0.1."),
-    served_model_name: str = typer.Option("smollm2", help="Model name clients send."),
-    max_model_len: int = typer.Option(2048, help="Context length."),
+    served_model_name: str = typer.Option(
+        None,
+        help="Model name clients send (default: the --model id, so `star1 eval run --model` matches; "
+        "'smollm2' for the embedded model).",
+    ),
+    max_model_len: int = typer.Option(
+        None,
+        help="Context length (default: what --recipe needs: its largest budget + a prompt margin; 2048 for "
+        "the embedded model without --recipe).",
+    ),
+    recipe: str = typer.Option(
+        None, "--recipe", help="Eval recipe the server is for (paper, deepseek, cpu-demo or a YAML path)."
+    ),
 ) -> None:
-    """Start vLLM on 127.0.0.1, wait until /v1/models answers, and serve until Ctrl-C (then stop it cleanly)."""
+    """Start vLLM on 127.0.0.1, wait until /v1/models answers, and serve until Ctrl-C, SIGTERM or SIGHUP (then
+    stop it cleanly). A port already in use is an error before anything starts."""
     import time
 
-    from star1_hub.teacher.serve import ServeError, start_vllm
+    from star1_hub.teacher.serve import ServeError, StopRequested, start_vllm, stop_on_signals
 
-    try:
-        server = start_vllm(model, port, served_model_name, max_model_len)
-    except ServeError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from exc
-    typer.echo(f"vLLM ready: base_url={server.base_url} model={server.model} (log {server.log_path}); Ctrl-C stops it")
-    try:
-        while server.process.poll() is None:
-            time.sleep(1.0)
-        typer.echo(f"error: vLLM exited with code {server.process.returncode}; see {server.log_path}", err=True)
-        server.stop(keep_log=True)
-        raise typer.Exit(1)
-    except KeyboardInterrupt:
-        typer.echo("stopping vLLM ...")
-    finally:
-        server.stop()
+    if served_model_name is None:
+        served_model_name = "smollm2" if model == "embedded" else model
+    if max_model_len is None:
+        from star1_hub.evaluate.preflight import required_context
+        from star1_hub.evaluate.recipe import load_recipe
+
+        if recipe is not None or model != "embedded":
+            max_model_len = required_context(load_recipe(recipe or "paper"))
+        else:
+            max_model_len = 2048
+
+    with stop_on_signals():
+        try:
+            server = start_vllm(model, port, served_model_name, max_model_len)
+        except ServeError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(1) from exc
+        except (KeyboardInterrupt, StopRequested):
+            typer.echo("stopped during start-up", err=True)
+            raise typer.Exit(1) from None
+        try:
+            typer.echo(
+                f"vLLM ready: base_url={server.base_url} model={server.model} (log {server.log_path}); "
+                "Ctrl-C or SIGTERM stops it"
+            )
+            while server.process.poll() is None:
+                time.sleep(1.0)
+            typer.echo(f"error: vLLM exited with code {server.process.returncode}; see {server.log_path}", err=True)
+            server.stop(keep_log=True)
+            raise typer.Exit(1)
+        except (KeyboardInterrupt, StopRequested):
+            typer.echo("stopping vLLM ...")
+        finally:
+            server.stop()
 
 
 def register(app: typer.Typer) -> None:

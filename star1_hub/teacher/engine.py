@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import json
 import logging
 import time
 from collections import deque
@@ -21,23 +20,49 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from star1_hub.teacher.accounting import StageAccounting, price_for
-from star1_hub.teacher.cache import RequestCache
+from star1_hub.teacher.cache import CacheWriter, RequestCache
 from star1_hub.teacher.limits import TokenBucket, backoff_delay
 from star1_hub.teacher.progress import LiveProgress, LiveStats
 from star1_hub.teacher.records import (
     ChatRequest,
     ChatResult,
     EngineConfig,
+    Reply,
     UnparseableOutput,
     request_body,
     request_key,
 )
+from star1_hub.teacher.redact import redact, register_key_env
 from star1_hub.teacher.structured import parse_json_output
 from star1_hub.teacher.transport import make_transport
+from star1_hub.think import answer_part, check_size, detect_form, normalise_reasoning
 
 logger = logging.getLogger(__name__)
 
 Parser = Callable[[str], Any]
+_DETAIL_CHARS = 500
+
+
+def make_reply(payload: dict[str, Any], think: bool = False) -> Reply:
+    """The parser's view of a response payload (see `Reply`).
+
+    With `think` the reply must carry a closed trace in one of the three R1 forms (`UnparseableOutput`
+    otherwise); without it a reply that is not a well-formed trace keeps its content as text (form "none").
+    """
+    content = payload.get("text") or ""
+    reasoning = payload.get("reasoning") or None
+    if think:
+        text, form = normalise_reasoning(content, reasoning, require_think=True)
+    else:
+        check_size(content)
+        try:
+            canonical, form = normalise_reasoning(content, reasoning, require_think=False)
+        except UnparseableOutput:
+            canonical, form = content, "none"
+        # free text keeps the content as returned (a split trace is joined in); `answer` still skips the trace
+        text = content if form in ("inline", "prefilled") else canonical
+        return Reply(content, reasoning, text, answer_part(text), form, payload.get("finish_reason"), canonical)
+    return Reply(content, reasoning, text, answer_part(text), form, payload.get("finish_reason"), text)
 
 
 @dataclasses.dataclass
@@ -65,6 +90,7 @@ class TeacherEngine:
 
     def __init__(self, config: EngineConfig):
         self.config = config
+        register_key_env(config.api_key_env)  # its value is redacted from every detail and log line
         self.accounting = StageAccounting(
             stage=config.stage,
             model=config.model,
@@ -73,8 +99,7 @@ class TeacherEngine:
         )
         self._cache: RequestCache | None = None
         self._stats = LiveStats()
-        self._writes: list[tuple] = []
-        self._flush_scheduled = False
+        self._writer: CacheWriter | None = None
 
     def __repr__(self) -> str:
         return f"TeacherEngine(stage={self.config.stage!r}, model={self.config.model!r}, base_url={self.config.base_url!r})"
@@ -99,8 +124,7 @@ class TeacherEngine:
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.config, self.accounting = state["config"], state["accounting"]
-        self._cache, self._stats = None, LiveStats()
-        self._writes, self._flush_scheduled = [], False
+        self._cache, self._stats, self._writer = None, LiveStats(), None
 
     # --- public entry points ---------------------------------------------------------------------------------
 
@@ -140,7 +164,10 @@ class TeacherEngine:
 
         pending = self._resolve_from_cache(unique, parser)
         if pending:
-            self._stats = LiveStats(total=len(pending))
+            cached = sum(len(item.positions) for item in unique.values() if item.result is not None)
+            self._stats = LiveStats(total=len(pending), cached=cached)
+            if cfg.cache_dir is not None:
+                self._writer = CacheWriter(cfg.cache_dir, cfg.stage, cfg.model, cfg.retry_failed)
             try:
                 with LiveProgress(self._stats, f"{cfg.stage}", cfg.progress) as progress:
                     if cfg.batch_api:
@@ -150,7 +177,18 @@ class TeacherEngine:
                     else:
                         await self._run_live(pending, parser, progress)
             finally:
-                self._flush_writes()  # whatever finished is committed, even if the run is interrupted
+                if self._writer is not None:  # whatever finished is committed, even if the run is interrupted
+                    writer, self._writer = self._writer, None
+                    try:
+                        await asyncio.to_thread(writer.close)
+                    except BaseException:
+                        writer.close()  # interrupted while waiting: finish (or save) the writes here
+                        raise
+            for item in pending:
+                if item.result is None:  # defensive: every request gets an outcome, never a hole
+                    item.result = self._result(
+                        item.key, {}, None, "server_error", "the request was not answered", 0, 0.0, False
+                    )
 
         for item in unique.values():
             result = item.result
@@ -173,7 +211,7 @@ class TeacherEngine:
             )
         body = request_body(request, self.config.model, self.config.structured_output)
         try:
-            return body, request_key(body, request.schema)
+            return body, request_key(body, request.schema, self.config.base_url)
         except (TypeError, ValueError) as exc:
             raise ValueError(
                 f"request {position} (metadata {request.metadata}) is not JSON-serialisable ({exc}); "
@@ -192,8 +230,10 @@ class TeacherEngine:
         pending = []
         for key, item in unique.items():
             if key in hits:
-                error, detail, parsed = self.evaluate(item.request, hits[key], parser)
-                item.result = self._result(key, hits[key], parsed, error, detail, attempts=0, latency=0.0, cached=True)
+                error, detail, parsed, reply = self.judge(item.request, hits[key], parser)
+                item.result = self._result(
+                    key, hits[key], parsed, error, detail, attempts=0, latency=0.0, cached=True, reply=reply
+                )
             elif key in failures and self._parses_now(item, failures[key], parser):
                 pass  # an earlier unparseable answer satisfies the current parser: served without re-sending
             elif key in failures:
@@ -218,11 +258,13 @@ class TeacherEngine:
         response = failure["response"]
         if failure["reason"] != "unparseable" or not response or response.get("finish_reason") == "length":
             return False
-        error, _, parsed = self.evaluate(item.request, response, parser)
+        error, _, parsed, reply = self.judge(item.request, response, parser)
         if error is not None:
             return False
         self.cache.put_result(item.key, self.config.stage, self.config.model, response)
-        item.result = self._result(item.key, response, parsed, None, None, attempts=0, latency=0.0, cached=True)
+        item.result = self._result(
+            item.key, response, parsed, None, None, attempts=0, latency=0.0, cached=True, reply=reply
+        )
         return True
 
     def _result(
@@ -235,45 +277,63 @@ class TeacherEngine:
         attempts: int,
         latency: float,
         cached: bool,
+        reply: Reply | None = None,
     ) -> ChatResult:
+        text, form = payload.get("text"), None
+        if reply is not None:
+            text, form = reply.text, reply.form
+        elif payload.get("text") is not None or payload.get("reasoning"):
+            form = detect_form(payload.get("text"), payload.get("reasoning"))
         return ChatResult(
-            text=payload.get("text"),
+            text=text,
             parsed=parsed,
             finish_reason=payload.get("finish_reason"),
-            usage=dict(payload.get("usage") or {}),
+            usage=dict(payload.get("usage") or {}) if isinstance(payload.get("usage"), dict) else {},
             latency_s=latency,
             attempts=attempts,
             error=error,
             cached=cached,
             error_detail=detail,
             key=key,
+            reasoning=payload.get("reasoning"),
+            form=form,
         )
 
     def evaluate(
         self, request: ChatRequest, payload: dict[str, Any], parser: Parser | None
     ) -> tuple[str | None, str | None, Any]:
         """Judge a response payload: (error reason or None, detail, parsed value)."""
+        error, detail, parsed, _ = self.judge(request, payload, parser)
+        return error, detail, parsed
+
+    def judge(
+        self, request: ChatRequest, payload: dict[str, Any], parser: Parser | None
+    ) -> tuple[str | None, str | None, Any, Reply | None]:
+        """Judge a response payload: (error reason or None, detail, parsed value, the Reply parsers saw).
+
+        Any exception raised while reading or parsing the reply (a parser's `UnparseableOutput`, but also a
+        `RecursionError` on deeply nested JSON, a pydantic `ValidationError`, a `TypeError`) makes this one
+        result `unparseable` with the exception as detail; it never escapes into the run.
+        """
         finish_reason = payload.get("finish_reason")
         if finish_reason == "length":
-            return "length", "output truncated at the token limit (finish_reason=length)", None
+            return "length", "output truncated at the token limit (finish_reason=length)", None, None
         if finish_reason == "content_filter":
-            return "content_filter", "the provider's content filter stopped the output", None
-        text = payload.get("text")
-        parsed = None
+            return "content_filter", "the provider's content filter stopped the output", None, None
         try:
-            if request.schema is not None:
-                parsed = parse_json_output(text, request.schema, allow_fence=not self.config.structured_output)
-            if parser is not None:
-                parsed = parser(text or "")
+            reply = make_reply(payload, think=request.think)
+            parsed = None
+            if request.schema is not None and request.parse is None:  # a task's parse validates with its model
+                parsed = parse_json_output(reply.answer, request.schema, allow_fence=not self.config.structured_output)
+            if request.parse is not None:
+                parsed = request.parse(reply)
+            elif parser is not None:
+                parsed = parser(reply.text if request.think else reply.content)
         except UnparseableOutput as exc:
-            return "unparseable", str(exc), None
-        return None, None, parsed
-
-    def _flush_writes(self) -> None:
-        self._flush_scheduled = False
-        writes, self._writes = self._writes, []
-        if writes and self.cache is not None:
-            self.cache.put_outcomes(writes, self.config.stage, self.config.model, self.config.retry_failed)
+            return "unparseable", str(exc)[:_DETAIL_CHARS], None, None
+        except Exception as exc:  # noqa: BLE001 - row-level isolation: a parser bug fails this row only
+            return "unparseable", f"{type(exc).__name__}: {str(exc)[:_DETAIL_CHARS]}", None, None
+        return None, None, parsed, reply
 
     def record(
         self,
@@ -284,22 +344,35 @@ class TeacherEngine:
         detail: str | None,
         attempts: int,
         latency: float,
+        reply: Reply | None = None,
     ) -> None:
-        """Store the final outcome of a sent request in the item and in the cache.
+        """Store the final outcome of a sent request in the item and queue it for the cache.
 
-        The cache write is committed in the same event-loop iteration (group commit): every outcome that
-        completes in one iteration shares one transaction, so a kill -9 still loses only requests in flight.
+        The cache writer thread commits queued outcomes at once (off the event loop), so a kill -9 loses only
+        requests in flight. Error details are redacted (keys, key-shaped tokens) before they are kept anywhere.
         """
-        item.result = self._result(item.key, payload or {}, parsed, error, detail, attempts, latency, cached=False)
-        if self.cache is not None:
-            self._writes.append((item.key, payload, error, detail, attempts))
-            if not self._flush_scheduled:
-                self._flush_scheduled = True
-                asyncio.get_running_loop().call_soon(self._flush_writes)
-        if error is None:
-            self._stats.done += 1
-        else:
-            self._stats.failed += 1
+        detail = redact(detail, self.config.api_key) if detail else detail
+        item.result = self._result(
+            item.key, payload or {}, parsed, error, detail, attempts, latency, cached=False, reply=reply
+        )
+        if self._writer is not None:
+            self._writer.submit([(item.key, payload, error, detail, attempts)])
+        elif self.cache is not None:  # outside a run (e.g. a resumed batch line): write directly
+            self.cache.put_outcomes(
+                [(item.key, payload, error, detail, attempts)], self.config.stage, self.config.model, False
+            )
+        self._stats.finish(error)
+
+    # --- the recorder interface used by the Batch API mode ----------------------------------------------------
+
+    def count_sent(self, n: int) -> None:
+        """Count `n` requests (or batch lines) sent."""
+        self.accounting.requests_sent += n
+        self._stats.sent += n
+
+    def set_inflight(self, n: int) -> None:
+        """Set how many requests are in flight (for the progress bar)."""
+        self._stats.inflight = n
 
     # --- live requests ---------------------------------------------------------------------------------------
 
@@ -319,11 +392,22 @@ class TeacherEngine:
         async def worker() -> None:
             while queue:
                 item = queue.popleft()
-                await self._send(transport, item, parser, rpm, tpm)
+                try:
+                    await self._send(transport, item, parser, rpm, tpm)
+                except Exception as exc:  # noqa: BLE001 - row-level isolation: one bad response fails one row
+                    detail = f"unexpected {type(exc).__name__} while handling the response: {exc}"[:_DETAIL_CHARS]
+                    logger.warning("request %s: %s", item.key[:12], redact(detail, cfg.api_key))
+                    if item.result is None:
+                        self.record(item, None, None, "server_error", detail, 1, 0.0)
                 progress.advance()
 
         try:
-            await asyncio.gather(*(worker() for _ in range(min(cfg.concurrency, len(pending)))))
+            outcomes = await asyncio.gather(
+                *(worker() for _ in range(min(cfg.concurrency, len(pending)))), return_exceptions=True
+            )
+            for outcome in outcomes:
+                if isinstance(outcome, BaseException) and not isinstance(outcome, Exception):
+                    raise outcome  # KeyboardInterrupt / cancellation: stop the run (the cache keeps what finished)
         finally:
             await transport.close()
 
@@ -351,10 +435,10 @@ class TeacherEngine:
                 acc.add_usage(payload["usage"])
                 if tpm is not None:
                     tpm.adjust(charged - payload["usage"]["prompt_tokens"] - payload["usage"]["completion_tokens"])
-                error, detail, parsed = self.evaluate(item.request, payload, parser)
+                error, detail, parsed, reply = self.judge(item.request, payload, parser)
                 if error is None:
                     acc.retries += attempts - 1
-                    self.record(item, payload, parsed, None, None, attempts, time.perf_counter() - started)
+                    self.record(item, payload, parsed, None, None, attempts, time.perf_counter() - started, reply)
                     return
                 output_failures += 1
                 if output_failures > cfg.output_retries:
@@ -364,10 +448,6 @@ class TeacherEngine:
                 break
             await asyncio.sleep(backoff_delay(attempts, cfg.backoff_base_s, cfg.backoff_max_s, retry_after))
         acc.retries += attempts - 1
+        detail = redact(detail, cfg.api_key) if detail else detail
         logger.debug("request %s failed after %d attempts: %s (%s)", item.key[:12], attempts, error, detail)
         self.record(item, payload, None, error, detail, attempts, time.perf_counter() - started)
-
-
-def results_to_json(results: list[ChatResult]) -> str:
-    """Serialise results (e.g. for a subprocess test or a debug dump)."""
-    return json.dumps([dataclasses.asdict(r) for r in results])

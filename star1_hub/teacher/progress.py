@@ -1,4 +1,8 @@
-"""The engine's live progress bar: done / failed / in flight / req/s (rich, drawn on stderr)."""
+"""The engine's live progress bar: done / truncated / failed / cached / in flight / req/s (rich, on stderr).
+
+`truncated` counts outputs that hit the token limit (finish_reason `length`): they are kept (and, in evaluation,
+judged), so they are not shown as failed; `cached` counts answers served from the request cache this run.
+"""
 
 from __future__ import annotations
 
@@ -12,10 +16,33 @@ class LiveStats:
 
     total: int = 0
     done: int = 0
+    truncated: int = 0
     failed: int = 0
+    cached: int = 0
     inflight: int = 0
     sent: int = 0
     started: float = field(default_factory=time.monotonic)
+
+    def finish(self, error: str | None) -> None:
+        """Count one finished request by its outcome."""
+        if error is None:
+            self.done += 1
+        elif error == "length":
+            self.truncated += 1
+        else:
+            self.failed += 1
+
+    @property
+    def finished(self) -> int:
+        """Requests with a final outcome (done, truncated or failed)."""
+        return self.done + self.truncated + self.failed
+
+    def line(self) -> str:
+        """The bar's status text."""
+        return (
+            f"done {self.done} · truncated {self.truncated} · failed {self.failed} · cached {self.cached} · "
+            f"in flight {self.inflight} · {self.rate():.1f} req/s"
+        )
 
     def rate(self) -> float:
         """Requests sent per second since the start."""
@@ -46,9 +73,7 @@ class LiveProgress:
 
         class _StatsColumn(ProgressColumn):
             def render(self, task) -> Text:  # noqa: ARG002 (rich API)
-                return Text(
-                    f"done {stats.done} · failed {stats.failed} · in flight {stats.inflight} · {stats.rate():.1f} req/s"
-                )
+                return Text(stats.line())
 
         self._progress = Progress(
             TextColumn("{task.description}"),
@@ -64,9 +89,9 @@ class LiveProgress:
         return self
 
     def advance(self) -> None:
-        """Move the bar to the current done + failed count."""
+        """Move the bar to the current count of finished requests."""
         if self._progress is not None:
-            self._progress.update(self._task, completed=self.stats.done + self.stats.failed)
+            self._progress.update(self._task, completed=self.stats.finished)
 
     def __exit__(self, *exc) -> None:
         if self._progress is not None:

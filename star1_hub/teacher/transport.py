@@ -9,7 +9,10 @@ Two transports share one contract — `await transport.send(body)` returns
   about a quarter of that, which matters on small machines driving a local vLLM at hundreds of requests/s.
 
 Errors are classified identically: 429 → rate_limited (Retry-After honoured), 5xx/408/409 and malformed bodies →
-server_error, other 4xx → bad_request (not retried), timeouts → timeout, refused/reset connections → connection.
+server_error, 401/403 → auth (not retried in the run, re-sent by the next run), other 4xx → bad_request (not
+retried), timeouts → timeout, refused/reset connections → connection. Error details are redacted (keys and
+key-shaped tokens removed) before they leave the transport; a body that is not a chat completion (garbage,
+non-JSON, no choices, non-string content) is a server_error of that one attempt, never an exception.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from typing import Any
 
 from star1_hub.teacher.limits import parse_retry_after
 from star1_hub.teacher.records import EngineConfig
+from star1_hub.teacher.redact import redact
 
 logger = logging.getLogger(__name__)
 
@@ -29,29 +33,62 @@ TRANSPORTS = ("openai", "aiohttp")
 Outcome = tuple[dict[str, Any] | None, str | None, str | None, bool, float | None]
 
 
-def response_payload(data: dict[str, Any]) -> dict[str, Any]:
-    """The part of a chat-completion response the cache keeps: text, finish_reason, usage.
+def _token_count(value: Any) -> int:
+    try:
+        return max(0, int(value or 0))
+    except (TypeError, ValueError, OverflowError):
+        return 0
+
+
+def response_payload(data: Any) -> dict[str, Any]:
+    """The part of a chat-completion response the cache keeps: text, reasoning, finish_reason, usage.
+
+    `reasoning` is the trace a server returned separately (`message.reasoning_content`, as the DeepSeek API and
+    vLLM/SGLang with a reasoning parser send it, or `message.reasoning` on newer vLLM and some gateways), None
+    when there is none. Unreadable usage counts as 0 tokens rather than failing the answer.
 
     Raises:
-        ValueError: The body is not a chat completion (no choices).
+        ValueError: The body is not a chat completion (no choices, no message, non-string content).
     """
     try:
         choice = data["choices"][0]
-        text = choice["message"].get("content")
+        message = choice["message"]
+        text = message.get("content")
+        reasoning = message.get("reasoning_content") or message.get("reasoning")
         finish_reason = choice.get("finish_reason")
     except (KeyError, IndexError, TypeError, AttributeError) as exc:
         raise ValueError(f"response is not a chat completion ({type(exc).__name__}: {exc})") from None
-    usage = data.get("usage") or {}
-    return {
+    if text is not None and not isinstance(text, str):
+        raise ValueError(f"response is not a chat completion (content is a {type(text).__name__})")
+    if reasoning is not None and not isinstance(reasoning, str):
+        reasoning = None
+    if finish_reason is not None and not isinstance(finish_reason, str):
+        finish_reason = str(finish_reason)
+    usage = data.get("usage") if isinstance(data, dict) else None
+    if not isinstance(usage, dict):
+        usage = {}
+    payload = {
         "text": text,
         "finish_reason": finish_reason,
-        "usage": {k: int(usage.get(k) or 0) for k in ("prompt_tokens", "completion_tokens")},
+        "usage": {k: _token_count(usage.get(k)) for k in ("prompt_tokens", "completion_tokens")},
     }
+    if reasoning:
+        payload["reasoning"] = reasoning
+    return payload
 
 
 def _status_outcome(status: int, message: str, headers) -> Outcome:
+    message = redact(message) or ""
     if status == 429:
-        return None, "rate_limited", "HTTP 429", True, parse_retry_after(headers)
+        return None, "rate_limited", f"HTTP 429: {message[:200]}", True, parse_retry_after(headers)
+    if status in (401, 403):
+        return (
+            None,
+            "auth",
+            f"HTTP {status}: {message[:200]} (check the API key in the variable named by api_key_env)",
+            False,
+            None,
+        )
     retryable = status >= 500 or status in (408, 409)
     retry_after = parse_retry_after(headers) if retryable else None
     return (
@@ -61,6 +98,10 @@ def _status_outcome(status: int, message: str, headers) -> Outcome:
         retryable,
         retry_after,
     )
+
+
+def _short(exc: BaseException) -> str:
+    return redact(str(exc)[:300])[:200]
 
 
 def make_openai_client(config: EngineConfig):
@@ -78,7 +119,7 @@ def make_openai_client(config: EngineConfig):
     limits = httpx_module.Limits(
         max_connections=config.concurrency + 8, max_keepalive_connections=config.concurrency + 8
     )
-    timeout = config.timeout_s + 5.0  # ours (asyncio.timeout) fires first
+    timeout = config.timeout_s + 5.0 if config.timeout_s is not None else None  # ours (asyncio.timeout) fires first
     try:
         http_client = openai.DefaultAioHttpClient(limits=limits, timeout=timeout)
     except (RuntimeError, AttributeError):
@@ -113,17 +154,17 @@ class OpenAITransport:
         except openai.APITimeoutError as exc:
             # The SDK's timeout is set past ours, so an early one is a failed connect (the aiohttp transport
             # reports a refused connection as ConnectTimeout).
-            if time.monotonic() - started < self.timeout_s:
-                return None, "connection", f"cannot connect: {str(exc.__cause__ or exc)[:200]}", True, None
+            if self.timeout_s is None or time.monotonic() - started < self.timeout_s:
+                return None, "connection", f"cannot connect: {_short(exc.__cause__ or exc)}", True, None
             return None, "timeout", f"no answer within {self.timeout_s:g} s", True, None
         except openai.APIStatusError as exc:
             return _status_outcome(exc.status_code, str(exc.message), exc.response.headers)
         except openai.APIConnectionError as exc:
-            return None, "connection", f"{type(exc).__name__}: {str(exc)[:200]}", True, None
-        except (ValueError, openai.APIResponseValidationError) as exc:  # malformed JSON, or not a completion
-            return None, "server_error", f"malformed response: {str(exc)[:200]}", True, None
+            return None, "connection", f"{type(exc).__name__}: {_short(exc)}", True, None
+        except (ValueError, TypeError, openai.APIResponseValidationError) as exc:  # not JSON / not a completion
+            return None, "server_error", f"malformed response: {_short(exc)}", True, None
         except openai.APIError as exc:  # any other SDK-level error: treat as a transient server fault
-            return None, "server_error", f"{type(exc).__name__}: {str(exc)[:200]}", True, None
+            return None, "server_error", f"{type(exc).__name__}: {_short(exc)}", True, None
 
     async def close(self) -> None:
         """Close the client's connections."""
@@ -160,13 +201,13 @@ class AiohttpTransport:
         except TimeoutError:
             return None, "timeout", f"no answer within {self.timeout_s:g} s", True, None
         except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError, OSError) as exc:
-            return None, "connection", f"{type(exc).__name__}: {str(exc)[:200]}", True, None
+            return None, "connection", f"{type(exc).__name__}: {_short(exc)}", True, None
         if status != 200:
             return _status_outcome(status, raw.decode("utf-8", "replace"), headers)
         try:
             return response_payload(json.loads(raw)), None, None, False, None
-        except ValueError as exc:  # includes json.JSONDecodeError
-            return None, "server_error", f"malformed response: {str(exc)[:200]}", True, None
+        except (ValueError, TypeError, RecursionError) as exc:  # not JSON (incl. JSONDecodeError) / not a completion
+            return None, "server_error", f"malformed response: {_short(exc)}", True, None
 
     async def close(self) -> None:
         """Close the session's connections."""

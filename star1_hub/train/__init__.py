@@ -1,5 +1,10 @@
 """Supervised fine-tuning on STAR-1 with TRL: recipes, chat templates, launch, publishing.
 
+Modules: `config` (recipe parsing), `templates` (training chat templates), `data` (datasets -> conversations),
+`loss` (per-sample loss weighting), `arithmetic` (batch / step counts), `preflight` (data checks without
+download), `launch` (in-process or `accelerate launch`, `--dry-run`), `sft` (the training run), `record` (the
+training record), `publish` (card + push), `resources` (packaged recipes and sample data), `demo`.
+
 Public API (heavy libraries are imported inside the functions):
     train_recipe(recipe, overrides)            -- body of `star1 train`
     run_sft(script_args, training_args, model_args)

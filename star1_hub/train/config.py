@@ -14,9 +14,9 @@ from typing import Any
 
 import yaml
 
+from star1_hub.errors import RecipeError
 
-class RecipeError(ValueError):
-    """A recipe file or a command-line override is invalid."""
+__all__ = ["RecipeError", "Star1ScriptArguments", "global_batch_size", "parse_recipe", "read_recipe", "resolve_recipe"]
 
 
 @dataclass
@@ -54,7 +54,17 @@ class Star1ScriptArguments:
     )
     chat_template: str = field(
         default="auto",
-        metadata={"help": "auto | r1-distill-qwen | r1-distill-llama | embedded | tokenizer | path/to/template.jinja"},
+        metadata={
+            "help": "auto | r1-distill-qwen | r1-distill-llama | qwen2.5-instruct | llama-3.1-instruct | embedded | "
+            "tokenizer | path/to/template.jinja"
+        },
+    )
+    loss_weighting: str = field(
+        default="per_sample",
+        metadata={
+            "help": "per_sample: each sample's mean token loss, averaged over the step's samples (the paper's "
+            "micro-batch-1 accumulation); token: one mean over every supervised token of the step (TRL's default)."
+        },
     )
     hardware: str | None = field(
         default=None, metadata={"help": "Hardware the recipe is sized for (recorded in the model card)."}
@@ -72,9 +82,12 @@ class Star1ScriptArguments:
 
     def __post_init__(self):
         from star1_hub.train.data import DatasetSource
+        from star1_hub.train.loss import LOSS_WEIGHTINGS
 
         if self.think_flag not in (0, 1) or self.base_flag not in (0, 1):
             raise RecipeError(f"think_flag and base_flag must be 0 or 1, got {self.think_flag} and {self.base_flag}")
+        if self.loss_weighting not in LOSS_WEIGHTINGS:
+            raise RecipeError(f"loss_weighting {self.loss_weighting!r} is not one of {', '.join(LOSS_WEIGHTINGS)}")
         if bool(self.dataset_name) == bool(self.dataset_mixture):
             raise RecipeError("set exactly one of `dataset_name` or `dataset_mixture` in the recipe")
         if self.dataset_mixture:
@@ -97,14 +110,15 @@ class Star1ScriptArguments:
     def sources(self):
         """The dataset sources as `DatasetSource` objects (one for `dataset_name`, several for a mixture)."""
         from star1_hub.train.data import DatasetSource
+        from star1_hub.train.resources import resolve_packaged
 
         if self.dataset_mixture:
             return [DatasetSource.from_dict(entry, i) for i, entry in enumerate(self.dataset_mixture)]
-        is_local = Path(self.dataset_name).exists()
+        local = resolve_packaged(self.dataset_name)
         return [
             DatasetSource(
-                name=None if is_local else self.dataset_name,
-                path=self.dataset_name if is_local else None,
+                name=None if local else self.dataset_name,
+                path=str(local) if local else None,
                 revision=self.dataset_revision,
                 config=self.dataset_config,
                 split=self.dataset_train_split,
@@ -131,12 +145,32 @@ def dataclass_types() -> tuple[type, ...]:
     return (Star1ScriptArguments, SFTConfig, ModelConfig)
 
 
+def resolve_recipe(path: str | Path) -> Path:
+    """The recipe file: `path` relative to the working directory, or the packaged recipe of that name.
+
+    Raises:
+        RecipeError: neither exists (the message lists the packaged recipes).
+    """
+    from star1_hub.train.resources import packaged_recipe_names, resolve_packaged
+
+    found = resolve_packaged(path)
+    if found is None or not found.is_file():
+        raise RecipeError(
+            f"recipe {str(path)!r} does not exist (relative to {Path.cwd()}); packaged recipes: "
+            f"{', '.join(packaged_recipe_names())}"
+        )
+    return found
+
+
 def read_recipe(path: str | Path) -> dict[str, Any]:
     """Read a recipe YAML and reject unknown keys, naming the file and the closest valid key."""
-    path = Path(path)
-    if not path.is_file():
-        raise RecipeError(f"recipe {path} does not exist")
-    recipe = yaml.safe_load(path.read_text())
+    path = resolve_recipe(path)
+    try:
+        recipe = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise RecipeError(f"recipe {path} is not valid YAML ({getattr(exc, 'problem', exc)} at{where})") from exc
     if not isinstance(recipe, dict):
         raise RecipeError(f"recipe {path} must be a YAML mapping of key: value")
     valid = {f.name for cls in dataclass_types() for f in fields(cls)}
@@ -150,23 +184,38 @@ def read_recipe(path: str | Path) -> dict[str, Any]:
     return recipe
 
 
-def parse_recipe(path: str | Path, overrides: list[str] | None = None):
+def parse_recipe(
+    path: str | Path, overrides: list[str] | None = None, resolve_model: bool = True, for_dry_run: bool = False
+):
     """Parse a recipe plus `--key value` overrides into (script_args, training_args, model_args).
+
+    Args:
+        path: recipe file (relative to the working directory, or a packaged `recipes/…` name).
+        overrides: `--key value` strings.
+        resolve_model: turn `model_name_or_path: embedded` into the local checkpoint (materialising it once).
+        for_dry_run: parse on a machine without the recipe's hardware: the bf16-needs-a-GPU check of
+            `TrainingArguments` is skipped (nothing is trained), every other check runs.
 
     Raises:
         RecipeError: unknown key in the file or on the command line, or invalid values.
     """
     from trl import TrlParser
 
+    path = resolve_recipe(path)
     read_recipe(path)
     overrides = list(overrides or [])
     parser = TrlParser(dataclass_types())
+
+    def reject(message: str):  # argparse would print its whole usage text and exit
+        raise RecipeError(f"{path}: {message} (in the recipe or the overrides {overrides})")
+
+    parser.error = reject
+    # TrainingArguments refuses bf16 without a GPU unless use_cpu is set; a dry run only parses and prints.
+    extra = ["--use_cpu", "true"] if for_dry_run else []
     try:
         script_args, training_args, model_args, remaining = parser.parse_args_and_config(
-            ["--config", str(path), *overrides], return_remaining_strings=True
+            ["--config", str(path), *overrides, *extra], return_remaining_strings=True
         )
-    except SystemExit as exc:  # argparse exits on a malformed value; turn it into an error naming the recipe
-        raise RecipeError(f"invalid value in {path} or the overrides {overrides} (see the message above)") from exc
     except RecipeError:
         raise
     except ValueError as exc:  # a dataclass __post_init__ rejected a value
@@ -175,7 +224,7 @@ def parse_recipe(path: str | Path, overrides: list[str] | None = None):
         raise RecipeError(f"unknown command-line override(s) {remaining} for recipe {path}")
     if not model_args.model_name_or_path:
         raise RecipeError(f"{path}: `model_name_or_path` is required")
-    if model_args.model_name_or_path == EMBEDDED_ALIAS:
+    if model_args.model_name_or_path == EMBEDDED_ALIAS and resolve_model:
         from star1_hub.embedded import embedded_model_path
 
         model_args.model_name_or_path = str(embedded_model_path())

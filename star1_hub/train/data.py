@@ -1,7 +1,7 @@
 """Training data: load STAR-1-shaped datasets (Hub repo at a revision, or local JSON/JSONL/parquet), mix them with
 weights, check their columns, and turn each row into a two-turn conversation in the paper's target format.
 
-Target text per `think_flag` / `base_flag` (spec §8.2):
+Target text per `think_flag` / `base_flag` (the paper's training format, §3.1 and the "w/o think" ablation of §4.2):
     think_flag=1            "<think>\\n{reasoning}\\n</think>\\n\\n{answer}"
     think_flag=0, base=0    "<think>\\n\\n</think>\\n\\n{answer}"      (R1-distill "w/o think" ablation)
     think_flag=0, base=1    "{answer}"                               (instruct models without a thinking block)
@@ -114,7 +114,11 @@ def resolve_provenance(source: DatasetSource) -> dict[str, Any]:
 
 def check_columns(dataset, label: str, question_column: str, response_column: str) -> None:
     """Raise `DatasetColumnError` naming the dataset and column unless it has question+response or messages."""
-    columns = list(dataset.column_names)
+    check_column_names(list(dataset.column_names), label, question_column, response_column)
+
+
+def check_column_names(columns: list[str], label: str, question_column: str, response_column: str) -> None:
+    """`check_columns` on a list of column names (known without loading the data)."""
     if "messages" in columns and question_column not in columns:
         return
     for column in (question_column, response_column):

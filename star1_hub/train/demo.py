@@ -5,14 +5,12 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from star1_hub.train.launch import REPO_ROOT
+from star1_hub.train.resources import packaged_recipes_dir
 
 logger = logging.getLogger(__name__)
 
-SMOKE_RECIPES = {
-    "full": REPO_ROOT / "recipes" / "smoke" / "sft_full.yaml",
-    "lora": REPO_ROOT / "recipes" / "smoke" / "sft_lora.yaml",
-}
+# Packaged with star1_hub (read through importlib.resources), so the demo runs from an installed wheel too.
+SMOKE_RECIPES = {"full": "smoke/sft_full.yaml", "lora": "smoke/sft_lora.yaml"}
 
 
 def train_demo_model(
@@ -44,7 +42,7 @@ def train_demo_model(
 
     if method not in SMOKE_RECIPES:
         raise ValueError(f"unknown method {method!r}; choose one of {sorted(SMOKE_RECIPES)}")
-    recipe = SMOKE_RECIPES[method]
+    recipe = packaged_recipes_dir() / SMOKE_RECIPES[method]
     overrides = [
         "--dataset_name",
         str(dataset_path_or_repo),
@@ -60,4 +58,4 @@ def train_demo_model(
     overrides += list(extra_overrides or [])
     script_args, training_args, model_args = parse_recipe(recipe, overrides)
     logger.info("demo training: %s, %d steps, %s", dataset_path_or_repo, max_steps, method)
-    return run_sft(script_args, training_args, model_args, recipe_path=str(recipe))
+    return run_sft(script_args, training_args, model_args, recipe_path=str(recipe), overrides=overrides)

@@ -1,5 +1,10 @@
 """Start a recipe: in this process for one process, through `accelerate launch` for several (never a home-made
-launcher). Multi-node runs pass `--num_machines/--machine_rank/--main_process_ip` through to accelerate."""
+launcher). Multi-node runs pass `--num_machines/--machine_rank/--main_process_ip` through to accelerate.
+
+`--dry-run` works on any machine (a CPU login node included): it parses the recipe, checks every dataset's
+revision, rows and columns through the Hub API without downloading data or model (`preflight`), and prints the
+batch and step arithmetic and the launch command. It never looks for a GPU.
+"""
 
 from __future__ import annotations
 
@@ -7,25 +12,38 @@ import logging
 import os
 import subprocess
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from star1_hub.train.config import RecipeError, global_batch_size, parse_recipe
+from star1_hub.train.config import RecipeError, parse_recipe, resolve_recipe
 
 logger = logging.getLogger(__name__)
-
-REPO_ROOT = Path(__file__).resolve().parent.parent.parent
 
 
 class LaunchError(RuntimeError):
     """`accelerate launch` exited with an error."""
 
 
+@dataclass
+class DryRun:
+    """What `star1 train --dry-run` found and would run."""
+
+    command: list[str]
+    lines: list[str] = field(default_factory=list)
+
+
 def resolve_accelerate_config(value: str) -> Path:
-    """Find an accelerate config given relative to the working directory or to the repository root."""
-    for candidate in (Path(value), REPO_ROOT / value):
-        if candidate.is_file():
-            return candidate.resolve()
-    raise RecipeError(f"accelerate config {value!r} not found (relative to {Path.cwd()} or {REPO_ROOT})")
+    """Find an accelerate config relative to the working directory, or the packaged one of that name
+    (`recipes/accelerate_configs/zero3.yaml`, `recipes/smoke/accelerate_zero2_cpu.yaml`)."""
+    from star1_hub.train.resources import packaged_recipe_names, resolve_packaged
+
+    found = resolve_packaged(value)
+    if found is None or not found.is_file():
+        configs = [name for name in packaged_recipe_names() if "accelerate" in name]
+        raise RecipeError(
+            f"accelerate config {value!r} not found (relative to {Path.cwd()}); packaged ones: {', '.join(configs)}"
+        )
+    return found.absolute()
 
 
 def accelerate_command(recipe: str | Path, overrides: list[str], script_args) -> list[str]:
@@ -60,49 +78,97 @@ def launch_env() -> dict[str, str]:
     return env
 
 
-def preflight_data(script_args) -> None:
-    """Load every dataset source and check its columns before any process or model starts."""
+def preflight_data(script_args):
+    """Check every dataset source's revision, rows and columns (no download) before any process or model starts."""
+    from star1_hub.train.preflight import check_sources
+
+    return check_sources(script_args.sources(), script_args.question_column, script_args.response_column)
+
+
+def _check_unknown_columns(checks, script_args) -> None:
+    """A real run loads the sources whose columns the Hub metadata does not give (JSON files) and checks them now,
+    before any process or model starts (a dry run only reports them)."""
     from star1_hub.train.data import check_columns, load_source
 
-    for source in script_args.sources():
-        check_columns(load_source(source), source.label, script_args.question_column, script_args.response_column)
+    for check in checks:
+        if check.columns is None:
+            dataset = load_source(check.source)
+            check_columns(dataset, check.source.label, script_args.question_column, script_args.response_column)
 
 
-def train_recipe(recipe: str | Path, overrides: list[str] | None = None, dry_run: bool = False) -> Path | list[str]:
+def describe_dry_run(recipe: str | Path, overrides: list[str] | None = None) -> DryRun:
+    """Parse, check the data through the Hub API, and describe the batch arithmetic and the launch command.
+
+    Nothing is downloaded and no GPU is needed: the bf16 check of `TrainingArguments` is skipped, the embedded
+    model is not materialised, the model repo is not contacted.
+    """
+    from star1_hub.train.arithmetic import recipe_arithmetic
+    from star1_hub.train.preflight import total_rows
+
+    overrides = list(overrides or [])
+    recipe_file = resolve_recipe(recipe)
+    script_args, training_args, model_args = parse_recipe(
+        recipe_file, overrides, resolve_model=False, for_dry_run=True
+    )
+    checks = preflight_data(script_args)
+    revision = f"@{model_args.model_revision}" if model_args.model_revision else ""
+    lines = [
+        f"recipe: {recipe} (sized for {script_args.hardware or 'unstated hardware'})",
+        f"model: {model_args.model_name_or_path}{revision} (not contacted in a dry run: no weights are downloaded)",
+        f"format: chat template {script_args.chat_template}, think_flag {script_args.think_flag}, "
+        f"base_flag {script_args.base_flag}, loss_weighting {script_args.loss_weighting}",
+        *[check.describe() for check in checks],
+    ]
+    rows = total_rows(checks)
+    if rows is None:
+        lines.append("steps: not computed: the row count of a dataset is unknown without reading it (see above)")
+    else:
+        lines += recipe_arithmetic(rows, script_args, training_args).describe()
+    if script_args.num_processes == 1:
+        command = [sys.executable, "-m", "star1_hub.train.sft", "--config", str(recipe), *overrides]
+        lines.append("launch (one process, in `star1 train` itself; the same as): " + " ".join(command))
+    else:
+        command = accelerate_command(recipe, overrides, script_args)
+        lines.append("launch: " + " ".join(command))
+    return DryRun(command=command, lines=lines)
+
+
+def train_recipe(recipe: str | Path, overrides: list[str] | None = None, dry_run: bool = False) -> Path | DryRun:
     """Run a recipe (the body of `star1 train`).
 
     Args:
-        recipe: recipe YAML path.
+        recipe: recipe YAML path (or a packaged `recipes/smoke/…` name).
         overrides: `--key value` strings overriding recipe keys.
-        dry_run: only parse, check the data and return the command that would run.
+        dry_run: only parse, check the data and describe what would run (see `describe_dry_run`).
 
     Returns:
-        The output directory, or for a dry run the command (a list; `["in-process"]` for one process).
+        The output directory, or for a dry run a `DryRun` (the command and the lines to print).
 
     Raises:
         RecipeError: invalid recipe / overrides; DatasetColumnError: a dataset lacks a column;
         LaunchError: accelerate failed.
     """
+    if dry_run:
+        return describe_dry_run(recipe, overrides)
     overrides = list(overrides or [])
     script_args, training_args, model_args = parse_recipe(recipe, overrides)
     logger.info(
         "recipe %s: global batch %d (= %d per device x %d accumulation x %d processes)",
         recipe,
-        global_batch_size(script_args, training_args),
+        training_args.per_device_train_batch_size
+        * training_args.gradient_accumulation_steps
+        * script_args.num_processes,
         training_args.per_device_train_batch_size,
         training_args.gradient_accumulation_steps,
         script_args.num_processes,
     )
-    preflight_data(script_args)
+    checks = preflight_data(script_args)
+    _check_unknown_columns(checks, script_args)
     if script_args.num_processes == 1:
-        if dry_run:
-            return ["in-process"]
         from star1_hub.train.sft import run_sft
 
-        return run_sft(script_args, training_args, model_args, recipe_path=str(recipe))
+        return run_sft(script_args, training_args, model_args, recipe_path=str(recipe), overrides=overrides)
     command = accelerate_command(recipe, overrides, script_args)
-    if dry_run:
-        return command
     logger.info("launching: %s", " ".join(command))
     result = subprocess.run(command, env=launch_env(), check=False)
     if result.returncode != 0:

@@ -29,7 +29,7 @@ class PublishError(RuntimeError):
 
 
 def _read_record(output_dir: Path) -> dict[str, Any]:
-    from star1_hub.train.sft import TRAINING_RECORD
+    from star1_hub.train.record import TRAINING_RECORD
 
     path = output_dir / TRAINING_RECORD
     if not path.is_file():
@@ -72,6 +72,7 @@ def write_loss_curve(output_dir: str | Path) -> Path:
 def render_model_card(output_dir: str | Path, hub_model_id: str, revision: str | None = None) -> str:
     """Render the model card for a finished run from its training record."""
     from star1_hub.cards import render_card
+    from star1_hub.cards.model_card import base_model_license
 
     output_dir = Path(output_dir)
     record = _read_record(output_dir)
@@ -99,6 +100,9 @@ def render_model_card(output_dir: str | Path, hub_model_id: str, revision: str |
         loss_curve=LOSS_CURVE,
         framework_versions=record["framework_versions"],
         citation=CITATION,
+        license=base_model_license(record["base_model"], record.get("base_model_revision")),
+        command=record.get("command", ""),
+        effective_recipe=record.get("effective_recipe") or {},
     )
 
 
@@ -121,23 +125,23 @@ def push_trained_model(
     Raises:
         PublishError: output_dir is not a finished run.
     """
-    from huggingface_hub import HfApi
+    from star1_hub.hub.commit import Changes, commit_to_hub, folder_files
 
     output_dir = Path(output_dir)
     record = _read_record(output_dir)
     if not (output_dir / LOSS_CURVE).is_file():
         write_loss_curve(output_dir)
-    (output_dir / "README.md").write_text(render_model_card(output_dir, hub_model_id, revision))
-    api = HfApi()
-    api.create_repo(hub_model_id, repo_type="model", private=private, exist_ok=True)
-    if revision and revision != "main":
-        api.create_branch(hub_model_id, branch=revision, exist_ok=True)
-    info = api.upload_folder(
-        repo_id=hub_model_id,
-        folder_path=str(output_dir),
-        revision=revision,
-        ignore_patterns=_IGNORE,
-        commit_message=commit_message or f"STAR-1 SFT of {record['base_model']} ({record['global_step']} steps)",
+    card = render_model_card(output_dir, hub_model_id, revision)
+    (output_dir / "README.md").write_text(card)
+    files = {path: file for path, file in folder_files(output_dir, _IGNORE).items() if path != "README.md"}
+    result = commit_to_hub(
+        hub_model_id,
+        Changes(files=files, card=card),
+        message=commit_message or f"STAR-1 SFT of {record['base_model']} ({record['global_step']} steps)",
+        repo_type="model",
+        revision=revision if revision and revision != "main" else None,
+        create_branch=bool(revision and revision != "main"),
+        private=private,
     )
     logger.info("pushed %s to %s@%s", output_dir, hub_model_id, revision or "main")
-    return info.oid
+    return result.sha

@@ -7,27 +7,26 @@ when it asks for more than one process, re-launches this module through accelera
         -m star1_hub.train.sft --config recipes/DeepSeek-R1-Distill-Qwen-7B/sft/config_star1.yaml
 
 What it adds to a plain TRL run: a training chat template that keeps the `<think>` trace and puts the loss on the
-assistant turn including its EOS; STAR-1 rows turned into conversations per `think_flag`/`base_flag`; dataset
+assistant turn including its EOS; the paper's per-sample loss weighting (`loss.py`); STAR-1 rows turned into
+conversations per `think_flag`/`base_flag`; dataset
 mixtures with weights and a column check before any model is loaded; automatic resume from the last checkpoint;
 a training record (`star1_training.json`) and loss curve next to the saved model; push with a model card.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
-import platform
 from pathlib import Path
 from typing import Any
 
-from star1_hub.train.config import Star1ScriptArguments, global_batch_size, parse_recipe
+from star1_hub.train.config import Star1ScriptArguments, global_batch_size, parse_recipe, read_recipe, resolve_recipe
 from star1_hub.train.data import load_mixture, resolve_provenance
+from star1_hub.train.record import effective_recipe, write_training_record
+from star1_hub.train.resources import display_path
 from star1_hub.train.templates import apply_training_template
 
 logger = logging.getLogger(__name__)
-
-TRAINING_RECORD = "star1_training.json"
 
 
 def resume_checkpoint(training_args) -> str | None:
@@ -63,73 +62,58 @@ def _drop_overlong(dataset, tokenizer, max_length: int):
     return dataset.select(keep)
 
 
-def _hardware() -> str:
-    import torch
-
-    if torch.cuda.is_available():
-        return f"{torch.cuda.device_count()} x {torch.cuda.get_device_name(0)}"
-    return f"CPU ({os.cpu_count()} cores, {platform.machine()})"
-
-
-def framework_versions() -> dict[str, str]:
-    """Versions of the libraries that shaped the run (for the model card)."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    out = {}
-    for package in ("star1-hub", "torch", "transformers", "trl", "accelerate", "datasets", "peft", "deepspeed"):
-        try:
-            out[package] = version(package)
-        except PackageNotFoundError:
-            continue
-    return out
-
-
-def write_training_record(
-    output_dir: Path,
-    trainer,
+def _record_fields(
     script_args: Star1ScriptArguments,
     training_args,
     model_args,
+    world_size: int,
     template_name: str,
     provenance: list[dict[str, Any]],
     recipe_path: str | None,
+    overrides: list[str],
+    effective: dict[str, Any],
     num_rows: int,
     max_length: int | None,
-) -> Path:
-    """Write `star1_training.json`: everything the model card needs, so a later push needs no live trainer."""
+) -> dict[str, Any]:
+    """What the training record says about the run besides the trainer's state."""
     from star1_hub.embedded import EMBEDDED_SOURCE_ID, embedded_model_dir
 
-    recipe_text = Path(recipe_path).read_text() if recipe_path else ""
+    recipe_text, recipe_shown = "", None
     if recipe_path:
-        from star1_hub.train.launch import REPO_ROOT
-
-        resolved = Path(recipe_path).resolve()
-        recipe_path = str(resolved.relative_to(REPO_ROOT)) if resolved.is_relative_to(REPO_ROOT) else recipe_path
+        recipe_file = resolve_recipe(recipe_path)
+        recipe_text, recipe_shown = recipe_file.read_text(), display_path(recipe_file)
+    effective = dict(effective)
     base_model = model_args.model_name_or_path
     if Path(base_model).resolve() == embedded_model_dir().resolve():
         base_model = EMBEDDED_SOURCE_ID  # the local cache path means nothing on the Hub
-    record = {
+        if "model_name_or_path" in effective:
+            effective["model_name_or_path"] = EMBEDDED_SOURCE_ID
+    command = " ".join(["star1 train", recipe_shown or "(programmatic run)", *overrides])
+    return {
         "base_model": base_model,
         "base_model_revision": model_args.model_revision,
         "datasets": provenance,
         "num_train_rows": num_rows,
-        "recipe_path": recipe_path,
+        "recipe_path": recipe_shown,
         "recipe_yaml": recipe_text,
+        "recipe_overrides": list(overrides),
+        "effective_recipe": effective,
+        "command": command,
         "chat_template": template_name,
         "think_flag": script_args.think_flag,
         "base_flag": script_args.base_flag,
+        "loss_weighting": script_args.loss_weighting,
         "hardware_stated": script_args.hardware,
-        "hardware_used": f"{_hardware()} x {trainer.args.world_size} process(es)",
         "hyperparameters": {
             "learning_rate": training_args.learning_rate,
             "num_train_epochs": training_args.num_train_epochs,
             "max_steps": training_args.max_steps,
             "per_device_train_batch_size": training_args.per_device_train_batch_size,
             "gradient_accumulation_steps": training_args.gradient_accumulation_steps,
-            "num_processes": trainer.args.world_size,
+            "num_processes": world_size,
             "global_batch_size": training_args.per_device_train_batch_size
             * training_args.gradient_accumulation_steps
-            * trainer.args.world_size,
+            * world_size,
             "lr_scheduler_type": str(
                 getattr(training_args.lr_scheduler_type, "value", training_args.lr_scheduler_type)
             ),
@@ -143,20 +127,21 @@ def write_training_record(
             "seed": training_args.seed,
             "packing": training_args.packing,
             "padding_free": training_args.padding_free,
+            "loss_weighting": script_args.loss_weighting,
             "use_liger_kernel": training_args.use_liger_kernel,
             "use_peft": model_args.use_peft,
             "lora_r": model_args.lora_r if model_args.use_peft else None,
         },
-        "global_step": trainer.state.global_step,
-        "log_history": trainer.state.log_history,
-        "framework_versions": framework_versions(),
     }
-    path = output_dir / TRAINING_RECORD
-    path.write_text(json.dumps(record, indent=2, default=str))
-    return path
 
 
-def run_sft(script_args: Star1ScriptArguments, training_args, model_args, recipe_path: str | None = None) -> Path:
+def run_sft(
+    script_args: Star1ScriptArguments,
+    training_args,
+    model_args,
+    recipe_path: str | None = None,
+    overrides: list[str] | None = None,
+) -> Path:
     """Train, save (with the training chat template) and optionally push; return the output directory.
 
     Args:
@@ -164,11 +149,21 @@ def run_sft(script_args: Star1ScriptArguments, training_args, model_args, recipe
         training_args: a `trl.SFTConfig`.
         model_args: a `trl.ModelConfig`.
         recipe_path: the recipe file, embedded into the model card.
+        overrides: the `--key value` overrides the recipe was parsed with (recorded with their effect).
     """
     import torch
     from transformers import AutoTokenizer, set_seed
-    from trl import SFTTrainer, get_peft_config
+    from trl import get_peft_config
 
+    from star1_hub.train.loss import make_trainer_class
+
+    overrides = list(overrides or [])
+    # The values as parsed, before this function adapts a few of them for TRL (max_length, push_to_hub).
+    effective = (
+        effective_recipe(read_recipe(recipe_path), overrides, (script_args, training_args, model_args))
+        if recipe_path
+        else {}
+    )
     # Some libraries switch autograd off process-wide as an import side effect (lighteval's transformers backend
     # does); training in the same process must not inherit that.
     torch.set_grad_enabled(True)
@@ -200,12 +195,13 @@ def run_sft(script_args: Star1ScriptArguments, training_args, model_args, recipe
         model_init_kwargs["attn_implementation"] = model_args.attn_implementation
     training_args.model_init_kwargs = {**model_init_kwargs, **(training_args.model_init_kwargs or {})}
 
-    trainer = SFTTrainer(
+    trainer = make_trainer_class()(
         model=model_args.model_name_or_path,
         args=training_args,
         train_dataset=dataset,
         processing_class=tokenizer,
         peft_config=get_peft_config(model_args),
+        loss_weighting=script_args.loss_weighting,
     )
     trainer.train(resume_from_checkpoint=resume_checkpoint(training_args))
     output_dir = Path(training_args.output_dir)
@@ -214,18 +210,20 @@ def run_sft(script_args: Star1ScriptArguments, training_args, model_args, recipe
         from star1_hub.train.publish import push_trained_model, write_loss_curve
 
         provenance = [resolve_provenance(source) for source in sources]
-        write_training_record(
-            output_dir,
-            trainer,
+        fields = _record_fields(
             script_args,
             training_args,
             model_args,
+            trainer.args.world_size,
             template_name,
             provenance,
             recipe_path,
+            overrides,
+            effective,
             len(dataset),
             max_length,
         )
+        write_training_record(output_dir, trainer, fields)
         write_loss_curve(output_dir)
         if push:
             sha = push_trained_model(output_dir, training_args.hub_model_id, revision=training_args.hub_revision)
@@ -247,7 +245,7 @@ def main(argv: list[str] | None = None) -> Path:
     overrides = args[:index] + args[index + 2 :]
     script_args, training_args, model_args = parse_recipe(recipe, overrides)
     logger.info("global batch = %d", global_batch_size(script_args, training_args))
-    return run_sft(script_args, training_args, model_args, recipe_path=recipe)
+    return run_sft(script_args, training_args, model_args, recipe_path=recipe, overrides=overrides)
 
 
 if __name__ == "__main__":

@@ -1,20 +1,28 @@
 """Training-compatible chat templates: the assistant turn keeps its `<think>` trace and is wrapped in
 `{% generation %}` markers so TRL's `assistant_only_loss` puts the loss on the answer and its closing EOS only.
 
-Registry: `r1-distill-qwen`, `r1-distill-llama` (files in `chat_templates/`, written for this project) and
-`embedded` (`star1_hub.embedded.TRAINING_CHAT_TEMPLATE`). `auto` picks one from the tokenizer's vocabulary.
+Registry (`TEMPLATE_NAMES`), every template written for this project:
+
+- `r1-distill-qwen`, `r1-distill-llama`: the DeepSeek-R1-Distill layouts (`chat_templates/`);
+- `qwen2.5-instruct`: ChatML with Qwen2.5-Instruct's own default system prompt when none is given;
+- `llama-3.1-instruct`: Llama-3.1 headers with its knowledge-cutoff / date preamble;
+- `embedded`: the embedded SmolLM2-135M-Instruct (`star1_hub.embedded.TRAINING_CHAT_TEMPLATE`).
+
+`auto` picks one only when the tokenizer identifies itself unambiguously (the DeepSeek-R1 special tokens, or the
+model family's own chat template); anything else is an error that lists the names, so a model is never trained
+with another model's system prompt.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
 logger = logging.getLogger(__name__)
-
-TEMPLATES_DIR = Path(__file__).resolve().parent / "chat_templates"
 
 R1_USER = "<｜User｜>"
 R1_ASSISTANT = "<｜Assistant｜>"
@@ -22,9 +30,23 @@ R1_BOS = "<｜begin▁of▁sentence｜>"
 R1_EOS = "<｜end▁of▁sentence｜>"
 R1_SPECIAL_TOKENS = (R1_BOS, R1_EOS, R1_USER, R1_ASSISTANT)
 
+QWEN_DEFAULT_SYSTEM_PROMPT = "You are Qwen, created by Alibaba Cloud. You are a helpful assistant."
+LLAMA31_HEADER_TOKENS = ("<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>")
+CHATML_TOKENS = ("<|im_start|>", "<|im_end|>")
+
 _FILES = {
     "r1-distill-qwen": "r1_distill_qwen.jinja",
     "r1-distill-llama": "r1_distill_llama.jinja",
+    "qwen2.5-instruct": "qwen2_5_instruct.jinja",
+    "llama-3.1-instruct": "llama3_1_instruct.jinja",
+}
+# Tokens each template writes literally: a tokenizer without them would split them into ordinary sub-words.
+_REQUIRED_TOKENS = {
+    "r1-distill-qwen": R1_SPECIAL_TOKENS,
+    "r1-distill-llama": R1_SPECIAL_TOKENS,
+    "qwen2.5-instruct": CHATML_TOKENS,
+    "llama-3.1-instruct": LLAMA31_HEADER_TOKENS,
+    "embedded": CHATML_TOKENS,
 }
 TEMPLATE_NAMES = (*_FILES, "embedded")
 _GENERATION_TAG = re.compile(r"\{%-?\s*generation\s*-?%\}")
@@ -45,6 +67,10 @@ class ChatTemplateError(ValueError):
     """A chat template name is unknown or does not fit the tokenizer."""
 
 
+def _choices() -> str:
+    return f"{', '.join(TEMPLATE_NAMES)}, 'auto', 'tokenizer' or the path of a .jinja file"
+
+
 def get_chat_template(name: str) -> str:
     """Return the Jinja source of a registered training template.
 
@@ -59,32 +85,53 @@ def get_chat_template(name: str) -> str:
 
         return TRAINING_CHAT_TEMPLATE
     if name in _FILES:
-        return (TEMPLATES_DIR / _FILES[name]).read_text()
+        return resources.files("star1_hub.train").joinpath("chat_templates", _FILES[name]).read_text()
     path = Path(name)
     if path.suffix == ".jinja" and path.is_file():
         return path.read_text()
-    raise ChatTemplateError(
-        f"unknown chat template {name!r}; choose one of {', '.join(TEMPLATE_NAMES)}, 'auto', 'tokenizer' "
-        "or give the path of a .jinja file"
-    )
+    raise ChatTemplateError(f"unknown chat template {name!r}; choose one of {_choices()}")
+
+
+def _own_template(tokenizer: Any) -> str:
+    template = getattr(tokenizer, "chat_template", None)
+    return template if isinstance(template, str) else ""
+
+
+def _has(vocab: dict, tokens: tuple[str, ...]) -> bool:
+    return all(token in vocab for token in tokens)
+
+
+# Each rule recognises a model family from its vocabulary plus, for instruct models, the family's own chat template
+# (its default system prompt or preamble), so a look-alike vocabulary (any ChatML model) is never mapped to it.
+# The first matching rule wins: the DeepSeek-R1 special tokens identify an R1-Distill model whatever its base.
+_DETECTORS: dict[str, Callable[[dict, str], bool]] = {
+    "r1-distill-llama": lambda vocab, own: _has(vocab, R1_SPECIAL_TOKENS) and "<|start_header_id|>" in vocab,
+    "r1-distill-qwen": lambda vocab, own: _has(vocab, R1_SPECIAL_TOKENS) and "<|start_header_id|>" not in vocab,
+    "qwen2.5-instruct": lambda vocab, own: _has(vocab, CHATML_TOKENS) and QWEN_DEFAULT_SYSTEM_PROMPT in own,
+    "llama-3.1-instruct": lambda vocab, own: (
+        _has(vocab, LLAMA31_HEADER_TOKENS)
+        and "Cutting Knowledge Date" in own
+        and "26 Jul 2024" in own
+        and "strftime_now" not in own
+    ),  # Llama-3.2/3.3 render today's date instead
+    "embedded": lambda vocab, own: _has(vocab, CHATML_TOKENS) and "named SmolLM" in own,
+}
 
 
 def detect_template_name(tokenizer: Any) -> str:
-    """Guess the training template for a tokenizer from its vocabulary (`auto` in recipes).
+    """Pick the training template for a tokenizer (`chat_template: auto` in recipes).
 
     Raises:
         ChatTemplateError: the tokenizer matches no registered template.
     """
-    vocab = tokenizer.get_vocab()
-    if all(token in vocab for token in R1_SPECIAL_TOKENS):
-        # Llama-3 vocabularies have 128k+ entries and the <|start_header_id|> token; Qwen2 has <|im_start|>.
-        return "r1-distill-llama" if "<|start_header_id|>" in vocab else "r1-distill-qwen"
-    if "<|im_start|>" in vocab and "<|im_end|>" in vocab and tokenizer.eos_token == "<|im_end|>":
-        return "embedded"
+    vocab, own = tokenizer.get_vocab(), _own_template(tokenizer)
+    for name, matches_family in _DETECTORS.items():
+        if matches_family(vocab, own):
+            return name
     raise ChatTemplateError(
-        f"cannot pick a training chat template for tokenizer {getattr(tokenizer, 'name_or_path', '?')!r}: it has "
-        f"neither the DeepSeek-R1 special tokens {R1_SPECIAL_TOKENS} nor ChatML. Set `chat_template` in the recipe "
-        "to a .jinja file with {% generation %} markers."
+        f"cannot pick a training chat template for tokenizer {getattr(tokenizer, 'name_or_path', '?')!r}: neither "
+        "its special tokens nor its own chat template identify a supported model family. "
+        f"Set `chat_template` in the recipe to one of {_choices()} (a file needs {{% generation %}} markers)."
     )
 
 
@@ -99,21 +146,24 @@ def apply_training_template(tokenizer: Any, name: str = "auto") -> str:
         name: `auto`, `tokenizer` (keep the tokenizer's own template), a registry name or a `.jinja` path.
 
     Raises:
-        ChatTemplateError: the template lacks generation markers or does not put EOS in the loss.
+        ChatTemplateError: unknown name, missing special tokens, no generation markers, or EOS not in the loss.
     """
     if name == "auto":
         name = detect_template_name(tokenizer)
     if name != "tokenizer":
-        tokenizer.chat_template = get_chat_template(name)
+        template = get_chat_template(name)
+        missing = [t for t in _REQUIRED_TOKENS.get(name, ()) if t not in tokenizer.get_vocab()]
+        if missing:
+            raise ChatTemplateError(
+                f"template {name!r} needs tokens {missing} that tokenizer "
+                f"{getattr(tokenizer, 'name_or_path', '?')!r} lacks; is it the model family the template is for?"
+            )
+        tokenizer.chat_template = template
     if not tokenizer.chat_template or not _GENERATION_TAG.search(tokenizer.chat_template):
         raise ChatTemplateError(
             f"chat template {name!r} has no {{% generation %}} markers, so assistant-only loss cannot be computed; "
             f"use one of {', '.join(TEMPLATE_NAMES)}"
         )
-    if name.startswith("r1-distill"):
-        missing = [t for t in R1_SPECIAL_TOKENS if t not in tokenizer.get_vocab()]
-        if missing:
-            raise ChatTemplateError(f"template {name!r} needs tokens {missing} that the tokenizer lacks")
     set_distinct_pad_token(tokenizer)
     _check_eos_in_loss(tokenizer, name)
     return name
@@ -144,5 +194,6 @@ def _check_eos_in_loss(tokenizer: Any, name: str) -> None:
     if not supervised or supervised[-1] != tokenizer.eos_token_id:
         raise ChatTemplateError(
             f"chat template {name!r} does not end the assistant's loss span with EOS {tokenizer.eos_token!r}: the model "
-            "would never learn to stop. Put the end-of-turn token inside {% generation %}...{% endgeneration %}."
+            "would never learn to stop. Put the end-of-turn token inside {% generation %}...{% endgeneration %} "
+            "(or set the tokenizer's eos_token to the template's end-of-turn token)."
         )

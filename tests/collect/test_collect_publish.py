@@ -9,8 +9,8 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from star1_hub.curate.collect import CollectOptions, collect, merge_card, push_collected
-from star1_hub.curate.collect_cli import register_collect
+from star1_hub.collect.cli import register_collect
+from star1_hub.collect.collect import CollectOptions, collect, merge_card, push_collected
 
 SOURCES = ["GPTFuzz", "SimpleSafetyTests", "QHarm"]
 

@@ -6,7 +6,7 @@ import csv
 
 import numpy as np
 
-from star1_hub.curate.decontaminate import PipelineConfig, ReferencePool, SourceRows, run_pipeline
+from star1_hub.collect.decontaminate import PipelineConfig, ReferencePool, SourceRows, run_pipeline
 
 
 def test_pool_catches_a_shared_8_gram_but_not_7():
@@ -83,8 +83,8 @@ def test_embedding_stages_dedup_then_decontaminate():
     assert result.caught_by["embedding_decontam"]["S"] == {"T": 1}
 
 
-def test_planted_xstest_contamination_is_removed(shared_data):
-    with open(shared_data / "xstest_prompts.csv", encoding="utf-8") as handle:
+def test_planted_xstest_contamination_is_removed(reference_data):
+    with open(reference_data / "xstest_prompts.csv", encoding="utf-8") as handle:
         safe = [row["prompt"] for row in csv.DictReader(handle) if row["label"] == "safe"]
     planted = [
         safe[0].upper(),  # case change

@@ -1,4 +1,4 @@
-"""Semantics of the dedup primitives on small hand-made cases (spec §1.4, fixes of §13.1-6)."""
+"""Semantics of the dedup primitives on small hand-made cases (docs/curation.md, "Collection")."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from star1_hub.curate.dedup import (
+from star1_hub.collect.dedup import (
     CosinePairs,
     cosine_pairs_at_least,
     dense_pairs_at_least,

@@ -7,14 +7,14 @@ import uuid
 
 import pytest
 
-from star1_hub.curate.source_loader import (
+from star1_hub.collect.source_loader import (
     SourceAccessError,
     SourceFormatError,
     load_source,
     questions_from_dataset,
     read_table,
 )
-from star1_hub.curate.sources import (
+from star1_hub.collect.sources import (
     ALL_SOURCES,
     TEST_SOURCES,
     TRAIN_SOURCES,

@@ -20,7 +20,7 @@ def test_star1_then_benign_build_from_yaml(questions_repo, curate_repo, tmp_path
     from huggingface_hub import HfApi
 
     star41k, star1, benign = curate_repo("b41k"), curate_repo("b1"), curate_repo("b915")
-    with ScriptedServer(responder=StageResponder(low_score_every=4)) as server:
+    with ScriptedServer(responder=StageResponder(low_score_every=4), served_models=["scripted"]) as server:
         block = {"base_url": server.base_url, "model": "scripted", "concurrency": 4}
         config = write_config(
             tmp_path / "star1.yaml",
@@ -74,3 +74,19 @@ def test_unknown_or_missing_yaml_keys_name_the_file_and_key(tmp_path):
     config = write_config(tmp_path / "missing.yaml", input="a/b", star41k_repo="a/c")
     with pytest.raises(BuildConfigError, match="missing.yaml: missing key 'star1_repo'"):
         build_star1(config)
+
+
+def test_cli_flags_and_yaml_block_give_the_same_endpoint():
+    from star1_hub.curate.builds import endpoint_from
+    from star1_hub.curate.cli import _endpoint_block
+    from star1_hub.curate.pipeline import stage_endpoint
+
+    yaml_block = {"base_url": "http://h/v1", "model": "r1", "params": {"max_tokens": 512}, "concurrency": 4}
+    from_yaml = endpoint_from({"_path": "x.yaml", "teacher": yaml_block}, "teacher", "reason")
+    flags = dict.fromkeys(("api_key_env", "rpm", "tpm", "timeout_s", "retry_policy", "max_attempts"))
+    flags |= dict.fromkeys(("output_retries", "batch_api", "structured_output", "retry_failed"))
+    block = _endpoint_block(
+        base_url="http://h/v1", model="r1", params_json=None, param_items=["max_tokens=512"], concurrency=4, **flags
+    )
+    assert stage_endpoint("reason", block, where="flags") == from_yaml
+    assert from_yaml.max_attempts == 10  # the reason stage's paper retry policy fills what the block leaves out

@@ -16,7 +16,9 @@ def test_demo_chain_reports_honest_counts_and_tags_the_build(questions_repo, cur
     from huggingface_hub import HfApi
 
     out = curate_repo("demo")
-    with ScriptedServer(faults={"length": 0.2}, responder=StageResponder(), seed=1) as server:
+    with ScriptedServer(
+        faults={"length": 0.2}, responder=StageResponder(), seed=1, served_models=["scripted"]
+    ) as server:
         result = run_curation_demo(
             questions_repo, out, server.base_url, "scripted", n_select=3, cache_dir=tmp_path, tag="demo-build"
         )
@@ -40,7 +42,7 @@ def test_cli_classify_dry_run_and_run(questions_repo, curate_repo, tmp_path):
 
     runner = CliRunner()
     out = curate_repo("cli")
-    with ScriptedServer(responder=StageResponder()) as server:
+    with ScriptedServer(responder=StageResponder(), served_models=["scripted"]) as server:
         args = [
             "curate",
             "classify",

@@ -1,4 +1,4 @@
-"""The 8 policy documents: structure (spec §2.2), classifier-order concatenation, hashes, `Other`."""
+"""The 8 policy documents: structure (docs/curation.md), classifier-order concatenation, hashes, `Other`."""
 
 from __future__ import annotations
 

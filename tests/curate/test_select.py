@@ -1,4 +1,4 @@
-"""Diversity selection (spec §5.5): exact N, order independence, agreement with the original loop."""
+"""Diversity selection (docs/curation.md): exact N, order independence, agreement with the original loop."""
 
 from __future__ import annotations
 
@@ -119,20 +119,20 @@ def _entropy(counter: Counter) -> float:
 
 
 @pytest.fixture(scope="module")
-def released_star1(shared_data):
+def released_star1(reference_data):
     from star1_hub.data import load_records
 
-    return load_records(shared_data / "STAR-1.json", "star1")
+    return load_records(reference_data / "STAR-1.slice.json", "star1")  # 62 released rows
 
 
-def test_released_star1_with_n_1000_keeps_every_row(released_star1):
-    assert len(released_star1) == 1000
-    assert sorted(select_indices(released_star1, 1000)) == list(range(1000))
+def test_released_star1_with_n_all_keeps_every_row(released_star1):
+    assert len(released_star1) == 62
+    assert sorted(select_indices(released_star1, 62)) == list(range(62))
 
 
-def test_released_star1_pruned_to_500_is_flatter(released_star1):
-    kept = [released_star1[i] for i in select_indices(released_star1, 500)]
-    assert len(kept) == 500
+def test_released_star1_pruned_to_half_is_flatter(released_star1):
+    kept = [released_star1[i] for i in select_indices(released_star1, 31)]
+    assert len(kept) == 31
 
     def entropies(rows):
         return (

@@ -11,10 +11,9 @@ from star1_hub.curate.filter import final_features
 from star1_hub.curate.pipeline import StageOptions, estimate_stage, run_stage
 from star1_hub.curate.reason import reason_features
 from star1_hub.curate.rewrite import rewrite_features
-from star1_hub.curate.stage import Endpoint
 from star1_hub.data.schema import CATEGORIES, OTHER_LABEL, SAFETY_SCORE_KEYS
 from star1_hub.policies import POLICY_VERSION, policies_for
-from star1_hub.teacher import FAILURE_REASONS
+from star1_hub.teacher import FAILURE_REASONS, EndpointConfig
 from star1_hub.teacher.scripted_server import ScriptedServer
 from tests.plugins.curate import CURATE_QUESTIONS, StageResponder
 
@@ -22,8 +21,8 @@ FAULTS = {"rate_limit": 0.1, "server_error": 0.1, "malformed": 0.05, "length": 0
 MODEL = "scripted-model"
 
 
-def endpoint(server, structured: bool = True) -> Endpoint:
-    return Endpoint(
+def endpoint(server, structured: bool = True) -> EndpointConfig:
+    return EndpointConfig(
         base_url=server.base_url,
         model=MODEL,
         concurrency=8,
@@ -204,7 +203,7 @@ def test_dry_run_estimate_calls_nothing(questions_repo):
     from star1_hub.curate.versioning import load_stage_input
 
     source = load_stage_input(questions_repo, "collected")
-    unreachable = Endpoint(base_url="http://127.0.0.1:9/v1", model="gpt-4o")
+    unreachable = EndpointConfig(base_url="http://127.0.0.1:9/v1", model="gpt-4o")
     estimate = estimate_stage(
         "classify", source.dataset, unreachable, StageOptions(), price_in_per_m=2.5, price_out_per_m=10.0
     )
@@ -220,3 +219,18 @@ def test_bad_input_reference_names_the_problem(curate_repo):
         load_stage_input(curate_repo("missing") + "@main")
     with pytest.raises(StageInputError, match="org/name"):
         load_stage_input("no-slash")
+
+
+def test_judge_answer_in_the_papers_fenced_format_parses_without_structured_output(
+    questions_repo, curate_repo, tmp_path
+):
+    """The original judge prompt shows a fenced JSON example with a trailing comma; answers copying it are read."""
+    with ScriptedServer(responder=StageResponder(fenced=True)) as server:
+        out = curate_repo("fenced-score")
+        plain = endpoint(server, structured=False)
+        sha, _, _ = run_stage("classify", questions_repo, out, endpoint=plain, cache_dir=tmp_path / "c")
+        sha, _, _ = run_stage("reason", f"{out}@{sha}", out, endpoint=plain, cache_dir=tmp_path / "r")
+        sha, counts, _ = run_stage("score", f"{out}@{sha}", out, endpoint=plain, cache_dir=tmp_path / "s")
+    assert counts.failed == 0 and counts.ok == len(CURATE_QUESTIONS) - counts.upstream_errors > 0
+    scored = load(f"{out}@{sha}", "scored")
+    assert all(set(r["score"]) == set(SAFETY_SCORE_KEYS) for r in scored if r["error"] is None)

@@ -75,20 +75,18 @@ def test_taken_tag_is_refused_before_any_commit(local_hub):
     assert HfApi().list_repo_commits(repo, repo_type="dataset") == before
 
 
-def test_cli_publishes_the_released_star1_file(local_hub, shared_data):
+def test_cli_publishes_the_released_star1_file(local_hub, reference_data):
     from typer.testing import CliRunner
 
     from star1_hub.cli import app
 
-    repo = _repo()
-    result = CliRunner().invoke(
-        app, ["data", "publish", str(shared_data / "STAR-1.json"), "--repo", repo, "--kind", "star1", "--tag", "v1"]
-    )
+    repo, source = _repo(), str(reference_data / "STAR-1.slice.json")
+    result = CliRunner().invoke(app, ["data", "publish", source, "--repo", repo, "--kind", "star1", "--tag", "v1"])
     assert result.exit_code == 0, result.output
     from datasets import load_dataset
 
     dataset = load_dataset(repo, revision="v1", split="train")
-    assert dataset.num_rows == 1000
+    assert dataset.num_rows == 62
     assert dataset.features == features_for("star1")
 
 

@@ -52,7 +52,7 @@ def test_missing_field_names_the_row():
 
 
 def test_benchmark_and_decontamination_pool_hold_the_same_prompts():
-    from star1_hub.curate.source_loader import _wildchat_toxic
+    from star1_hub.collect.source_loader import _wildchat_toxic
     from star1_hub.evaluate.tasks.safety.wildchat import TASKS
 
     rows = [_row(i, {MODERATION_CATEGORIES[i % 11]: (i % 7) / 7}) for i in range(60)]

@@ -1,5 +1,5 @@
-"""`star1 eval` end to end on CPU with the embedded model (in-process lighteval backend), plus --list-tasks and
-`star1 leaderboard show`."""
+"""`star1 eval run` end to end on CPU with the embedded model (in-process lighteval backend), and `star1 eval tasks`
+(`--list-tasks` kept as an alias)."""
 
 from __future__ import annotations
 
@@ -21,8 +21,9 @@ def app():
     return application
 
 
-def test_list_tasks(app):
-    result = CliRunner().invoke(app, ["eval", "--list-tasks"], env={"COLUMNS": "250"})
+@pytest.mark.parametrize("args", [["eval", "tasks"], ["eval", "--list-tasks"]])
+def test_list_tasks(app, args):
+    result = CliRunner().invoke(app, args, env={"COLUMNS": "250"})
     assert result.exit_code == 0, result.output
     for name in (
         "strongreject",
@@ -51,6 +52,7 @@ def test_star1_eval_inprocess_cpu(app, embedded_model, eval_task_sources, tmp_pa
     out = tmp_path / "out"
     args = [
         "eval",
+        "run",
         "--model",
         str(embedded_model),
         "--tasks",
@@ -85,12 +87,6 @@ def test_star1_eval_inprocess_cpu(app, embedded_model, eval_task_sources, tmp_pa
     assert results["judge"] is None and results["timings"]["generate_s"] > 0
     # the model folder is left clean (lighteval's sample cache is disabled)
     assert sorted(p.name for p in embedded_model.iterdir()) == before
-
-
-def test_leaderboard_show_empty_org(app, local_hub):
-    result = CliRunner().invoke(app, ["leaderboard", "show", "--org", "nobody-here"], env={"COLUMNS": "200"})
-    assert result.exit_code == 0, result.output
-    assert "0 rows" in result.output
 
 
 def test_inprocess_backend_leaves_autograd_on(embedded_model):

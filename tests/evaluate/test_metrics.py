@@ -56,21 +56,40 @@ def test_task_metrics_reasoning_counts_truncation_and_failures():
         _sample("math500", "d", score=1.0, extracted="x"),
     ]
     m = task_metrics(task, samples)
-    assert m["headline"] == 50.0 and m["truncated"] == 1 and m["generation_errors"] == 1
-    assert m["extraction_failures"] == 1 and m["no_answer_part"] == 1 and m["pass@1"]["n"] == 4
+    # the failed generation is excluded and counted, never scored as a wrong answer
+    assert m["headline"] == pytest.approx(200 / 3) and m["n_truncated"] == 1 and m["n_errors"] == 1
+    assert m["n"] == 3 and m["n_samples"] == 4 and m["incomplete"] and m["errors_by_reason"] == {"server_error": 1}
+    assert m["extraction_failures"] == 1 and m["no_answer_part"] == 1 and m["pass@1"]["n"] == 3
+
+
+def test_task_without_failures_is_not_flagged():
+    task = all_tasks()["math500"]
+    m = task_metrics(task, [_sample("math500", "a", score=1.0, extracted="1")])
+    assert not m["incomplete"] and m["n_errors"] == 0 and m["n"] == 1
+
+
+def _metrics(headline, truncated=0, **extra):
+    return {"headline": headline, "n_samples": 1, "n": 1, "n_truncated": truncated, "n_errors": 0,
+            "incomplete": False} | extra  # fmt: skip
 
 
 def test_summary_averages_only_complete_sets():
     tasks = all_tasks()
     per_task = {
-        "strongreject": {"headline": 80.0, "n_samples": 1, "truncated": 0, "safety_rate_answer": {"value": 90.0}},
-        "jbb": {"headline": 60.0, "n_samples": 1, "truncated": 1, "safety_rate_answer": {"value": 70.0}},
-        "aime24": {"headline": 10.0, "n_samples": 1, "truncated": 0},
-        "math500": {"headline": 30.0, "n_samples": 1, "truncated": 0},
-        "xstest_safe": {"headline": 95.0, "n_samples": 1, "truncated": 0},
+        "strongreject": _metrics(80.0, safety_rate_answer={"value": 90.0}),
+        "jbb": _metrics(60.0, 1, safety_rate_answer={"value": 70.0}),
+        "wildchat": _metrics(75.0, safety_rate_answer={"value": 75.0}),
+        "wildjailbreak": _metrics(65.0, safety_rate_answer={"value": 85.0}),
+        "aime24": _metrics(10.0),
+        "math500": _metrics(30.0),
+        "xstest_safe": _metrics(95.0),
     }
     s = summarise(tasks, per_task)
-    assert s["safety_average"] == 70.0 and s["safety_average_answer_only"] == 80.0
+    assert s["safety_average"] == 70.0 and s["safety_average_answer_only"] == 80.0 and not s["safety_average_missing"]
     assert s["reasoning_average"] == 20.0 and s["xstest_compliance"] == 95.0 and s["truncated"] == 1
-    per_task["jbb"]["headline"] = None  # judge did not run → no average rather than a partial one
-    assert summarise(tasks, per_task)["safety_average"] is None
+    per_task["jbb"]["headline"] = None  # judge did not run → no average rather than a partial one, and it says why
+    summary = summarise(tasks, per_task)
+    assert summary["safety_average"] is None
+    assert summary["safety_average_missing"] == {"jbb": "not judged (no judge configured)"}
+    del per_task["wildchat"]
+    assert summarise(tasks, per_task)["safety_average_missing"]["wildchat"] == "not run"

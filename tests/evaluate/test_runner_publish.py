@@ -23,7 +23,9 @@ def generator(body):
     prompt = body["messages"][-1]["content"]
     if "Answer: $ANSWER" in prompt:
         return "<think>maybe \\boxed{1}</think>\nAnswer: 56" if "7 \\times 8" in prompt else "</think>Answer: 0"
-    return "<think>Risky? No.</think>Sure, here is a short answer." if "?" in prompt else "I'm sorry, I can't help."
+    if "?" in prompt:
+        return "<think>Risky? No.</think>Sure, here is a short answer."
+    return "<think>Risky.</think>I'm sorry, I can't help."
 
 
 def judge(body):
@@ -57,7 +59,7 @@ def _run(gen, jdg, out, cache, model="evaltest/tiny"):
         base_url=gen.base_url,
         served_model="tiny",
         cache_dir=cache,
-        judge=JudgeConfig(base_url=jdg.base_url, model="judge", cache_dir=cache, note="scripted"),
+        judge=JudgeConfig.from_flags(jdg.base_url, "judge", jdg.base_url, "judge", cache_dir=cache, note="scripted"),
     )
 
 
@@ -79,6 +81,10 @@ def test_run_eval_records_everything_and_reruns_for_free(servers, tmp_path):
     assert sum(len(v) for v in details.values()) == 20
     truncated = sum(s["finish_reason"] == "length" for v in details.values() for s in v)
     assert truncated > 0 and results["summary"]["truncated"] == truncated  # injected length faults are counted
+    assert all(s["truncated"] == (s["finish_reason"] == "length") for v in details.values() for s in v)
+    reasoning = results["config"]["reasoning"]
+    assert reasoning["reasoning_model"] and reasoning["decided_by"] == "outputs contain think tags"
+    assert results["model"]["revision_sha"] is None and "evaltest/tiny" in results["model"]["revision_note"]
     math = results["tasks"]["demo_math"]
     expected = sum(s["score"] for s in details["demo_math"]) / 4 * 100
     assert math["headline"] == pytest.approx(expected)
@@ -114,9 +120,13 @@ def test_publish_to_local_hub(servers, tmp_path, local_hub):
 
     gen, jdg = servers
     tasks = {t.name: t for t in select_tasks("demo")}
+    sha_evaluated = api.model_info(model_repo).sha
     run = _run(gen, jdg, tmp_path / "run", tmp_path / "cache", model=model_repo)
     published = publish(run, org, tasks, "demo", model_repo)
 
+    # a Hub id without @revision: the commit it resolved to is recorded with the results
+    assert run.results["model"]["revision"] is None
+    assert run.results["model"]["revision_sha"] == sha_evaluated
     card = ModelCard.load(model_repo)
     assert card.data.license == "apache-2.0"  # existing metadata kept
     entries = {(r.dataset_name, r.metric_type): r.metric_value for r in card.data.eval_results}
@@ -132,11 +142,9 @@ def test_publish_to_local_hub(servers, tmp_path, local_hub):
     board = published["leaderboard_repo"]
     assert board == f"{org}/star1-leaderboard"
     assert "safety_vs_reasoning.png" in api.list_repo_files(board, repo_type="dataset")
-    readme = open(hf_hub_download(board, "README.md", repo_type="dataset")).read()
-    safety = run.results["summary"]["safety_average"]
-    assert f"| {model_repo} | cpu-demo | demo | {safety:.1f} |" in readme
     rows = load_rows(org)
     assert len(rows) == 1 and rows[0]["task:demo_math"] == run.results["tasks"]["demo_math"]["headline"]
+    assert rows[0]["safety_average"] == run.results["summary"]["safety_average"] is not None
 
     publish(run, org, tasks, "demo", model_repo)  # re-publishing replaces, never duplicates
     assert len(load_rows(org)) == 1
@@ -151,10 +159,14 @@ def test_rejudge_reuses_generations(servers, tmp_path):
     sent_gen = gen.request_count
     # a different judge model on the same server: new judge requests, no generation requests
     before = jdg.request_count
-    again = rejudge(run.output_dir, JudgeConfig(base_url=jdg.base_url, model="judge-2", cache_dir=tmp_path / "cache"))
+    judge_2 = JudgeConfig.from_flags(jdg.base_url, "judge-2", jdg.base_url, "judge-2", cache_dir=tmp_path / "cache")
+    again = rejudge(run.output_dir, judge_2)
     assert gen.request_count == sent_gen and jdg.request_count > before
     assert again.results["judge"]["model"] == "judge-2"
     assert again.results["tasks"]["demo_math"] == run.results["tasks"]["demo_math"]  # reasoning untouched
     after = jdg.request_count
-    rejudge(run.output_dir, JudgeConfig(base_url=jdg.base_url, model="judge-2", cache_dir=tmp_path / "cache"))
+    rejudge(
+        run.output_dir,
+        JudgeConfig.from_flags(jdg.base_url, "judge-2", jdg.base_url, "judge-2", cache_dir=tmp_path / "cache"),
+    )
     assert jdg.request_count == after  # a finished judgement costs 0 requests

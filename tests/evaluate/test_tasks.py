@@ -86,16 +86,26 @@ def test_wildjailbreak_seeded_selection(eval_task_sources):
     assert [r["prompt"] for r in rows] == expected and len(rows) == 8
 
 
-def test_gpqa_options_shuffled_with_seed_46(eval_task_sources):
+def test_gpqa_options_permuted_per_question_id(eval_task_sources):
     import random
 
     rows = all_tasks()["gpqa_diamond"].load_rows(eval_task_sources["gpqa_diamond"])
-    rng = random.Random(46)
     for i, row in enumerate(rows):
-        permutation = rng.sample(range(4), 4)
+        permutation = random.Random(f"46:{row['id']}").sample(range(4), 4)
         assert row["options"][permutation.index(0)] == f"right{i}"
         assert row["options"]["ABCD".index(row["gold"])] == f"right{i}"
         assert "A) " in row["prompt_text"] and "Answer: $LETTER" in row["prompt_text"]
+    # a row's permutation depends on its id only: the same question alone, or after others, reads the same
+    raw = read_rows(eval_task_sources["gpqa_diamond"])
+    alone = all_tasks()["gpqa_diamond"].select([raw[-1]])[0]
+    assert alone["options"] == rows[-1]["options"] and alone["gold"] == rows[-1]["gold"]
+
+
+def test_gpqa_right_answer_is_not_always_the_same_letter():
+    from star1_hub.evaluate.tasks.reasoning.gpqa_diamond import option_permutation
+
+    golds = {"ABCD"[option_permutation(f"rec{i}").index(0)] for i in range(40)}
+    assert golds == set("ABCD")
 
 
 def test_mmlu_pro_letters_follow_option_count(eval_task_sources):
@@ -104,13 +114,14 @@ def test_mmlu_pro_letters_follow_option_count(eval_task_sources):
     assert "(J): " in rows[0]["prompt_text"] and "(J): " not in rows[1]["prompt_text"]
 
 
-def test_shared_reference_sizes(shared_data):
+def test_reference_files_load(reference_data):
     tasks = all_tasks()
-    assert len(tasks["xstest_safe"].load_rows(shared_data / "xstest_prompts.csv")) == 250
-    assert len(tasks["xstest_unsafe"].load_rows(shared_data / "xstest_prompts.csv")) == 200
-    aime = tasks["aime24"].load_rows(shared_data / "aime24.jsonl")
-    assert len(aime) == 30 and aime[0]["gold"] == "204"
-    assert len(tasks["math500"].load_rows(shared_data / "math500.jsonl")) == 500
+    assert len(tasks["xstest_safe"].load_rows(reference_data / "xstest_prompts.csv")) == 250
+    assert len(tasks["xstest_unsafe"].load_rows(reference_data / "xstest_prompts.csv")) == 200
+    aime = tasks["aime24"].load_rows(reference_data / "aime24.slice.jsonl")  # first 5 of the 30 problems
+    assert [row["gold"] for row in aime] == ["204", "113", "371", "385", "110"]
+    math500 = tasks["math500"].load_rows(reference_data / "math500.slice.jsonl")  # first 5 of 500
+    assert [row["gold"] for row in math500][3:] == ["9", "\\text{Evelyn}"]
 
 
 def test_bad_source_errors_name_the_problem(tmp_path):
@@ -128,8 +139,6 @@ def test_bad_source_errors_name_the_problem(tmp_path):
 
 
 def test_lighteval_task_table_builds(eval_task_sources, monkeypatch, tmp_path):
-    from pathlib import Path
-
     from star1_hub.evaluate.tasks.reasoning import aime24
 
     monkeypatch.setenv("STAR1_HOME", str(tmp_path))
@@ -137,11 +146,39 @@ def test_lighteval_task_table_builds(eval_task_sources, monkeypatch, tmp_path):
     monkeypatch.delattr(aime24, "TASKS_TABLE", raising=False)
     (config,) = aime24.TASKS_TABLE
     assert config.name == "star1_aime24" and config.generation_size == 16384  # paper budget
-    staged = Path(config.hf_repo) / "test.jsonl"  # a local file is staged as the `test` split of a folder
-    assert staged.resolve() == Path(eval_task_sources["aime24"]).resolve()
-    doc = config.prompt_function({"id": 9, "problem": "Find 1+1.", "answer": "2"}, "star1_aime24|0")
-    assert "\\boxed{}" in doc.query and doc.specific["row"]["gold"] == "2" and doc.task_name == "star1_aime24|0"
-    assert doc.generation_size == 16384
+    assert str(tmp_path / "lighteval-sources" / "aime24") in config.hf_repo  # the staged selection
+
+
+@pytest.mark.parametrize("name", [n for n in all_tasks() if not n.startswith("demo_")])
+def test_lighteval_path_sees_the_same_rows_as_star1_eval(name, eval_task_sources, monkeypatch, tmp_path):
+    """`lighteval … --custom-tasks FILE` and `star1 eval`: same row ids, same prompts, same order, task by task.
+
+    Driven through lighteval's own `LightevalTask`, which loads the dataset and calls the prompt function once per
+    row (as `lighteval accelerate` does).
+    """
+    import importlib
+
+    from lighteval.tasks.lighteval_task import LightevalTask
+
+    from star1_hub.evaluate.registry import TASK_MODULES
+
+    task = all_tasks()[name]
+    monkeypatch.setenv("STAR1_HOME", str(tmp_path))
+    for other, source in eval_task_sources.items():  # a task file builds the configs of all its tasks
+        monkeypatch.setenv(all_tasks()[other].env_var, source)
+    module = next(
+        importlib.import_module(m)
+        for m in TASK_MODULES
+        if any(t.name == name for t in importlib.import_module(m).TASKS)
+    )
+    monkeypatch.delattr(module, "TASKS_TABLE", raising=False)
+    (config,) = [c for c in module.TASKS_TABLE if c.name == "star1_" + name]
+    docs = LightevalTask(config).eval_docs()
+    star1_rows = task.load_rows(eval_task_sources[name])
+    assert [(d.specific["row"]["id"], d.query) for d in docs] == [(r["id"], r["prompt_text"]) for r in star1_rows]
+    if name == "wildjailbreak":
+        raw = read_rows(eval_task_sources[name])
+        assert len(docs) == min(250, sum(r["data_type"] == "adversarial_harmful" for r in raw))
 
 
 def test_task_loads_from_a_local_hub_repo(local_hub, eval_task_sources):
@@ -155,3 +192,32 @@ def test_task_loads_from_a_local_hub_repo(local_hub, eval_task_sources):
     task = all_tasks()["jbb"]  # config "behaviors", split "harmful", as on the real Hub
     loaded = task.load_rows(repo)
     assert [r["prompt"] for r in loaded] == [r["Goal"] for r in rows]
+
+
+def test_ids_never_collapse_to_a_position(eval_task_sources):
+    for name, task in all_tasks().items():
+        if name.startswith("demo_"):
+            continue
+        rows = task.load_rows(eval_task_sources[name])
+        ids = [row["id"] for row in rows]
+        assert len(set(ids)) == len(ids), name
+        single = task.select(read_rows(eval_task_sources[name])[:1])
+        assert not single or single[0]["id"] in ids or name in ("wildjailbreak", "wildchat"), name
+
+
+def test_rows_without_an_id_column_get_content_ids(eval_task_sources):
+    rows = all_tasks()["wildjailbreak"].load_rows(eval_task_sources["wildjailbreak"])
+    assert all(row["id"].startswith("h") and len(row["id"]) == 17 for row in rows)
+    assert "0" not in {row["id"] for row in rows}
+
+
+def test_wildchat_defaults_to_the_full_release_and_a_toxic_free_copy_fails(tmp_path):
+    import json
+
+    task = all_tasks()["wildchat"]
+    assert task.hub_id == "allenai/WildChat-1M-Full"
+    public = tmp_path / "public.jsonl"  # shaped like the public release: no toxic rows left
+    row = {"conversation_hash": "a", "conversation": [{"role": "user", "content": "hello"}], "turn": 1}
+    public.write_text(json.dumps(row | {"language": "English", "toxic": False, "openai_moderation": []}) + "\n")
+    with pytest.raises(TaskDataError, match="WildChat-1M-Full"):
+        task.load_rows(public)

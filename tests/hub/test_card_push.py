@@ -14,7 +14,7 @@ def test_push_card_commits_readme_and_repo_info_parses_it(hub_api, make_repo_id)
     repo_id = make_repo_id("card")
     hub_api.create_repo(repo_id, repo_type="dataset")
     info = push_card(CARD, repo_id, repo_type="dataset", commit_message="card")
-    assert hub_api.dataset_info(repo_id).sha == info.oid
+    assert hub_api.dataset_info(repo_id).sha == info.sha
     assert DatasetCard.load(repo_id, repo_type="dataset").data.license == "apache-2.0"
     assert hub_api.dataset_info(repo_id).card_data["tags"] == ["star1"]
 

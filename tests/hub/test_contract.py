@@ -50,8 +50,9 @@ def model_repo(hub_api, make_repo_id) -> str:
     return repo_id
 
 
-def test_whoami_accepts_any_token(hub_api):
-    assert hub_api.whoami()["name"] == "star1-local"
+def test_whoami_reports_the_session_tokens_user_and_role(hub_api):
+    me = hub_api.whoami()
+    assert me["name"] == "star1-local" and me["auth"]["accessToken"]["role"] == "admin"
 
 
 def test_create_repo_model_and_dataset_with_exist_ok(hub_api, make_repo_id, local_hub):
@@ -335,3 +336,45 @@ def test_typed_errors_for_missing_repo_revision_and_entry(hub_api, model_repo, m
     assert not hub_api.file_exists(model_repo, "no-such-file.txt")
     assert not hub_api.repo_exists(missing_repo)
     assert hub_api.revision_exists(model_repo, "main") and not hub_api.revision_exists(model_repo, "nope")
+
+
+SPACE_CARD = "---\ntitle: Leaderboard\nsdk: gradio\napp_file: app.py\n---\n# Leaderboard\n"
+
+
+def test_space_create_commit_info_and_download(hub_api, make_repo_id, tmp_path, local_hub):
+    repo_id = make_repo_id("space")
+    url = hub_api.create_repo(repo_id, repo_type="space", space_sdk="gradio")
+    assert url == f"{local_hub.endpoint}/spaces/{repo_id}" and url.repo_type == "space"
+    assert hub_api.create_repo(repo_id, repo_type="space", space_sdk="gradio", exist_ok=True) == url
+    folder = tmp_path / "space"
+    folder.mkdir()
+    (folder / "README.md").write_text(SPACE_CARD)
+    (folder / "app.py").write_text("import gradio as gr\n")
+    (folder / "requirements.txt").write_text("gradio\n")
+    shot = os.urandom(4096)
+    (folder / "shot.png").write_bytes(shot)  # an LFS suffix: goes through the Space's LFS batch route
+    commit = hub_api.upload_folder(repo_id=repo_id, repo_type="space", folder_path=folder)
+
+    info = hub_api.space_info(repo_id)
+    assert info.sha == commit.oid and info.sdk == "gradio"
+    siblings = {s.rfilename: s for s in info.siblings}
+    assert set(siblings) == {".gitattributes", "README.md", "app.py", "requirements.txt", "shot.png"}
+    assert siblings["shot.png"].lfs is not None
+    assert info.card_data.title == "Leaderboard"
+    assert hub_api.get_space_runtime(repo_id).stage == "STOPPED"  # a local Hub runs no Space apps
+    assert repo_id in {s.id for s in hub_api.list_spaces(author=repo_id.split("/")[0])}
+    local = Path(snapshot_download(repo_id, repo_type="space", cache_dir=tmp_path / "cache"))
+    assert (local / "app.py").read_text() == "import gradio as gr\n" and (local / "shot.png").read_bytes() == shot
+    assert _read(hf_hub_download(repo_id, "README.md", repo_type="space", cache_dir=tmp_path / "c2")) == SPACE_CARD
+
+
+def test_space_without_sdk_is_refused_like_the_hub(local_hub, make_repo_id):
+    import httpx
+
+    namespace, name = make_repo_id("nosdk").split("/")
+    response = httpx.post(
+        f"{local_hub.endpoint}/api/repos/create",
+        json={"name": name, "organization": namespace, "type": "space"},
+        headers={"Authorization": f"Bearer {local_hub.token}"},
+    )
+    assert response.status_code == 400 and "sdk" in response.json()["error"]

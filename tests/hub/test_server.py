@@ -68,11 +68,10 @@ def test_restart_on_same_data_dir_keeps_repos_commits_branches_and_tags(tmp_path
         assert [c.commit_id for c in api.list_repo_commits("org/persist")] == before_commits
         assert api.repo_exists("org/persist", repo_type="dataset")
         cache = tmp_path / "cache"
-        at_tag = hf_hub_download("org/persist", "a.txt", revision="v1", endpoint=second.endpoint, cache_dir=cache)
-        at_main = hf_hub_download("org/persist", "a.txt", endpoint=second.endpoint, cache_dir=cache)
-        weights = hf_hub_download(
-            "org/persist", "w.safetensors", revision="dev", endpoint=second.endpoint, cache_dir=cache
-        )
+        kwargs = {"endpoint": second.endpoint, "cache_dir": cache, "token": second.token}
+        at_tag = hf_hub_download("org/persist", "a.txt", revision="v1", **kwargs)
+        at_main = hf_hub_download("org/persist", "a.txt", **kwargs)
+        weights = hf_hub_download("org/persist", "w.safetensors", revision="dev", **kwargs)
         assert Path(at_tag).read_text() == "one" and Path(at_main).read_text() == "two"
         assert Path(weights).read_bytes() == big
 
@@ -123,7 +122,8 @@ def test_commit_with_unsafe_file_path_is_rejected_and_changes_nothing(local_hub,
     )
     assert response.status_code == 400, response.text
     assert hub_api.repo_info(model_repo).sha == head
-    assert not list(Path(local_hub.data_dir).parent.glob("**/escape.txt"))
+    root = Path(local_hub.data_dir)  # (not a glob of all of /tmp: other processes delete files there meanwhile)
+    assert not (root.parent / "escape.txt").exists() and not list(root.glob("**/escape.txt"))
 
 
 def test_concurrent_commits_from_threads_are_all_kept(hub_api, model_repo):
@@ -223,7 +223,10 @@ def test_lfs_upload_with_wrong_content_and_commit_of_unuploaded_object_are_rejec
 
 
 def test_xet_token_route_explains_how_to_disable_xet(local_hub, model_repo):
-    response = httpx.get(f"{local_hub.endpoint}/api/models/{model_repo}/xet-write-token/main")
+    response = httpx.get(
+        f"{local_hub.endpoint}/api/models/{model_repo}/xet-write-token/main",
+        headers={"Authorization": f"Bearer {local_hub.token}"},
+    )
     assert response.status_code == 501 and "HF_HUB_DISABLE_XET=1" in response.json()["error"]
 
 
@@ -248,7 +251,8 @@ def test_testing_and_server_modules_do_not_import_the_hub_clients():
 def test_local_hub_context_manager_owns_and_removes_its_temp_data_dir():
     with LocalHub(in_thread=True) as hub:
         data_dir = hub.data_dir
-        assert httpx.get(f"{hub.endpoint}/api/whoami-v2", headers={"Authorization": "Bearer x"}).status_code == 200
+        whoami = httpx.get(f"{hub.endpoint}/api/whoami-v2", headers={"Authorization": f"Bearer {hub.token}"})
+        assert whoami.status_code == 200 and whoami.json()["auth"]["accessToken"]["role"] == "admin"
         assert data_dir.is_dir()
     assert not data_dir.exists() and hub.endpoint == ""
 

@@ -1,21 +1,10 @@
-"""Fixtures shared by every area: reference data, the embedded model, the session Hub."""
+"""Fixtures shared by every area: the embedded model, the session Hub (reference data: `tests/conftest.py`)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
-
-from star1_hub.home import shared_data_dir
-
-
-@pytest.fixture(scope="session")
-def shared_data() -> Path:
-    """The read-only reference data folder (../shared/data); skips the test when it is absent."""
-    path = shared_data_dir()
-    if path is None:
-        pytest.skip("reference data ../shared/data is absent (set STAR1_SHARED_DATA); this test needs it")
-    return path
 
 
 @pytest.fixture(scope="session")

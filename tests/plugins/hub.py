@@ -67,3 +67,39 @@ def repocard_validate_on_endpoint(monkeypatch, local_hub) -> bool:
 
     monkeypatch.setattr(RepoCard, "validate", validate)
     return True
+
+
+TEAM_TOKENS = {
+    "root": {"token": "hf_test_root_admin_0001", "user": "root", "role": "admin"},
+    "alice": {"token": "hf_test_alice_write_0001", "user": "alice", "role": "write", "orgs": ["team"]},
+    "bob": {"token": "hf_test_bob_read_00000001", "user": "bob", "role": "read"},
+    "carol": {"token": "hf_test_carol_write_0001", "user": "carol", "role": "write"},
+}
+
+
+@pytest.fixture(scope="session")
+def team_hub(tmp_path_factory):
+    """A second local Hub (own process) started with `--tokens`: root (admin), alice (write, org team), bob
+    (read), carol (write). `team_hub.tokens[user]` is each user's token."""
+    import yaml
+
+    from star1_hub.hub.testing import LocalHub
+
+    folder = tmp_path_factory.mktemp("team-hub")
+    tokens_file = folder / "tokens.yaml"
+    tokens_file.write_text(yaml.safe_dump({"tokens": list(TEAM_TOKENS.values())}))
+    hub = LocalHub(data_dir=folder / "data", tokens_file=tokens_file).start()
+    hub.tokens = {user: item["token"] for user, item in TEAM_TOKENS.items()}
+    yield hub
+    hub.stop()
+
+
+@pytest.fixture
+def team_api(team_hub):
+    """`team_api("alice")` → an `HfApi` on the team Hub with alice's token (None → anonymous)."""
+    from huggingface_hub import HfApi
+
+    def make(user: str | None) -> HfApi:
+        return HfApi(endpoint=team_hub.endpoint, token=team_hub.tokens[user] if user else False)
+
+    return make

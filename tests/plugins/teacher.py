@@ -20,11 +20,11 @@ def vllm_embedded():
 
     Yields the running server (`.base_url`, `.model`); skips with a clear message when no vLLM is installed.
     """
-    from star1_hub.teacher.serve import ServeError, find_vllm_python, vllm_server
+    from star1_hub.teacher.serve import ServeError, find_vllm_python, start_vllm
 
     try:
         find_vllm_python()
     except ServeError as exc:
         pytest.skip(f"vLLM server not available ({exc})")
-    with vllm_server(model="embedded", port=0, served_model_name="smollm2", max_model_len=2048) as server:
+    with start_vllm(model="embedded", port=0, served_model_name="smollm2", max_model_len=2048) as server:
         yield server

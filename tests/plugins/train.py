@@ -9,9 +9,9 @@ import pytest
 
 
 @pytest.fixture(scope="session")
-def star1_rows(shared_data: Path) -> list[dict]:
-    """The 1,000 released STAR-1 rows (read-only reference file)."""
-    return json.loads((shared_data / "STAR-1.json").read_text())
+def star1_rows(reference_data: Path) -> list[dict]:
+    """Released STAR-1 rows: the 62-row slice in tests/data/fixtures (incl. the 12 shortest of the 1,000)."""
+    return json.loads((reference_data / "STAR-1.slice.json").read_text())
 
 
 @pytest.fixture(scope="session")
@@ -63,4 +63,62 @@ def r1_llama_tokenizer(embedded_model):
         special_tokens=True,
     )
     tok.bos_token, tok.eos_token, tok.pad_token = R1_BOS, R1_EOS, R1_EOS
+    return tok
+
+
+# Stand-ins for the families' own chat templates: only the identifying text matters (what `auto` recognises); the
+# training template that replaces them is the project's own.
+QWEN25_OWN_TEMPLATE_STANDIN = (
+    "{%- if messages[0]['role'] != 'system' %}{{ '<|im_start|>system\\nYou are Qwen, created by Alibaba Cloud. "
+    "You are a helpful assistant.<|im_end|>\\n' }}{%- endif %}"
+)
+LLAMA31_OWN_TEMPLATE_STANDIN = (
+    "{{- bos_token }}{%- if not date_string is defined %}{%- set date_string = '26 Jul 2024' %}{%- endif %}"
+    "{{- '<|start_header_id|>system<|end_header_id|>\\n\\nCutting Knowledge Date: December 2023\\n' }}"
+)
+
+
+@pytest.fixture
+def qwen25_tokenizer(embedded_model):
+    """A Qwen2.5-Instruct-shaped tokenizer: ChatML, EOS `<|im_end|>`, pad `<|endoftext|>`, no BOS, and Qwen's own
+    default system prompt in its stock template (built from the embedded SmolLM2 vocabulary, offline; a fresh copy
+    per test because templates modify it in place)."""
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(embedded_model, clean_up_tokenization_spaces=False)
+    tok.add_tokens(["<|vision_start|>", "<|fim_prefix|>"], special_tokens=True)
+    tok.eos_token, tok.pad_token, tok.bos_token = "<|im_end|>", "<|endoftext|>", None
+    tok.chat_template = QWEN25_OWN_TEMPLATE_STANDIN
+    return tok
+
+
+# Llama-3's pre-tokenizer split (the public tiktoken cl100k pattern): a run of newlines is one piece, so
+# "…<|end_header_id|>\n\n" tokenises the same whether or not the assistant text follows.
+LLAMA3_SPLIT_PATTERN = (
+    r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+"
+    r"|\s+(?!\S)|\s+"
+)
+
+
+@pytest.fixture
+def llama31_tokenizer(embedded_model):
+    """A Llama-3.1-Instruct-shaped tokenizer: `<|begin_of_text|>` BOS, header tokens, EOS `<|eot_id|>`, no pad token
+    but a spare `<|finetune_right_pad_id|>`, Llama-3's pre-tokenizer split (embedded SmolLM2 vocabulary plus the
+    Llama-3 special tokens, offline)."""
+    from tokenizers import Regex, pre_tokenizers
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(embedded_model, clean_up_tokenization_spaces=False)
+    tok.backend_tokenizer.pre_tokenizer = pre_tokenizers.Sequence(
+        [
+            pre_tokenizers.Split(Regex(LLAMA3_SPLIT_PATTERN), behavior="isolated"),
+            pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
+        ]
+    )
+    tok.add_tokens(
+        ["<|begin_of_text|>", "<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>", "<|finetune_right_pad_id|>"],
+        special_tokens=True,
+    )
+    tok.bos_token, tok.eos_token, tok.pad_token = "<|begin_of_text|>", "<|eot_id|>", None
+    tok.chat_template = LLAMA31_OWN_TEMPLATE_STANDIN
     return tok

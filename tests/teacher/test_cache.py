@@ -10,9 +10,12 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from star1_hub.teacher import ChatRequest, TeacherEngine
 from star1_hub.teacher.cache import CACHE_FILENAME, RequestCache
 from star1_hub.teacher.scripted_server import ScriptedServer
+from star1_hub.teacher.serve import free_port
 from tests.teacher.helpers import echo, fast_config, questions
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -73,20 +76,59 @@ def test_changed_params_or_model_are_new_requests(tmp_path):
 
 
 def test_recorded_failures_are_returned_without_resending_until_retry_failed(tmp_path):
-    with ScriptedServer(faults={"server_error": 1.0}, responder=echo) as failing:
+    port = free_port()
+    with ScriptedServer(faults={"length": 1.0}, responder=echo, port=port) as failing:
         cfg = fast_config(failing.base_url, cache_dir=tmp_path, max_attempts=2)
         first = TeacherEngine(cfg).run(questions(10))
-        assert [r.error for r in first] == ["server_error"] * 10
-    with ScriptedServer(responder=echo) as healthy:  # the endpoint recovered
+        assert [r.error for r in first] == ["length"] * 10  # deterministic: truncated after the re-sample
+    with ScriptedServer(responder=echo, port=port) as healthy:  # the same endpoint, now answering in full
         rerun = TeacherEngine(fast_config(healthy.base_url, cache_dir=tmp_path)).run(questions(10))
         assert healthy.request_count == 0
-        assert [r.error for r in rerun] == ["server_error"] * 10 and all(r.cached for r in rerun)
+        assert [r.error for r in rerun] == ["length"] * 10 and all(r.cached for r in rerun)
         retried = TeacherEngine(fast_config(healthy.base_url, cache_dir=tmp_path, retry_failed=True))
         fixed = retried.run(questions(12))  # 10 failed + 2 never seen
         assert healthy.request_count == 12
         assert all(r.ok for r in fixed) and retried.accounting.cached_hits == 0
         final = TeacherEngine(fast_config(healthy.base_url, cache_dir=tmp_path, retry_failed=True)).run(questions(12))
         assert healthy.request_count == 12 and all(r.ok and r.cached for r in final)
+
+
+@pytest.mark.parametrize("fault", ["server_error", "rate_limit", "auth"])
+def test_transient_failures_are_resent_by_a_plain_rerun(tmp_path, fault):
+    port = free_port()
+    with ScriptedServer(faults={fault: 0.3}, responder=echo, port=port, seed=5, retry_after_s=0.01) as flaky:
+        first = TeacherEngine(fast_config(flaky.base_url, cache_dir=tmp_path, max_attempts=1)).run(questions(40))
+    failed = {i for i, r in enumerate(first) if not r.ok}
+    assert 3 < len(failed) < 30
+    assert {first[i].error for i in failed} == {
+        {"server_error": "server_error", "rate_limit": "rate_limited"}.get(fault, fault)
+    }
+    with ScriptedServer(responder=echo, port=port) as healthy:  # the outage is over: a plain re-run
+        rerun = TeacherEngine(fast_config(healthy.base_url, cache_dir=tmp_path)).run(questions(40))
+        sent = set(healthy.counts())
+    assert sent == {ScriptedServer.key_of(questions(40)[i].messages) for i in failed}  # exactly the failed ones
+    assert all(r.ok for r in rerun)
+
+
+def test_connection_failures_are_not_final(tmp_path):
+    port = free_port()
+    down = fast_config(f"http://127.0.0.1:{port}/v1", cache_dir=tmp_path, max_attempts=1)
+    first = TeacherEngine(down).run(questions(5))
+    assert [r.error for r in first] == ["connection"] * 5
+    with ScriptedServer(responder=echo, port=port) as server:
+        rerun = TeacherEngine(fast_config(server.base_url, cache_dir=tmp_path)).run(questions(5))
+        assert server.request_count == 5 and all(r.ok for r in rerun)
+
+
+def test_cache_key_includes_the_endpoint(tmp_path):
+    with (
+        ScriptedServer(responder=lambda body: "first server") as one,
+        ScriptedServer(responder=lambda body: "second server") as two,
+    ):
+        TeacherEngine(fast_config(one.base_url, cache_dir=tmp_path)).run(questions(3))
+        answers = TeacherEngine(fast_config(two.base_url, cache_dir=tmp_path)).run(questions(3))
+        assert two.request_count == 3
+    assert [r.text for r in answers] == ["second server"] * 3 and not any(r.cached for r in answers)
 
 
 def test_retry_failed_resends_failures_only(tmp_path):

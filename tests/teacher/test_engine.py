@@ -48,7 +48,11 @@ def _check_every_request_accounted_for(results, acc, sent, n):
     assert sent <= acc["requests_sent"] == sum(r.attempts for r in results)
 
 
-@pytest.mark.parametrize("kind", FAULT_KINDS)
+# Faults that make an attempt fail and are retried within the run (bad_usage is an answer; auth is not retried).
+RETRIED_FAULTS = tuple(kind for kind in FAULT_KINDS if kind not in ("bad_usage", "auth"))
+
+
+@pytest.mark.parametrize("kind", RETRIED_FAULTS)
 def test_each_fault_kind_at_20_percent_ends_succeeded_or_failed_with_reason(kind, transport):
     results, acc, sent, outcomes = _run_with_faults({kind: 0.2}, transport)
     assert outcomes[kind] > 10, "the fault was not injected often enough for the test to mean anything"
@@ -72,6 +76,8 @@ def test_persistent_faults_fail_with_their_reason_after_bounded_attempts(transpo
         "rate_limit": "rate_limited",
         "length": "length",
         "content_filter": "content_filter",
+        "not_chat": "server_error",
+        "garbage": "server_error",
     }
     for kind, reason in cases.items():
         with ScriptedServer(faults={kind: 1.0}, responder=echo, retry_after_s=0.01, hang_s=10) as server:
@@ -90,6 +96,24 @@ def test_persistent_faults_fail_with_their_reason_after_bounded_attempts(transpo
             assert all(r.attempts == expected_attempts for r in results), kind
             assert server.request_count == 4 * expected_attempts, kind
             assert engine.accounting.failed_by_reason[reason] == 4
+
+
+def test_unreadable_usage_is_an_answer_with_zero_tokens_not_a_crash(transport):
+    with ScriptedServer(faults={"bad_usage": 0.5}, responder=echo, seed=1) as server:
+        engine = TeacherEngine(fast_config(server.base_url, transport=transport))
+        results = engine.run(questions(20))
+        assert server.outcomes()["bad_usage"] > 3
+    assert [r.text for r in results] == [f"echo: q{i}" for i in range(20)]
+    assert sum(r.usage["completion_tokens"] == 0 for r in results) == server.outcomes()["bad_usage"]
+
+
+def test_a_refused_key_fails_as_auth_without_retrying(transport):
+    with ScriptedServer(faults={"auth": 1.0}, responder=echo) as server:
+        engine = TeacherEngine(fast_config(server.base_url, transport=transport, max_attempts=4))
+        results = engine.run(questions(3))
+        assert server.request_count == 3
+    assert [r.error for r in results] == ["auth"] * 3 and all(r.attempts == 1 for r in results)
+    assert all("api_key_env" in r.error_detail for r in results)
 
 
 def test_truncated_output_keeps_its_text_for_inspection(transport):

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
+import signal
+import socket
 import stat
+import subprocess
 import sys
 import urllib.request
 from pathlib import Path
@@ -13,7 +16,7 @@ from typer.testing import CliRunner
 
 from star1_hub.teacher import TeacherEngine
 from star1_hub.teacher.scripted_server import ScriptedServer
-from star1_hub.teacher.serve import ServeError, find_vllm_python, start_vllm, vllm_command
+from star1_hub.teacher.serve import ServeError, find_vllm_python, free_port, start_vllm, vllm_command
 from tests.teacher.helpers import fast_config, questions
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -69,3 +72,60 @@ def test_scripted_server_in_a_child_process_counts_over_http():
         results = TeacherEngine(fast_config(server.base_url)).run(questions(7))
         assert all(r.ok for r in results) and server.request_count == 7
         assert server.count_for(ScriptedServer.key_of(questions(1)[0].messages)) == 1
+
+
+def _fake_vllm(tmp_path) -> Path:
+    """A stand-in vLLM interpreter that records its pid and serves the scripted server on the given --port."""
+    fake = tmp_path / "fake-python"
+    fake.write_text(
+        "#!/bin/sh\n"
+        f"echo $$ > {tmp_path / 'child.pid'}\n"
+        'while [ "$1" != "--port" ]; do shift; done\n'
+        f'PYTHONPATH={REPO_ROOT} exec {sys.executable} -m star1_hub.teacher.scripted_server --port "$2"\n'
+    )
+    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
+    return fake
+
+
+def _serve_process(tmp_path, port: int) -> subprocess.Popen:
+    env = dict(os.environ, STAR1_SERVE_PYTHON=str(_fake_vllm(tmp_path)), PYTHONPATH=str(REPO_ROOT))
+    return subprocess.Popen(
+        [sys.executable, "-m", "star1_hub.cli", "serve", "--model", str(tmp_path), "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP])
+def test_serve_stops_the_server_on_sigterm_and_sighup(tmp_path, sig):
+    port = free_port()
+    process = _serve_process(tmp_path, port)
+    try:
+        line = process.stdout.readline()
+        while line and "vLLM ready:" not in line:
+            line = process.stdout.readline()
+        assert "vLLM ready:" in line, "star1 serve never became ready"
+        child = int((tmp_path / "child.pid").read_text())
+        os.killpg(child, 0)  # the server's process group is alive
+        process.send_signal(sig)
+        output = process.communicate(timeout=60)[0]
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert "stopping vLLM" in output
+    with pytest.raises(ProcessLookupError):
+        os.killpg(child, 0)  # nothing left holding the port or the memory
+
+
+def test_a_busy_port_is_an_error_before_anything_says_ready(tmp_path):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        process = _serve_process(tmp_path, port)
+        output = process.communicate(timeout=60)[0]
+    assert process.returncode == 1
+    assert f"port {port} on 127.0.0.1 is already in use" in output and "vLLM ready" not in output
+    assert not (tmp_path / "child.pid").exists()  # nothing was started

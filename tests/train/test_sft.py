@@ -190,3 +190,29 @@ def test_zero2_two_cpu_processes(short_star1_jsonl, tmp_path):
     assert record["hardware_used"].endswith("x 2 process(es)")
     assert AutoConfig.from_pretrained(out).model_type == "llama"
     assert (out / "model.safetensors").stat().st_size > 100_000_000
+
+
+def test_smoke_recipe_trains_from_a_fresh_directory(tmp_path, monkeypatch, embedded_model):
+    """`star1 train recipes/smoke/sft_full.yaml --max_steps 2` as a new user runs it: no ../shared, no checkout
+    files under the working directory (the recipe and its 20-row sample come from the package)."""
+    from typer.testing import CliRunner
+
+    from star1_hub.cli import app
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("STAR1_SHARED_DATA", str(tmp_path / "absent"))
+    assert not (tmp_path / "recipes").exists()
+    result = CliRunner().invoke(
+        app, ["train", "recipes/smoke/sft_full.yaml", "--max_steps", "2", "--output_dir", "run"]
+    )
+    assert result.exit_code == 0, result.output
+    record = json.loads((tmp_path / "run" / "star1_training.json").read_text())
+    assert record["global_step"] == 2 and record["num_train_rows"] == 20
+    assert record["datasets"][0]["name"] == "star1_sample.json"
+    assert record["recipe_path"] == "recipes/smoke/sft_full.yaml"
+    assert record["command"] == "star1 train recipes/smoke/sft_full.yaml --max_steps 2 --output_dir run"
+    effective = record["effective_recipe"]
+    assert effective["max_steps"] == 2 and effective["output_dir"] == "run" and effective["max_length"] == 512
+    assert "num_train_epochs" not in effective  # no effect when max_steps is set
+    assert effective["model_name_or_path"] == "HuggingFaceTB/SmolLM2-135M-Instruct"
+    assert record["loss_weighting"] == "per_sample"

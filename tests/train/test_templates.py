@@ -1,12 +1,22 @@
 """Training chat templates render real STAR-1 rows with the trace kept, the loss on the assistant turn + EOS only,
-the same BOS at training and inference, and a generation prompt that ends exactly where supervision starts."""
+the same BOS at training and inference, and a generation prompt that ends exactly where supervision starts; the
+instruct families (Qwen2.5, Llama-3.1) get their own layouts and never another model's system prompt."""
 
 from __future__ import annotations
 
 import pytest
 
 from star1_hub.train.data import build_target, split_response, to_messages
-from star1_hub.train.templates import ChatTemplateError, apply_training_template, detect_template_name
+from star1_hub.train.templates import (
+    QWEN_DEFAULT_SYSTEM_PROMPT,
+    TEMPLATE_NAMES,
+    ChatTemplateError,
+    apply_training_template,
+    detect_template_name,
+)
+
+# (think_flag, base_flag): the paper's R1 run, the "w/o think" ablation, and the instruct-model format.
+FLAGS = [(1, 0), (0, 0), (0, 1)]
 
 
 def _sample(rows, n=12):
@@ -23,26 +33,30 @@ def _render(tokenizer, row, think_flag=1, base_flag=0):
     return list(full["input_ids"]), list(full["assistant_masks"]), list(prompt["input_ids"]), messages
 
 
-@pytest.fixture(params=["r1-distill-qwen", "r1-distill-llama", "embedded"])
-def template_case(request, r1_qwen_tokenizer, r1_llama_tokenizer, embedded_model):
+@pytest.fixture(params=["r1-distill-qwen", "r1-distill-llama", "qwen2.5-instruct", "llama-3.1-instruct", "embedded"])
+def template_case(request, embedded_model):
     from transformers import AutoTokenizer
 
-    if request.param == "r1-distill-qwen":
-        tok = r1_qwen_tokenizer
-    elif request.param == "r1-distill-llama":
-        tok = r1_llama_tokenizer
-    else:
+    if request.param == "embedded":
         tok = AutoTokenizer.from_pretrained(embedded_model, clean_up_tokenization_spaces=False)
+    else:
+        fixture = {
+            "r1-distill-qwen": "r1_qwen_tokenizer",
+            "r1-distill-llama": "r1_llama_tokenizer",
+            "qwen2.5-instruct": "qwen25_tokenizer",
+            "llama-3.1-instruct": "llama31_tokenizer",
+        }[request.param]
+        tok = request.getfixturevalue(fixture)
     assert detect_template_name(tok) == request.param
     assert apply_training_template(tok, "auto") == request.param
     return request.param, tok
 
 
-@pytest.mark.parametrize("think_flag", [1, 0])
-def test_template_supervises_exactly_the_assistant_turn(template_case, star1_rows, think_flag):
+@pytest.mark.parametrize(("think_flag", "base_flag"), FLAGS)
+def test_template_supervises_exactly_the_assistant_turn(template_case, star1_rows, think_flag, base_flag):
     name, tok = template_case
     for row in _sample(star1_rows):
-        ids, mask, prompt, messages = _render(tok, row, think_flag)
+        ids, mask, prompt, messages = _render(tok, row, think_flag, base_flag)
         # Inference starts where the prompt ends: the prompt is a token prefix, unsupervised, and supervision
         # begins on the very next token.
         assert ids[: len(prompt)] == prompt, row["id"]
@@ -55,9 +69,11 @@ def test_template_supervises_exactly_the_assistant_turn(template_case, star1_row
         assert answer and answer in text
         if think_flag:
             assert reasoning and f"<think>\n{reasoning}\n</think>" in text
+        elif base_flag:
+            assert text == answer + tok.eos_token and "<think>" not in text
         else:
             assert text.startswith("<think>\n\n</think>\n\n") and reasoning not in text
-        if name.startswith("r1-distill"):
+        if name.startswith("r1-distill") or name == "llama-3.1-instruct":
             # Same BOS at training and inference (the original Qwen branch dropped it at training time).
             assert ids[0] == prompt[0] == tok.bos_token_id
             assert ids[-1] == tok.eos_token_id and ids.count(tok.bos_token_id) == 1
@@ -128,3 +144,64 @@ def test_stock_template_without_generation_markers_is_rejected(embedded_model):
     tok = AutoTokenizer.from_pretrained(embedded_model)
     with pytest.raises(ChatTemplateError, match="has no \\{% generation %\\} markers"):
         apply_training_template(tok, "tokenizer")
+
+
+def test_qwen25_layout_has_qwens_default_system_prompt_and_no_other(qwen25_tokenizer, star1_rows):
+    """Qwen2.5-Instruct's own behaviour: its default system prompt when the conversation has none; a given system
+    turn replaces it. Nothing of the tokenizer's former (SmolLM2) template survives."""
+    apply_training_template(qwen25_tokenizer, "qwen2.5-instruct")
+    row = star1_rows[0]
+    messages = to_messages(row["question"], row["response"], think_flag=0, base_flag=1)
+    text = qwen25_tokenizer.apply_chat_template(messages, tokenize=False)
+    _, answer = split_response(row["response"])
+    assert text == (
+        f"<|im_start|>system\n{QWEN_DEFAULT_SYSTEM_PROMPT}<|im_end|>\n<|im_start|>user\n{row['question'].strip()}"
+        f"<|im_end|>\n<|im_start|>assistant\n{answer}<|im_end|>\n"
+    )
+    with_system = qwen25_tokenizer.apply_chat_template(
+        [{"role": "system", "content": "Answer briefly."}, *messages], tokenize=False
+    )
+    assert with_system.startswith("<|im_start|>system\nAnswer briefly.<|im_end|>\n<|im_start|>user\n")
+    assert QWEN_DEFAULT_SYSTEM_PROMPT not in with_system
+    assert "SmolLM" not in text + with_system
+
+
+def test_llama31_layout_has_headers_and_date_preamble(llama31_tokenizer, star1_rows):
+    apply_training_template(llama31_tokenizer, "llama-3.1-instruct")
+    row = star1_rows[0]
+    messages = to_messages(row["question"], row["response"], think_flag=0, base_flag=1)
+    text = llama31_tokenizer.apply_chat_template(messages, tokenize=False)
+    _, answer = split_response(row["response"])
+    preamble = "Cutting Knowledge Date: December 2023\nToday Date: 26 Jul 2024\n\n"
+    assert text == (
+        f"<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\n{preamble}<|eot_id|>"
+        f"<|start_header_id|>user<|end_header_id|>\n\n{row['question'].strip()}<|eot_id|>"
+        f"<|start_header_id|>assistant<|end_header_id|>\n\n{answer}<|eot_id|>"
+    )
+    with_system = llama31_tokenizer.apply_chat_template(
+        [{"role": "system", "content": "Answer briefly."}, messages[0]], tokenize=False, add_generation_prompt=True
+    )
+    assert with_system.startswith(f"<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\n{preamble}")
+    assert with_system.endswith(
+        "Answer briefly.<|eot_id|><|start_header_id|>user<|end_header_id|>\n\n"
+        f"{row['question'].strip()}<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n"
+    )
+    assert "SmolLM" not in text and "Qwen" not in text
+    assert llama31_tokenizer.pad_token == "<|finetune_right_pad_id|>"
+
+
+def test_chatml_tokenizer_of_an_unknown_family_is_not_given_a_foreign_template(qwen25_tokenizer):
+    """The old rule mapped every ChatML tokenizer with EOS <|im_end|> to SmolLM2's template (and its system prompt).
+    A ChatML tokenizer whose own template names no supported family is now an error listing the choices."""
+    qwen25_tokenizer.chat_template = (
+        "{% for m in messages %}{{ '<|im_start|>' + m['role'] + '\\n' + m['content'] + '<|im_end|>\\n' }}{% endfor %}"
+    )
+    with pytest.raises(ChatTemplateError, match="cannot pick a training chat template") as excinfo:
+        apply_training_template(qwen25_tokenizer, "auto")
+    for name in TEMPLATE_NAMES:
+        assert name in str(excinfo.value)
+
+
+def test_template_for_another_family_is_refused(qwen25_tokenizer):
+    with pytest.raises(ChatTemplateError, match=r"needs tokens \['<\|start_header_id\|>'"):
+        apply_training_template(qwen25_tokenizer, "llama-3.1-instruct")

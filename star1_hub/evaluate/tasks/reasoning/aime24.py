@@ -10,7 +10,7 @@ scoring: last `\\boxed{}` (else last `Answer:` line) AFTER `</think>`, reduced t
 
 from __future__ import annotations
 
-from star1_hub.evaluate.taskspec import EvalTask, lazy_tasks_table, require
+from star1_hub.evaluate.taskspec import EvalTask, lazy_tasks_table, require, source_id, unique_ids
 
 PROMPT = (
     "Solve the following competition problem. Work through it step by step, then write the final answer, an "
@@ -24,12 +24,12 @@ def _select(raw: list[dict]) -> list[dict]:
         where = f"aime24 row {index}"
         rows.append(
             {
-                "id": str(line.get("id", index)),
+                "id": source_id(line, ("id",), str(require(line, ("problem", "question"), where))),
                 "problem": str(require(line, ("problem", "question"), where)),
                 "gold": str(require(line, "answer", where)).strip(),
             }
         )
-    return rows
+    return unique_ids(rows)
 
 
 TASKS = [

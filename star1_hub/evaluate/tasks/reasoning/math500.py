@@ -10,7 +10,7 @@ scoring: last `Answer:` line (or last `\\boxed{}`) AFTER `</think>`; string-norm
 
 from __future__ import annotations
 
-from star1_hub.evaluate.taskspec import EvalTask, lazy_tasks_table, require
+from star1_hub.evaluate.taskspec import EvalTask, lazy_tasks_table, require, source_id, unique_ids
 
 PROMPT = (
     "Solve the following math problem step by step. The last line of your reply must have the form "
@@ -25,14 +25,14 @@ def _select(raw: list[dict]) -> list[dict]:
         where = f"math500 row {index}"
         rows.append(
             {
-                "id": str(line.get("unique_id", index)),
+                "id": source_id(line, ("unique_id",), str(require(line, "problem", where))),
                 "problem": str(require(line, "problem", where)),
                 "gold": str(require(line, "answer", where)),
                 "level": line.get("level"),
                 "subject": line.get("subject"),
             }
         )
-    return rows
+    return unique_ids(rows)
 
 
 TASKS = [

@@ -9,7 +9,7 @@ scoring: LAST `ANSWER: X` / "the answer is (X)" AFTER `</think>`, else the last 
 
 from __future__ import annotations
 
-from star1_hub.evaluate.taskspec import EvalTask, TaskDataError, lazy_tasks_table, require
+from star1_hub.evaluate.taskspec import EvalTask, TaskDataError, lazy_tasks_table, require, source_id, unique_ids
 
 ALL_LETTERS = "ABCDEFGHIJ"
 PROMPT = (
@@ -33,7 +33,7 @@ def _select(raw: list[dict]) -> list[dict]:
             raise TaskDataError(f"{where}: answer {gold!r} is not one of the option letters {letters}")
         rows.append(
             {
-                "id": str(line.get("question_id", index)),
+                "id": source_id(line, ("question_id",), str(require(line, "question", where))),
                 "question": str(require(line, "question", where)),
                 "options": [str(o) for o in options],
                 "gold": gold,
@@ -41,7 +41,7 @@ def _select(raw: list[dict]) -> list[dict]:
                 "category": line.get("category"),
             }
         )
-    return rows
+    return unique_ids(rows)
 
 
 def _prompt(row: dict) -> str:

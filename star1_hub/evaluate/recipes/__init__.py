@@ -1,0 +1,1 @@
+"""Evaluation recipes shipped with the package (package data; `recipes/eval` in the checkout links here)."""

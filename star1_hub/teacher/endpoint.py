@@ -1,0 +1,265 @@
+"""`EndpointConfig`: where an LLM lives and how hard it may be driven — one type for curation, judges, eval
+generation and the build scripts, loaded the same way from a YAML block and from command-line flags.
+
+    endpoint = EndpointConfig.from_mapping(yaml_block, where="star1.yaml: teacher")
+    engine = TeacherEngine(endpoint.engine_config(stage="reason", cache_dir="cache"))
+
+The API key itself is never part of the config: `api_key_env` names the environment variable that holds it, and
+the key is read from the environment only where a request is sent.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from star1_hub.errors import RecipeError
+
+TRANSPORTS = ("openai", "aiohttp")
+
+# Retry policies by role (`retry_policy:` in a YAML block, `--retry-policy` on the command line; see
+# docs/deviations.md). Which default belongs to which role:
+# - `paper-r1`: the original R1 reasoning loop (the teacher of `curate reason`): up to 10 attempts, any output
+#   that did not stop cleanly (truncated, filtered, unparseable) re-sampled within them.
+# - `paper-gpt4o`: the original GPT-4o calls (classifier, scorer, rewriter): 3 attempts.
+# - `engine`: the default elsewhere: 5 attempts for transient errors, 1 re-sample of a bad output.
+# - `judge`: greedy eval judges: 5 attempts, no re-sample (a temperature-0 judge would repeat its reply).
+RETRY_POLICIES: dict[str, dict[str, Any]] = {
+    "paper-r1": {"max_attempts": 10, "output_retries": 9},
+    "paper-gpt4o": {"max_attempts": 3, "output_retries": 2},
+    "engine": {"max_attempts": 5, "output_retries": 1},
+    "judge": {"max_attempts": 5, "output_retries": 0},
+}
+
+
+@dataclass
+class EndpointConfig:
+    """An OpenAI-compatible endpoint and the limits and policies used with it.
+
+    Args:
+        base_url: e.g. `http://127.0.0.1:8000/v1` or `https://api.openai.com/v1`.
+        model: Model name sent with every request (part of the cache key).
+        api_key_env: Name of the environment variable holding the key (None: `$OPENAI_API_KEY`, else "EMPTY"
+            for local servers). The key itself is never stored, logged or pickled.
+        params: Generation parameters sent with every request (temperature, top_p, max_tokens, seed, ...);
+            a task's own params are the defaults these override.
+        concurrency: Requests in flight at most.
+        rpm: Requests-per-minute limit, None for none.
+        tpm: Tokens-per-minute limit, None for none.
+        timeout_s: Total time allowed per request attempt in seconds; None for no total timeout.
+        max_attempts: Attempts per request, every kind of retry included.
+        output_retries: Extra attempts for outputs that did not stop cleanly (`length`, `content_filter`,
+            `unparseable`), counted within `max_attempts`. The paper's R1 policy is `retry_policy: paper-r1`.
+        backoff_base_s: First back-off delay after a transient failure (doubles, full jitter).
+        backoff_max_s: Longest back-off or Retry-After wait honoured.
+        structured_output: Send `response_format=json_schema` for tasks with a response model.
+        batch_api: Use the provider's Batch API instead of live requests.
+        transport: "openai" (the SDK) or "aiohttp" (a lean session, for high-rate local servers).
+        retry_failed: Re-send requests whose deterministic failure is in the cache.
+    """
+
+    base_url: str
+    model: str
+    api_key_env: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    concurrency: int = 64
+    rpm: float | None = None
+    tpm: float | None = None
+    timeout_s: float | None = 300.0
+    max_attempts: int = 5
+    output_retries: int = 1
+    backoff_base_s: float = 1.0
+    backoff_max_s: float = 60.0
+    structured_output: bool = True
+    batch_api: bool = False
+    transport: str = "openai"
+    retry_failed: bool = False
+
+    def __post_init__(self) -> None:
+        self.validate("EndpointConfig")
+
+    def validate(self, where: str) -> None:
+        """Raise RecipeError naming `where`, the key and the fix for any invalid value."""
+
+        def bad(key: str, fix: str) -> RecipeError:
+            return RecipeError(f"{where}: `{key}` = {getattr(self, key)!r} is invalid; {fix}")
+
+        for key in ("base_url", "model"):
+            if not isinstance(getattr(self, key), str) or not getattr(self, key).strip():
+                raise bad(key, "give a non-empty string")
+        if not self.base_url.startswith(("http://", "https://")):
+            raise bad("base_url", "give an http(s) URL such as http://127.0.0.1:8000/v1")
+        if self.api_key_env is not None and (not isinstance(self.api_key_env, str) or not self.api_key_env.strip()):
+            raise bad("api_key_env", "give the NAME of the environment variable that holds the key")
+        if self.api_key_env and _looks_like_key(self.api_key_env):
+            raise RecipeError(
+                f"{where}: `api_key_env` looks like a key itself; give the NAME of the environment variable "
+                "holding the key (e.g. OPENAI_API_KEY), never the key"
+            )
+        if not isinstance(self.params, dict):
+            raise bad("params", "give a mapping such as {temperature: 0.6, max_tokens: 8000}")
+        if not isinstance(self.concurrency, int) or self.concurrency < 1:
+            raise bad("concurrency", "give an integer ≥ 1")
+        if not isinstance(self.max_attempts, int) or self.max_attempts < 1:
+            raise bad("max_attempts", "give an integer ≥ 1")
+        if not isinstance(self.output_retries, int) or self.output_retries < 0:
+            raise bad("output_retries", "give an integer ≥ 0")
+        for key in ("rpm", "tpm", "timeout_s"):
+            value = getattr(self, key)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int | float) or value <= 0):
+                raise bad(key, "give a positive number, or null for no limit")
+        for key in ("backoff_base_s", "backoff_max_s"):
+            value = getattr(self, key)
+            if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+                raise bad(key, "give a number ≥ 0")
+        for key in ("structured_output", "batch_api", "retry_failed"):
+            if not isinstance(getattr(self, key), bool):
+                raise bad(key, "give true or false")
+        if self.transport not in TRANSPORTS:
+            raise bad("transport", f"choose one of {list(TRANSPORTS)}")
+
+    # --- loading ----------------------------------------------------------------------------------------------
+
+    @classmethod
+    def field_names(cls) -> tuple[str, ...]:
+        """The keys a YAML block or flag set may give."""
+        return tuple(f.name for f in dataclasses.fields(cls))
+
+    @classmethod
+    def from_mapping(
+        cls, data: dict[str, Any], where: str = "endpoint", defaults: dict[str, Any] | None = None
+    ) -> EndpointConfig:
+        """Build from a YAML/dict block (or from flags, see `endpoint_from_flags`).
+
+        Besides the fields, the block may name `retry_policy` (one of `RETRY_POLICIES`, e.g. `paper-r1`), which
+        sets `max_attempts` and `output_retries` unless the block gives them itself. `defaults` (e.g. a stage's
+        paper parameters) fill keys the block leaves out; the block's `params` are merged over the defaults'.
+
+        Raises:
+            RecipeError: not a mapping, an unknown key (the valid keys are listed), a missing `base_url`/`model`,
+                a literal `api_key`, or an invalid value; the message starts with `where`.
+        """
+        if not isinstance(data, dict):
+            raise RecipeError(f"{where}: expected a mapping of endpoint settings, got {type(data).__name__}")
+        data = dict(data)
+        if "api_key" in data:
+            raise RecipeError(
+                f"{where}: `api_key` is not accepted (keys are never stored in configs); put the key in an "
+                "environment variable and give its name as `api_key_env`"
+            )
+        policy = data.pop("retry_policy", None)
+        valid = cls.field_names()
+        unknown = sorted(set(data) - set(valid))
+        if unknown:
+            raise RecipeError(f"{where}: unknown key(s) {unknown}; valid keys are {sorted((*valid, 'retry_policy'))}")
+        defaults = dict(defaults or {})
+        default_policy = defaults.pop("retry_policy", None)
+        merged: dict[str, Any] = {}
+        for name in (default_policy, policy):
+            if name is not None and name not in RETRY_POLICIES:
+                raise RecipeError(
+                    f"{where}: `retry_policy` = {name!r} is unknown; choose one of {sorted(RETRY_POLICIES)}"
+                )
+        if default_policy is not None:
+            merged.update(RETRY_POLICIES[default_policy])
+        merged.update(defaults)
+        if policy is not None:
+            merged.update(RETRY_POLICIES[policy])
+        params = {**(merged.get("params") or {}), **(data.pop("params", None) or {})}
+        merged.update(data)
+        merged["params"] = params
+        for key in ("base_url", "model"):
+            if not merged.get(key):
+                raise RecipeError(f"{where}: `{key}` is required (e.g. base_url: http://127.0.0.1:8000/v1, model: M)")
+        kwargs = {name: merged[name] for name in valid if name in merged}
+        try:
+            return cls(**kwargs)
+        except RecipeError as exc:
+            raise RecipeError(str(exc).replace("EndpointConfig:", f"{where}:", 1)) from None
+        except TypeError as exc:
+            raise RecipeError(f"{where}: {exc}") from None
+
+    def replace(self, **changes: Any) -> EndpointConfig:
+        """A copy with some fields changed (validated)."""
+        return dataclasses.replace(self, **changes)
+
+    # --- use --------------------------------------------------------------------------------------------------
+
+    def api_key(self) -> str:
+        """The key to send, read from the environment now (never stored on the object).
+
+        Raises:
+            RecipeError: `api_key_env` is given but that variable is not set.
+        """
+        if self.api_key_env:
+            value = os.environ.get(self.api_key_env)
+            if not value:
+                raise RecipeError(
+                    f"the environment variable {self.api_key_env} (api_key_env) is not set; export it with the "
+                    "API key of the endpoint"
+                )
+            return value
+        return os.environ.get("OPENAI_API_KEY") or "EMPTY"
+
+    def public_dict(self) -> dict[str, Any]:
+        """The settings that go into dataset cards and manifests (the key's variable name only, never a key)."""
+        return dataclasses.asdict(self)
+
+    def engine_config(self, stage: str = "default", cache_dir: Path | str | None = None, **runtime: Any):
+        """The `EngineConfig` of one stage on this endpoint (`runtime`: progress, prices, batch polling)."""
+        from star1_hub.teacher.records import EngineConfig
+
+        return EngineConfig.from_endpoint(self, stage=stage, cache_dir=cache_dir, **runtime)
+
+
+def _looks_like_key(value: str) -> bool:
+    from star1_hub.teacher.redact import looks_like_secret
+
+    return looks_like_secret(value)
+
+
+def parse_param_flags(values: list[str] | None, where: str = "--param") -> dict[str, Any]:
+    """Parse repeated `--param key=value` flags; each value is read as JSON when it parses (numbers, booleans,
+    null, lists), else kept as a string.
+
+    Raises:
+        RecipeError: an item without `=` or with an empty key.
+    """
+    params: dict[str, Any] = {}
+    for item in values or []:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise RecipeError(f"{where} {item!r}: expected key=value, e.g. --param temperature=0.6")
+        try:
+            params[key.strip()] = json.loads(raw)
+        except json.JSONDecodeError:
+            params[key.strip()] = raw
+    return params
+
+
+def endpoint_from_flags(
+    *,
+    base_url: str | None,
+    model: str | None,
+    where: str = "command-line flags",
+    defaults: dict[str, Any] | None = None,
+    params: list[str] | dict[str, Any] | None = None,
+    **flags: Any,
+) -> EndpointConfig:
+    """Build an `EndpointConfig` from typer flag values with the same parser as the YAML blocks.
+
+    Flags left at None are not given (the defaults or the dataclass defaults apply). `params` accepts the raw
+    `--param key=value` list or a dict. Example in a typer command:
+
+        endpoint = endpoint_from_flags(base_url=base_url, model=model, api_key_env=api_key_env,
+                                       params=param, concurrency=concurrency, retry_policy=retry_policy)
+    """
+    block: dict[str, Any] = {"base_url": base_url, "model": model, **flags}
+    block = {key: value for key, value in block.items() if value is not None}
+    if params:
+        block["params"] = params if isinstance(params, dict) else parse_param_flags(params)
+    return EndpointConfig.from_mapping(block, where=where, defaults=defaults)
