@@ -50,17 +50,20 @@ def list_tasks_table() -> list[dict]:
     ]
 
 
-def _print_tasks() -> None:
-    from rich.console import Console
-    from rich.table import Table
+def _print_tasks(as_json: bool = False) -> None:
+    """Print the task list: an 80-column-safe table (task names never cut) or JSON for scripts."""
+    import json
 
-    table = Table(title="star1 eval tasks")
-    columns = ("name", "suite", "kind", "source", "samples", "description")
-    for column in columns:
-        table.add_column(column)
-    for row in list_tasks_table():
-        table.add_row(*(str(row[c]) for c in columns))
-    Console().print(table)
+    from rich.console import Console
+
+    from star1_hub.console_tables import fit_table
+
+    rows = list_tasks_table()
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    columns = ["name", "suite", "kind", "source", "samples", "description"]
+    Console().print(fit_table(rows, columns, key_columns=["name"], title="star1 eval tasks"))
 
 
 @eval_app.callback(invoke_without_command=True)
@@ -78,9 +81,9 @@ def eval_main(
 
 
 @eval_app.command("tasks")
-def tasks_command() -> None:
+def tasks_command(as_json: bool = typer.Option(False, "--json", help="Print the tasks as JSON.")) -> None:
     """Print every task with its source and sample count."""
-    _print_tasks()
+    _print_tasks(as_json)
 
 
 def _judge_config(judge_base_url, judge_model, guard_base_url, guard_model, cache):
@@ -174,10 +177,14 @@ def run_command(
         needs_guard=needs_guard and judge is not None and judge.use_guard,
         needs_judge=needs_judge and judge is not None and judge.use_judge,
     )
-    for check in report.checks:
-        console.print(f"[{'green' if check['ok'] else 'red'}]{check['role']}: {check['detail']}[/]")
+    errors = Console(stderr=True)
+    for check in report.checks:  # passed checks on stdout; failures on stderr, where a user error belongs
+        if check["ok"]:
+            console.print(f"[green]{check['role']}: {check['detail']}[/]")
+        else:
+            errors.print(f"[red]{check['role']}: {check['detail']}[/]")
     if not report.ok:
-        console.print("[red]preflight failed: nothing was generated[/]")
+        errors.print("[red]preflight failed: nothing was generated[/]")
         raise typer.Exit(2)
     if preflight:
         console.print("preflight passed")
