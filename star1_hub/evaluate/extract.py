@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 
 from star1_hub.think import MAX_OUTPUT_CHARS, THINK_CLOSE, THINK_OPEN
+from star1_hub.think import reasoning_part as reasoning_part  # re-exported: one trace rule for every caller
 
 
 def answer_part(generation: str, reasoning: bool | None = None) -> str:
@@ -43,16 +44,6 @@ def answer_part(generation: str, reasoning: bool | None = None) -> str:
 def trace_closed(generation: str) -> bool:
     """True when the generation contains `</think>` (a reasoning model's trace ended and an answer may follow)."""
     return THINK_CLOSE in generation
-
-
-def reasoning_part(generation: str) -> str:
-    """The reasoning trace (between `<think>` and the last `</think>`, or to the end when it never closed)."""
-    end = generation.rfind(THINK_CLOSE)
-    head = generation if end < 0 else generation[:end]
-    start = head.find(THINK_OPEN)
-    if start >= 0:
-        return head[start + len(THINK_OPEN) :].strip()
-    return "" if end < 0 else head.strip()
 
 
 _BOXED_OPEN = re.compile(r"\\(?:boxed|fbox)[ \t\n]*+\{")

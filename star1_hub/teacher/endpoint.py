@@ -195,15 +195,7 @@ class EndpointConfig:
         Raises:
             RecipeError: `api_key_env` is given but that variable is not set.
         """
-        if self.api_key_env:
-            value = os.environ.get(self.api_key_env)
-            if not value:
-                raise RecipeError(
-                    f"the environment variable {self.api_key_env} (api_key_env) is not set; export it with the "
-                    "API key of the endpoint"
-                )
-            return value
-        return os.environ.get("OPENAI_API_KEY") or "EMPTY"
+        return read_api_key(self.api_key_env)
 
     def public_dict(self) -> dict[str, Any]:
         """The settings that go into dataset cards and manifests (the key's variable name only, never a key)."""
@@ -263,3 +255,20 @@ def endpoint_from_flags(
     if params:
         block["params"] = params if isinstance(params, dict) else parse_param_flags(params)
     return EndpointConfig.from_mapping(block, where=where, defaults=defaults)
+
+
+def read_api_key(api_key_env: str | None) -> str:
+    """The key from `api_key_env` (read now, never stored), else `OPENAI_API_KEY`, else vLLM's "EMPTY".
+
+    Raises:
+        RecipeError: `api_key_env` names a variable that is not set.
+    """
+    if api_key_env:
+        value = os.environ.get(api_key_env)
+        if not value:
+            raise RecipeError(
+                f"the environment variable {api_key_env} (api_key_env) is not set; export it with the API key of "
+                "the endpoint"
+            )
+        return value
+    return os.environ.get("OPENAI_API_KEY") or "EMPTY"

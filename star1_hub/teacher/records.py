@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -199,17 +198,9 @@ class EngineConfig:
         """
         if self.api_key:
             return self.api_key
-        if self.api_key_env:
-            value = os.environ.get(self.api_key_env)
-            if not value:
-                from star1_hub.errors import RecipeError
+        from star1_hub.teacher.endpoint import read_api_key
 
-                raise RecipeError(
-                    f"the environment variable {self.api_key_env} (api_key_env) is not set; export it with the "
-                    "API key of the endpoint"
-                )
-            return value
-        return os.environ.get("OPENAI_API_KEY") or "EMPTY"
+        return read_api_key(self.api_key_env)
 
     @classmethod
     def from_endpoint(
