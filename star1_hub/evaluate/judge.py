@@ -50,7 +50,8 @@ class JudgeConfig:
     judge: EndpointConfig | None = None
     cache_dir: Path | None = None
     note: str = ""
-    accounting: dict = field(default_factory=dict)
+    accounting: dict = field(default_factory=dict)  # per role: the engine's accounting (tokens, requests, cost)
+    task_counts: dict = field(default_factory=dict)  # per judge task: rows sent / ok / failed (TaskCounts)
 
     @classmethod
     def from_flags(
@@ -164,7 +165,7 @@ def run_judges(samples: list[dict], tasks: dict, recipe, config: JudgeConfig) ->
         for row in output:
             _merge(samples[row["index"]], task, row, rows[row["index"]])
         config.accounting[role] = engine.accounting.to_dict()
-    config.accounting["tasks"] = counts
+    config.task_counts = counts
     return samples
 
 

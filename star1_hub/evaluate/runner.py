@@ -238,6 +238,7 @@ def run_eval(
             "total_s": round(time.monotonic() - started, 3),
         },
         "accounting": {"generation": gen_accounting, "judges": dict(judge.accounting) if judge else {}},
+        "judge_task_counts": dict(judge.task_counts) if judge else {},
         "tasks": per_task,
         "summary": summarise(task_map, per_task),
     }
@@ -310,6 +311,7 @@ def rejudge(run_dir: Path, judge) -> EvalRun:
     results["judge"] = described
     results["timings"]["judge_s"] = round(time.monotonic() - started, 3)
     results["accounting"]["judges"] = {**results["accounting"].get("judges", {}), **judge.accounting}
+    results["judge_task_counts"] = {**results.get("judge_task_counts", {}), **judge.task_counts}
     results["tasks"] = per_task
     results["summary"] = summarise(task_map, per_task)
     results_path.write_text(json.dumps(results, indent=2, default=str) + "\n")
