@@ -126,7 +126,7 @@ def run_curation(input_repo: str, base_url: str, model: str, workdir: Path) -> d
         tag="demo-build",
     )
     table = Table(title=f"per-stage counts ({output_repo}, tag {result['tag']})")
-    columns = ("rows_in", "sent", "ok", "failed", "skipped", "upstream_errors", "rows_out", "dropped")
+    columns = ("rows_in", "sent", "cached", "ok", "failed", "skipped", "upstream_errors", "rows_out", "dropped")
     for column in ("stage", *columns, "note", "commit"):
         table.add_column(column, overflow="fold")
     for stage, counts in result["stages"].items():

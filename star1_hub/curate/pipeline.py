@@ -60,10 +60,11 @@ def stage_endpoint(stage: str, block: dict[str, Any], where: str) -> EndpointCon
 def unhealthy_reason(counts: StageCounts) -> str | None:
     """Why a stage's output should not be published (None when it may be).
 
-    All rows that were sent failed, or one configuration failure (`connection`, `bad_request`, `auth`) accounts
-    for at least half of the rows sent.
+    All rows that were answered (sent this run or served from the request cache) failed, or one configuration
+    failure (`connection`, `bad_request`, `auth`) accounts for at least half of them.
     """
-    if counts.sent == 0:
+    answered = counts.sent + counts.cached
+    if answered == 0:
         return None
     examples = counts.error_examples or {}
 
@@ -72,11 +73,11 @@ def unhealthy_reason(counts: StageCounts) -> str | None:
 
     for reason in CONFIGURATION_FAILURES:
         count = counts.failed_by_reason.get(reason, 0)
-        if count and 2 * count >= counts.sent:
-            return f"{count} of {counts.sent} requests failed with {reason}{said(reason)}"
+        if count and 2 * count >= answered:
+            return f"{count} of {answered} requests failed with {reason}{said(reason)}"
     if counts.ok == 0:
         top = max(counts.failed_by_reason, key=counts.failed_by_reason.get)
-        return f"all {counts.sent} requests failed (most: {top} x{counts.failed_by_reason[top]}{said(top)})"
+        return f"all {answered} requests failed (most: {top} x{counts.failed_by_reason[top]}{said(top)})"
     return None
 
 

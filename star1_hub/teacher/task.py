@@ -163,11 +163,16 @@ def _loads_strict(text: str) -> Any:
 @dataclass
 class TaskCounts:
     """Rows in / out / failed of one task run, read off its output (`error_examples`: one server or parser
-    message per failure reason, so a summary can show why, e.g. the server's `bad_request` text)."""
+    message per failure reason, so a summary can show why, e.g. the server's `bad_request` text).
+
+    `sent` counts rows answered by a request this run; `cached` rows answered from the request cache (no request
+    sent). `ok` and `failed` cover both: `sent + cached = ok + failed` minus the `bad_input` rows, never prompted.
+    """
 
     stage: str
     rows_in: int = 0
     sent: int = 0
+    cached: int = 0
     ok: int = 0
     failed: int = 0
     skipped: int = 0
@@ -233,12 +238,14 @@ def run_task(dataset, task: LLMTask, engine, batch_size: int = 512, params: dict
         columns = list(dict.fromkeys([*dataset.column_names, *produces, "error"]))
     examples: dict[str, str] = {}
     forms: Counter[str] = Counter()
+    from_cache = 0
 
     def default(column: str) -> Any:
         value = task.column_defaults.get(column)
         return value() if callable(value) else value
 
     def process(batch: dict[str, list]) -> dict[str, list]:
+        nonlocal from_cache
         size = len(next(iter(batch.values()))) if batch else 0
         rows = []
         for i in range(size):
@@ -264,6 +271,7 @@ def run_task(dataset, task: LLMTask, engine, batch_size: int = 512, params: dict
             todo.append(i)
         results = engine.run(requests) if requests else []
         for i, result in zip(todo, results, strict=True):
+            from_cache += bool(result.cached)
             if result.form:
                 forms[result.form] += 1
             if result.error is not None:
@@ -290,6 +298,8 @@ def run_task(dataset, task: LLMTask, engine, batch_size: int = 512, params: dict
         desc=task.name,
     )
     counts = count_errors(dataset, output, task.name)
+    counts.sent -= from_cache  # count_errors sees rows, not where their answers came from
+    counts.cached = from_cache
     counts.error_examples = {reason: examples[reason] for reason in counts.failed_by_reason if reason in examples}
     counts.forms = dict(sorted(forms.items()))
     return output, counts

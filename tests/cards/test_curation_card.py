@@ -5,14 +5,15 @@ from __future__ import annotations
 from star1_hub.cards import CURATION_CONFIG_ORDER, render_card
 
 
-def _record(stage: str, rows: int, sent: int, accounting: dict | None) -> dict:
+def _record(stage: str, rows: int, sent: int, accounting: dict | None, cached: int = 0) -> dict:
     return {
         "stage": stage,
         "rows": rows,
         "counts": {
             "rows_in": 5,
             "sent": sent,
-            "ok": sent,
+            "cached": cached,
+            "ok": sent + cached,
             "failed": 0,
             "skipped": 0,
             "upstream_errors": 0,
@@ -74,7 +75,7 @@ def test_empty_stage_has_no_plot_and_requests_match_the_summary():
     configs = {
         "reasoned": _record("reason", 5, 5, _accounting(5, 0, 7, 2, 10)),
         "filtered": _record("filter", 0, 0, None),
-        "scored": _record("score", 5, 5, _accounting(5, 5, 0, 0, 0)),
+        "scored": _record("score", 5, 0, _accounting(5, 5, 0, 0, 0), cached=5),
     }
     card = _card(configs)
     assert "plots/filtered.png" not in card and "No plot: this stage's output has no rows." in card
@@ -82,7 +83,15 @@ def test_empty_stage_has_no_plot_and_requests_match_the_summary():
     reasoned = card.split("## `reasoned`", 1)[1].split("## `", 1)[0]
     assert "sent 5, cached 0, failed 0; HTTP requests 7 (retries 2)" in reasoned
     scored = card.split("## `scored`", 1)[1]
-    assert "sent 5, cached 5" in scored and "every answer came from the request cache" in scored
+    assert "sent 0, cached 5, failed 0" in scored and "every answer came from the request cache" in scored
+    assert "| `scored` | score | 5 | 0 | 5 | 5 |" in card
+
+
+def test_a_record_written_before_counts_had_cached_takes_it_from_the_accounting():
+    record = _record("score", 5, 5, _accounting(5, 5, 0, 0, 0))
+    del record["counts"]["cached"]
+    scored = _card({"scored": record}).split("## `scored`", 1)[1]
+    assert "sent 5, cached 5, failed 0" in scored
 
 
 def test_order_covers_every_stage_output_config():

@@ -67,3 +67,5 @@ def test_unhealthy_reason_rules():
     assert "max_model_len=2048" in unhealthy_reason(dominated)
     everything = StageCounts(stage="s", sent=3, ok=0, failed=3, failed_by_reason={"length": 2, "unparseable": 1})
     assert unhealthy_reason(everything).startswith("all 3 requests failed (most: length x2")
+    from_cache = StageCounts(stage="s", cached=4, ok=0, failed=4, failed_by_reason={"unparseable": 4})
+    assert unhealthy_reason(from_cache).startswith("all 4 requests failed")  # a cached re-run is judged the same

@@ -156,6 +156,8 @@ def test_rerun_of_a_finished_stage_sends_nothing_and_gives_the_same_rows(questio
         assert record["accounting"]["cached_hits"] == len(CURATE_QUESTIONS)
     assert load(f"{out}@{sha1}", "classified").to_list() == load(f"{out}@{sha2}", "classified").to_list()
     assert sha1 != sha2 and counts1.ok == counts2.ok
+    n = len(CURATE_QUESTIONS)  # the summary says where the answers came from
+    assert (counts1.sent, counts1.cached, counts2.sent, counts2.cached) == (n, 0, 0, n)
 
 
 def test_fenced_json_with_trailing_commas_parses_without_structured_output(questions_repo, curate_repo, tmp_path):

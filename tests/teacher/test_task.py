@@ -141,6 +141,20 @@ def test_bad_prompt_rows_are_bad_input_and_not_sent():
     assert counts.sent == 1 and counts.failed_by_reason == {"bad_input": 1}
 
 
+def test_a_cached_rerun_counts_rows_as_cached_not_sent(tmp_path):
+    with ScriptedServer(responder=lambda body: json.dumps({"label": "a", "score": 1})) as server:
+        _, first = run_task(
+            _dataset(4), _verdict_task(), TeacherEngine(fast_config(server.base_url, cache_dir=tmp_path))
+        )
+        _, again = run_task(
+            _dataset(4), _verdict_task(), TeacherEngine(fast_config(server.base_url, cache_dir=tmp_path))
+        )
+        assert server.request_count == 4
+    assert (first.sent, first.cached, first.ok) == (4, 0, 4)
+    assert (again.sent, again.cached, again.ok) == (0, 4, 4)
+    assert again.to_dict()["cached"] == 4
+
+
 def test_free_text_without_think_gets_the_canonical_layout_when_a_trace_came_in_any_form():
     replies = {"0": "<think>a</think>b", "1": "a\n</think>\nb", "2": "plain answer", "3": "<think>x</think><think>y"}
     task = LLMTask(
