@@ -189,10 +189,12 @@ class TaskCounts:
         return dataclasses.asdict(self)
 
 
-def count_errors(before, after, stage: str) -> TaskCounts:
+def count_errors(before, after, stage: str, cached: int = 0) -> TaskCounts:
     """Compare the `error` column before/after a task and tally what it did.
 
     A row is `skipped` when its error is `<stage>:skipped_*`; `bad_input` rows count as failed but not sent.
+    `cached`: how many of the answered rows came from the request cache (the rows cannot tell); they count as
+    `cached` instead of `sent`.
     """
     errors_in = before["error"] if "error" in before.column_names else [None] * len(before)
     errors_out = after["error"]
@@ -212,6 +214,8 @@ def count_errors(before, after, stage: str) -> TaskCounts:
             counts.sent += error_out != prefix + "bad_input"
             failed[error_out.removeprefix(prefix)] += 1
     counts.failed_by_reason = dict(sorted(failed.items()))
+    counts.sent -= cached
+    counts.cached = cached
     return counts
 
 
@@ -297,9 +301,7 @@ def run_task(dataset, task: LLMTask, engine, batch_size: int = 512, params: dict
         new_fingerprint=fingerprint,
         desc=task.name,
     )
-    counts = count_errors(dataset, output, task.name)
-    counts.sent -= from_cache  # count_errors sees rows, not where their answers came from
-    counts.cached = from_cache
+    counts = count_errors(dataset, output, task.name, cached=from_cache)
     counts.error_examples = {reason: examples[reason] for reason in counts.failed_by_reason if reason in examples}
     counts.forms = dict(sorted(forms.items()))
     return output, counts

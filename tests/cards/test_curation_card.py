@@ -85,6 +85,7 @@ def test_empty_stage_has_no_plot_and_requests_match_the_summary():
     scored = card.split("## `scored`", 1)[1]
     assert "sent 0, cached 5, failed 0" in scored and "every answer came from the request cache" in scored
     assert "| `scored` | score | 5 | 0 | 5 | 5 |" in card
+    assert "| `filtered` | filter | 5 | 0 | – |" in card  # no model, so nothing could come from the cache
 
 
 def test_a_record_written_before_counts_had_cached_takes_it_from_the_accounting():
