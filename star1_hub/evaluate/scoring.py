@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from star1_hub.evaluate.extract import extract_choice, extract_code, extract_integer_answer, extract_math_answer
-from star1_hub.evaluate.grading import integer_equal, math_equal, run_humaneval
+from star1_hub.evaluate.grading import integer_equal, math_equal
+from star1_hub.evaluate.humaneval import run_humaneval
 from star1_hub.evaluate.judges.refusal import is_refusal_label, string_match_label
 
 
