@@ -46,25 +46,88 @@ def trace_closed(generation: str) -> bool:
     return THINK_CLOSE in generation
 
 
-_BOXED_OPEN = re.compile(r"\\(?:boxed|fbox)[ \t\n]*+\{")
+def _box_start(text: str, brace: int) -> int:
+    """Start of the `\\boxed` / `\\fbox` (spaces allowed before the brace) that opens at `brace`, else -1.
 
-
-def _boxed_contents(text: str) -> list[str]:
-    """All `\\boxed{...}` / `\\fbox{...}` contents in order of their opening, with balanced braces of any depth.
-
-    One pass over the text with a stack of open braces: linear however many openers never close.
+    Looks back over the whitespace right before this brace only, so all calls together read the text about once.
     """
-    starts = {m.end() - 1: m.end() for m in _BOXED_OPEN.finditer(text)}  # position of "{" → content start
-    found: list[tuple[int, str]] = []
+    end = brace
+    while end > 0 and text[end - 1] in " \t\n":
+        end -= 1
+    for command in ("\\boxed", "\\fbox"):
+        if text.startswith(command, end - len(command), end):
+            return end - len(command)
+    return -1
+
+
+MAX_BOX_UNWRAP = 3
+"""How many boxes directly around a boxed answer are taken off (`\\boxed{\\boxed{5}}` -> `5`)."""
+MAX_BOX_GAP = 40
+"""Longest text between two boxes of one multi-box answer (`\\boxed{1},\\boxed{2}`, `\\boxed{a} \\text{ and } ...`)."""
+# what may stand between the boxes of one answer: spaces, `$`, commas, "and"/"or" (bare or in \text{}), \quad
+_BOX_GAP = re.compile(r"(?:\s|\$|,|;|\\[,;!]|\\q?quad|\band\b|\bor\b|\\text\{\s*+(?:and|or|,)?+\s*+\})*+")
+
+
+def _top_level_boxes(text: str) -> list[tuple[int, int, int]]:
+    """(box start, content start, content end) of every closed `\\boxed{...}` / `\\fbox{...}` not inside another.
+
+    One pass over the text with a stack of brace positions (ints only: no copy of any nested content), so time
+    and memory are linear however deep the nesting or however many openers never close.
+    """
+    if "\\boxed" not in text and "\\fbox" not in text:
+        return []
+    closed: list[tuple[int, int, int]] = []
     stack: list[int] = []
-    for pos, char in enumerate(text):
-        if char == "{":
-            stack.append(pos)
-        elif char == "}" and stack:
+    # jump from brace to brace (the text between them never matters); each find resumes after the brace it used
+    next_open, next_close = text.find("{"), text.find("}")
+    while next_close >= 0:
+        if 0 <= next_open < next_close:
+            stack.append(next_open)
+            next_open = text.find("{", next_open + 1)
+            continue
+        if stack:
             opened = stack.pop()
-            if opened in starts:
-                found.append((opened, text[starts[opened] : pos].strip()))
-    return [content for _, content in sorted(found)]
+            start = _box_start(text, opened)
+            if start >= 0:
+                # a box closing after every box it contains: drop the inner ones it swallows
+                while closed and closed[-1][0] > opened:
+                    closed.pop()
+                closed.append((start, opened + 1, next_close))
+        next_close = text.find("}", next_close + 1)
+    return closed
+
+
+def _last_box_group(text: str) -> list[str] | None:
+    """Contents of the final answer's boxes: the last top-level box and the boxes right before it that are joined
+    to it only by separators (`\\boxed{(2, 2)} \\text{ and } \\boxed{(6, 2)}`, `\\boxed{1},\\boxed{2}`); None without a box.
+    """
+    boxes = _top_level_boxes(text)
+    if not boxes:
+        return None
+    group = [boxes[-1]]
+    for box in reversed(boxes[:-1]):
+        gap = text[box[2] + 1 : group[-1][0]]
+        if len(gap) > MAX_BOX_GAP or not _BOX_GAP.fullmatch(gap):
+            break
+        group.append(box)
+    return [text[start:end].strip() for _, start, end in reversed(group)]
+
+
+def final_boxed(text: str) -> str | None:
+    """The final boxed answer of `text` (not cut to its answer part): the last box, or the boxes of a multi-box
+    answer joined by ", " (graded as one set); None when no box closes."""
+    group = _last_box_group(text)
+    if group is None:
+        return None
+    answer = ", ".join(group)
+    for _ in range(MAX_BOX_UNWRAP):  # `\\boxed{\\boxed{5}}` -> "5": a few passes, each linear
+        if not answer.startswith(("\\boxed", "\\fbox")) or not answer.endswith("}"):
+            break
+        boxes = _top_level_boxes(answer)
+        if len(boxes) != 1 or boxes[0][0] != 0 or boxes[0][2] != len(answer) - 1:
+            break
+        answer = answer[boxes[0][1] : boxes[0][2]].strip()
+    return answer
 
 
 # possessive quantifiers (`*+`, `?+`): whitespace runs are consumed once, never re-split by backtracking
@@ -82,22 +145,26 @@ def _clean_inline(value: str) -> str:
 
 
 def extract_math_answer(generation: str, reasoning: bool | None = None) -> str | None:
-    """Final math answer of a generation: last `\\boxed{}`, else last `Answer: X` line, else last "answer is X".
+    """Final math answer of a generation: the last `\\boxed{}` (a multi-box answer joined by ", "), else the last
+    `Answer: X` line, else the last "answer is X".
 
     Returns None when the answer part has none of them (never a guess from the reasoning trace).
     """
     text = answer_part(generation, reasoning)
     if not text:
         return None
-    boxed = _boxed_contents(text)
-    if boxed:
-        return boxed[-1]
+    boxed = final_boxed(text)
+    if boxed is not None:
+        return boxed
     for pattern in (_ANSWER_LINE, _ANSWER_IS):
-        matches = [m.group(1) for line in text.splitlines() if (m := pattern.search(line))]
-        if matches:
-            value = _clean_inline(matches[-1])
-            boxed_inner = _boxed_contents(value)
-            return boxed_inner[-1] if boxed_inner else (value or None)
+        last = None
+        for line in text.splitlines():
+            if match := pattern.search(line):
+                last = match.group(1)
+        if last is not None:
+            value = _clean_inline(last)
+            inner = final_boxed(value)
+            return inner if inner is not None else (value or None)
     return None
 
 
@@ -124,49 +191,11 @@ def extract_integer_answer(generation: str, reasoning: bool | None = None) -> st
     return str(int(trailing)) if trailing else raw
 
 
-_ANSWER_WORD = re.compile(r"(?i)\banswer")
-_SPACE = " \t\n\r"
-
-
-def _choice_after(text: str, pos: int, letters: str, needs_is: bool) -> str | None:
-    """The letter right after the word "answer" ending at `pos` (`: X`, `:** $X$`, `: (X)`, ` is (X)`), or None.
-
-    Index-based scanning over whitespace and a few fixed tokens only: the characters it passes over can never
-    start another "answer", so all calls together read the text about once.
-    """
-    n = len(text)
-
-    def skip(chars: str) -> None:
-        nonlocal pos
-        while pos < n and text[pos] in chars:
-            pos += 1
-
-    def take(*tokens: str) -> bool:
-        nonlocal pos
-        for token in tokens:
-            if text.startswith(token, pos):
-                pos += len(token)
-                return True
-        return False
-
-    if needs_is:
-        if not take(" is", " IS", " Is"):
-            return None
-        skip(_SPACE)
-        take(":", "：")
-    else:
-        skip("*")
-        skip(_SPACE)
-        if not take(":", "："):
-            return None
-    for _ in range(3):  # `**`, `$`, `\text{`, `\boxed{`, `(` in any order, with spaces between
-        skip(_SPACE + "*$")
-        if not take("\\text{", "\\boxed{", "("):
-            break
-    skip(_SPACE)
-    if pos < n and text[pos] in letters and (pos + 1 >= n or not text[pos + 1].isalnum()):
-        return text[pos]
-    return None
+# "answer" then `: X`, `:** $X$`, `: (X)`, `: \\boxed{X}` (first form) or ` is (X)` (second form); possessive runs
+# only, and a run can never contain another "answer", so all matches together read the text about once
+_CHOICE_TAIL = r"(?:[\s*$]*+(?:\\text\{|\\boxed\{|\())?+(?:[\s*$]*+(?:\\text\{|\\boxed\{|\())?+(?:[\s*$]*+(?:\\text\{|\\boxed\{|\())?+[\s*$]*+([A-Za-z])(?![^\W_])"
+_CHOICE_COLON = re.compile(r"\b(?i:answer)\**+\s*+[:：]" + _CHOICE_TAIL)
+_CHOICE_IS = re.compile(r"\b(?i:answer)(?: is| IS| Is)\s*+[:：]?+" + _CHOICE_TAIL)
 
 
 def extract_choice(generation: str, letters: str = "ABCD", reasoning: bool | None = None) -> str | None:
@@ -178,10 +207,11 @@ def extract_choice(generation: str, letters: str = "ABCD", reasoning: bool | Non
     if not text:
         return None
     letters = letters.upper()
-    for needs_is in (False, True):
+    for pattern in (_CHOICE_COLON, _CHOICE_IS):
         found = None
-        for match in _ANSWER_WORD.finditer(text):
-            found = _choice_after(text, match.end(), letters, needs_is) or found
+        for match in pattern.finditer(text):
+            if match.group(1) in letters:
+                found = match.group(1)
         if found:
             return found
     for line in reversed(text.splitlines()):

@@ -1,70 +1,183 @@
-"""Deterministic grader for the math benchmarks (AIME24, MATH-500): answer equivalence.
+"""Deterministic grader for the math benchmarks (AIME24, MATH-500), built on Hugging Face's `math-verify`.
 
-Math answers are compared by normalised string first, then symbolically with lighteval's LaTeX/expression
-parser (latex2sympy2 + sympy, math-verify style) instead of the original GPT-4o equivalence judge
-(see docs/deviations.md), so a re-run gives the same score and costs nothing. HumanEval execution lives in
-`star1_hub.evaluate.humaneval`.
+Extraction and equivalence are math-verify's `parse` and `verify` (the field's reference grader, what lighteval's
+math metrics and open-r1 use) instead of the original GPT-4o equivalence judge (see docs/deviations.md), so a
+re-run gives the same score and costs nothing. Only the STAR-1-specific rules live here:
+
+- the answer is read from the answer part after `</think>`; a reasoning output without `</think>` has no answer
+  (`star1_hub.evaluate.extract.answer_part`);
+- the final boxed answer is found by a linear scan (`extract.final_boxed`), and a multi-box answer
+  (`\\boxed{(2, 2)} \\text{ and } \\boxed{(6, 2)}`, `\\boxed{1},\\boxed{2},\\boxed{3}`) is graded as one set; without a
+  box, math-verify reads the last `MAX_PARSE_CHARS` of the answer part (its regexes are not linear, so the input is
+  bounded);
+- a few guards for what math-verify 0.5.2 gets wrong (`_guards_reject`): `\\pm 2021` vs `2021`, `1:00` vs `12:00`
+  (both parse to an undefined value), `21, 36, and 82` (the list lost to the word "and"), `n=1, 2, 3` vs
+  `n=2, 3, 4` and `D = (0, 1.5)` vs `D = (0, 1)` (an equation whose right side is a set or interval);
+- math-verify's timeouts use `SIGALRM`, which only works on the main thread: elsewhere they are switched off
+  (`_thread_safe_timeout`) and the input bounds above keep a parse short;
+- a MemoryError or RecursionError on one row gives that row no answer and an `grade_error`, never ends the run.
+
+HumanEval execution lives in `star1_hub.evaluate.humaneval`.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+import threading
+from dataclasses import dataclass
 from functools import cache
+
+from star1_hub.evaluate.extract import answer_part, final_boxed
 
 logger = logging.getLogger(__name__)
 
-
 MAX_SYMBOLIC_CHARS = 1000
 """Longest extracted answer compared symbolically (longer ones are compared as normalised strings only)."""
+MAX_PARSE_CHARS = 4000
+"""Without a box, math-verify reads only this many characters from the end of the answer part."""
+PARSE_TIMEOUT_S = 3
+"""math-verify's own per-parse and per-comparison timeout (main thread only, see the module docstring)."""
 
 
-def _normalise(text: str) -> str:
-    text = text.strip().strip("$").strip()
-    text = re.sub(r"\\(?:left|right|displaystyle|!|,|;|:)", "", text)
-    text = re.sub(r"\\(?:text|textbf|mathrm|mbox)\{([^{}]*)\}", r"\1", text)
-    text = (
-        text.replace("\\dfrac", "\\frac").replace("\\tfrac", "\\frac").replace("^\\circ", "").replace("^{\\circ}", "")
-    )
-    text = re.sub(r"\s+", "", text)
-    return text.rstrip(".")
+@dataclass(frozen=True)
+class MathGrade:
+    """One graded generation: the answer math-verify read (None: no answer), whether it matches, why it failed."""
+
+    extracted: str | None
+    correct: bool
+    error: str | None = None
+
+
+def _thread_safe_timeout(original):
+    def timeout(timeout_seconds: int = 10):
+        if threading.current_thread() is threading.main_thread():
+            return original(timeout_seconds)
+        return lambda func: func  # signal.signal raises off the main thread: no timeout, inputs stay bounded
+
+    return timeout
 
 
 @cache
-def _latex_regexes():
-    from lighteval.metrics.utils.extractive_match_utils import (
-        ExprExtractionConfig,
-        LatexExtractionConfig,
-        get_extraction_regexes,
-    )
-    from lighteval.utils.language import Language
+def _math_verify():
+    """math-verify's `parse`, `verify` and extraction configs, with thread-safe timeouts (loaded once)."""
+    import math_verify.grader
+    import math_verify.parser
+    import math_verify.utils
+    from math_verify import ExprExtractionConfig, LatexExtractionConfig, parse, verify
 
-    return get_extraction_regexes(None, [LatexExtractionConfig(), ExprExtractionConfig()], Language.ENGLISH)
+    safe = _thread_safe_timeout(math_verify.utils.timeout)
+    math_verify.parser.timeout = safe  # looked up at call time by parse_latex_with_timeout / parse_expr_with_timeout
+    math_verify.grader.timeout = safe  # looked up at call time by verify
+    prediction_config = [LatexExtractionConfig(boxed_match_priority=0), ExprExtractionConfig()]
+    gold_config = [LatexExtractionConfig(), ExprExtractionConfig()]
+    return parse, verify, prediction_config, gold_config
 
 
-def _parse(expression: str):
-    from lighteval.metrics.utils.extractive_match_utils import extract_target_from_pred
+_AND_IN_LIST = re.compile(r",\s*+(?:\\text\{\s*+and\s*+\}|\\mbox\{\s*+and\s*+\}|and\b)\s*+")
 
-    return extract_target_from_pred(f"${expression}$", _latex_regexes())
+
+_PLUS_MINUS_ALL = re.compile(r"^\s*+(?:\\pm|±)\s*+([^,;=]+)$")
+
+
+def _prepare(latex: str) -> str:
+    """`21, 36, and 82` -> `21, 36, 82` (math-verify 0.5.2 keeps only the item after the word "and");
+    a whole answer `\\pm X` -> `-(X), X` (0.5.2 drops the `\\pm`)."""
+    latex = _AND_IN_LIST.sub(", ", latex)
+    if match := _PLUS_MINUS_ALL.match(latex):
+        latex = f"-({match.group(1).strip()}), {match.group(1).strip()}"
+    return latex
+
+
+def _wrap(answer: str) -> str:
+    """An extracted answer as math-verify input: `$...$` unless it already carries its own delimiters."""
+    if "$" in answer or "\\boxed" in answer or "\\[" in answer or "\\(" in answer:
+        return answer
+    return f"${answer}$"
+
+
+def parse_gold(gold: str) -> list:
+    """math-verify's parse of a gold answer (bare LaTeX or a plain number)."""
+    parse, _, _, gold_config = _math_verify()
+    return parse(_wrap(_prepare(str(gold).strip())), extraction_config=gold_config, parsing_timeout=PARSE_TIMEOUT_S)
+
+
+def parse_prediction(answer: str, wrap: bool = True) -> list:
+    """math-verify's parse of an extracted answer (`wrap`: delimit it as LaTeX) or of a bounded answer-part tail."""
+    parse, _, prediction_config, _ = _math_verify()
+    text = _wrap(_prepare(answer)) if wrap else _prepare(answer)
+    return parse(text, extraction_config=prediction_config, parsing_timeout=PARSE_TIMEOUT_S)
+
+
+def _has_plus_minus(text: str) -> bool:
+    return "\\pm" in text or "\\mp" in text or "±" in text or "∓" in text
+
+
+def _extracted_text(parsed: list) -> str:
+    return next((item for item in reversed(parsed) if isinstance(item, str)), "")
+
+
+def _squash(text: str) -> str:
+    return re.sub(r"\s+", "", text).strip("$").rstrip(".")
+
+
+def _guards_reject(gold_parsed: list, pred_parsed: list, gold_text: str, pred_text: str) -> bool | None:
+    """True/False when a STAR-1 guard decides the pair (math-verify 0.5.2 gets these wrong); None otherwise."""
+    import sympy
+
+    if _has_plus_minus(gold_text) != _has_plus_minus(pred_text):
+        return False  # 0.5.2 drops `\pm`: `\pm 2021` would equal `2021`
+    gold_expr = next((item for item in gold_parsed if isinstance(item, sympy.Basic)), None)
+    pred_expr = next((item for item in pred_parsed if isinstance(item, sympy.Basic)), None)
+    if gold_expr is None or pred_expr is None:
+        return None
+    if any(expr.has(sympy.zoo) or expr.has(sympy.nan) for expr in (gold_expr, pred_expr)):
+        # `1:00` and `12:00` both parse to an undefined value: only the same written answer matches
+        return _squash(_extracted_text(gold_parsed)) == _squash(_extracted_text(pred_parsed))
+    if (
+        isinstance(gold_expr, sympy.Eq)
+        and isinstance(pred_expr, sympy.Eq)
+        and isinstance(gold_expr.lhs, sympy.Symbol)
+        and isinstance(pred_expr.lhs, sympy.Symbol)
+        and isinstance(gold_expr.rhs, (sympy.Set, sympy.Tuple))
+    ):
+        # `n = {1, 2, 3}` vs `n = {2, 3, 4}`: 0.5.2 subtracts the sides of each; compare names, then the sets
+        if str(gold_expr.lhs).lower() != str(pred_expr.lhs).lower():
+            return False
+        _, verify, _, _ = _math_verify()
+        return bool(verify(gold_expr.rhs, pred_expr.rhs, timeout_seconds=PARSE_TIMEOUT_S))
+    return None
+
+
+def _verify(gold: str, answer: str, wrap: bool = True) -> tuple[bool, str | None]:
+    """(equal, what math-verify read from `answer`) for a gold answer and an extracted answer (`wrap`) or a bounded
+    answer-part tail."""
+    _, verify, _, _ = _math_verify()
+    gold_parsed = parse_gold(gold)
+    pred_parsed = parse_prediction(answer, wrap=wrap)
+    if not pred_parsed:
+        return False, None
+    extracted = _extracted_text(pred_parsed) or None
+    if not gold_parsed:
+        return False, extracted
+    guarded = _guards_reject(gold_parsed, pred_parsed, _prepare(str(gold)), extracted or answer)
+    if guarded is not None:
+        return guarded, extracted
+    return bool(verify(gold_parsed, pred_parsed, timeout_seconds=PARSE_TIMEOUT_S)), extracted
 
 
 def math_equal(prediction: str | None, gold: str) -> bool:
-    """True when `prediction` is mathematically the same answer as `gold` (both LaTeX or plain expressions)."""
+    """True when the extracted answer `prediction` is mathematically the same answer as `gold` (math-verify)."""
     if prediction is None or not prediction.strip():
         return False
-    if _normalise(prediction) == _normalise(gold):
+    if _squash(prediction) == _squash(str(gold)) and not _has_plus_minus(prediction):
         return True
     if len(prediction) > MAX_SYMBOLIC_CHARS:
         return False  # no real answer is this long; the LaTeX parser's cost grows faster than linearly
     try:
-        from lighteval.metrics.utils.math_comparison import compare_gold_target
-
-        parsed_gold, parsed_pred = _parse(gold), _parse(prediction)
-        if not parsed_gold or not parsed_pred:
-            return False
-        return bool(compare_gold_target(parsed_gold, parsed_pred))
-    except Exception as exc:  # sympy can raise almost anything on odd input; a failed parse is "not equal"
-        logger.debug("symbolic comparison of %r vs %r failed: %s", prediction, gold, exc)
+        return _verify(gold, prediction)[0]
+    except (MemoryError, RecursionError) as exc:
+        logger.debug("math-verify ran out of room on %r: %s", prediction[:80], exc)
         return False
 
 
@@ -76,3 +189,27 @@ def integer_equal(prediction: str | None, gold: str) -> bool:
     if prediction.isdigit() and gold_digits.isdigit():
         return int(prediction) == int(gold_digits)
     return math_equal(prediction, gold_digits)
+
+
+def grade_math(generation: str, gold: str, reasoning: bool | None = None) -> MathGrade:
+    """Grade one math generation against `gold`: the answer part's final box (a multi-box answer as one set),
+    else math-verify's own extraction from the last `MAX_PARSE_CHARS` of the answer part.
+
+    Never raises on model output: a MemoryError or RecursionError gives no answer and names itself in `error`.
+    """
+    try:
+        text = answer_part(generation, reasoning)
+        if not text:
+            return MathGrade(None, False)
+        boxed = final_boxed(text)
+        if boxed is not None:
+            if not boxed:
+                return MathGrade(None, False)
+            if len(boxed) > MAX_SYMBOLIC_CHARS:
+                return MathGrade(boxed[:MAX_SYMBOLIC_CHARS], _squash(boxed) == _squash(str(gold)))
+            correct, extracted = _verify(gold, f"\\boxed{{{_prepare(boxed)}}}", wrap=False)
+            return MathGrade(extracted or boxed, correct)
+        correct, extracted = _verify(gold, text[-MAX_PARSE_CHARS:], wrap=False)
+        return MathGrade(extracted, correct)
+    except (MemoryError, RecursionError) as exc:
+        return MathGrade(None, False, f"{type(exc).__name__} while grading")

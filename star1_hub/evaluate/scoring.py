@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from star1_hub.evaluate.extract import extract_choice, extract_code, extract_integer_answer, extract_math_answer
-from star1_hub.evaluate.grading import integer_equal, math_equal
+from star1_hub.evaluate.extract import extract_choice, extract_code, extract_integer_answer
+from star1_hub.evaluate.grading import grade_math, integer_equal
 from star1_hub.evaluate.humaneval import run_humaneval
 from star1_hub.evaluate.judges.refusal import is_refusal_label, string_match_label
 
@@ -27,8 +27,8 @@ def score_generation(task, row: dict, generation: str, reasoning: bool | None = 
         extracted = extract_integer_answer(generation, reasoning)
         return {"extracted": extracted, "score": float(integer_equal(extracted, str(row["gold"])))}
     if kind == "math":
-        extracted = extract_math_answer(generation, reasoning)
-        return {"extracted": extracted, "score": float(math_equal(extracted, str(row["gold"])))}
+        grade = grade_math(generation, str(row["gold"]), reasoning)  # math-verify; a failed row is named, not fatal
+        return {"extracted": grade.extracted, "score": float(grade.correct), "grade_error": grade.error}
     if kind == "choice":
         extracted = extract_choice(generation, letters=row.get("letters", "ABCD"), reasoning=reasoning)
         return {"extracted": extracted, "score": float(extracted is not None and extracted == row["gold"])}
