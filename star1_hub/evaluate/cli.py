@@ -142,6 +142,11 @@ def run_command(
         0.0, "--max-failure-rate", help="Share of failed generations per task above which the run fails."
     ),
     preflight: bool = typer.Option(False, "--preflight", help="Only check servers, model and context, then exit."),
+    base_model: str = typer.Option(
+        None,
+        "--base-model",
+        help="Base model whose generation prompt a fine-tuned model must match (default: the one it records).",
+    ),
     output_dir: Path = typer.Option(None, "--output-dir", help="Where results.json and details/ go (a new folder)."),
     cache_dir: Path = typer.Option(None, "--cache-dir", help="Request cache (default: $STAR1_HOME/eval-cache)."),
     org: str = typer.Option(None, "--org", help="Publish details, model-index and leaderboard under this Hub org."),
@@ -176,6 +181,9 @@ def run_command(
         judge,
         needs_guard=needs_guard and judge is not None and judge.use_guard,
         needs_judge=needs_judge and judge is not None and judge.use_judge,
+        model=parse_model_ref(model)[0],
+        model_revision=parse_model_ref(model)[1],
+        base_model=base_model,
     )
     errors = Console(stderr=True)
     for check in report.checks:  # passed checks on stdout; failures on stderr, where a user error belongs

@@ -26,8 +26,8 @@ def train_demo_model(
 
     Args:
         dataset_path_or_repo: a local .json/.jsonl/.parquet file (or folder) or a Hub dataset repo id.
-        output_dir: where the model, tokenizer (with the training chat template), `star1_training.json` and
-            `training_loss.png` are written; push it with `push_trained_model(output_dir, repo_id)`.
+        output_dir: where the model, tokenizer (with the base model's inference chat template),
+            `star1_training.json` and `training_loss.png` are written; push it with `push_trained_model(output_dir, repo_id)`.
         max_steps: optimizer steps (batch 2 each; ~10-20 s per step on 2 cores for full fine-tuning).
         revision: dataset revision when `dataset_path_or_repo` is a Hub repo.
         method: "full" (reload with AutoModelForCausalLM) or "lora" (reload with peft's AutoPeftModelForCausalLM).

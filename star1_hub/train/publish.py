@@ -1,5 +1,5 @@
 """Publish a trained model: loss-curve PNG, model card from `model_cards/model_card.md.jinja`, and one Hub commit
-with weights, tokenizer (training chat template included), card and curve."""
+with weights, tokenizer (with the inference chat template of the base family), card and curve."""
 
 from __future__ import annotations
 

@@ -7,7 +7,8 @@ when it asks for more than one process, re-launches this module through accelera
         -m star1_hub.train.sft --config recipes/DeepSeek-R1-Distill-Qwen-7B/sft/config_star1.yaml
 
 What it adds to a plain TRL run: a training chat template that keeps the `<think>` trace and puts the loss on the
-assistant turn including its EOS; the paper's per-sample loss weighting (`loss.py`); STAR-1 rows turned into
+assistant turn including its EOS, while the saved model gets the inference template of its base family (the base
+and the fine-tuned model are generated from the same prompt); the paper's per-sample loss weighting (`loss.py`); STAR-1 rows turned into
 conversations per `think_flag`/`base_flag`; dataset
 mixtures with weights and a column check before any model is loaded; automatic resume from the last checkpoint;
 a training record (`star1_training.json`) and loss curve next to the saved model; push with a model card.
@@ -24,7 +25,12 @@ from star1_hub.train.config import Star1ScriptArguments, global_batch_size, pars
 from star1_hub.train.data import load_mixture, resolve_provenance
 from star1_hub.train.record import effective_recipe, write_training_record
 from star1_hub.train.resources import display_path
-from star1_hub.train.templates import apply_training_template
+from star1_hub.train.templates import (
+    apply_training_template,
+    inference_template,
+    own_chat_template,
+    save_inference_template,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -142,7 +148,7 @@ def run_sft(
     recipe_path: str | None = None,
     overrides: list[str] | None = None,
 ) -> Path:
-    """Train, save (with the training chat template) and optionally push; return the output directory.
+    """Train, save (with the base family's inference chat template) and optionally push; return the output directory.
 
     Args:
         script_args: data / formatting / launch settings.
@@ -173,7 +179,9 @@ def run_sft(
         revision=model_args.model_revision,
         trust_remote_code=training_args.trust_remote_code,
     )
+    base_template = own_chat_template(tokenizer)
     template_name = apply_training_template(tokenizer, script_args.chat_template)
+    saved_template, saved_template_source = inference_template(template_name, base_template)
     sources = script_args.sources()
     dataset = load_mixture(
         sources,
@@ -205,8 +213,11 @@ def run_sft(
     )
     trainer.train(resume_from_checkpoint=resume_checkpoint(training_args))
     output_dir = Path(training_args.output_dir)
-    trainer.save_model(str(output_dir))  # writes the tokenizer too, with the training chat template
+    trainer.save_model(str(output_dir))  # writes the tokenizer too, still with the training chat template
     if trainer.is_world_process_zero():
+        # The saved model is served like its base: same generation prompt (R1: `<｜Assistant｜><think>\n`).
+        save_inference_template(tokenizer, output_dir, saved_template)
+        logger.info("saved with %s", saved_template_source)
         from star1_hub.train.publish import push_trained_model, write_loss_curve
 
         provenance = [resolve_provenance(source) for source in sources]
@@ -223,6 +234,7 @@ def run_sft(
             len(dataset),
             max_length,
         )
+        fields["inference_chat_template"] = saved_template_source
         write_training_record(output_dir, trainer, fields)
         write_loss_curve(output_dir)
         if push:

@@ -11,6 +11,11 @@ Registry (`TEMPLATE_NAMES`), every template written for this project:
 `auto` picks one only when the tokenizer identifies itself unambiguously (the DeepSeek-R1 special tokens, or the
 model family's own chat template); anything else is an error that lists the names, so a model is never trained
 with another model's system prompt.
+
+A training template is for training only. The fine-tuned model is saved with the inference template of its base
+family (`inference_template`), so base and fine-tuned models are generated from the same rendered prompt: for the
+R1-Distill families DeepSeek's released template (shipped in `chat_templates/`, sources in its SOURCES.md), which
+pre-fills `<think>\\n`; for every other family the base tokenizer's own template.
 """
 
 from __future__ import annotations
@@ -49,6 +54,11 @@ _REQUIRED_TOKENS = {
     "embedded": CHATML_TOKENS,
 }
 TEMPLATE_NAMES = (*_FILES, "embedded")
+# DeepSeek's released inference templates, byte for byte (the `chat_template` of the models' tokenizer_config.json).
+_INFERENCE_FILES = {
+    "r1-distill-qwen": "r1_distill_qwen_inference.jinja",
+    "r1-distill-llama": "r1_distill_llama_inference.jinja",
+}
 _GENERATION_TAG = re.compile(r"\{%-?\s*generation\s*-?%\}")
 
 # Pad tokens we prefer over EOS, in order. Padding with EOS is safe here (TRL builds labels before padding, so
@@ -197,3 +207,53 @@ def _check_eos_in_loss(tokenizer: Any, name: str) -> None:
             "would never learn to stop. Put the end-of-turn token inside {% generation %}...{% endgeneration %} "
             "(or set the tokenizer's eos_token to the template's end-of-turn token)."
         )
+
+
+def released_inference_template(name: str) -> str | None:
+    """DeepSeek's released inference template for an R1-Distill training template name; None for other families."""
+    if name not in _INFERENCE_FILES:
+        return None
+    return resources.files("star1_hub.train").joinpath("chat_templates", _INFERENCE_FILES[name]).read_text()
+
+
+def inference_template(name: str, own_template: str | None) -> tuple[str, str]:
+    """The chat template a model trained with training template `name` is saved with, and where it comes from.
+
+    Args:
+        name: the training template name `apply_training_template` returned.
+        own_template: the base tokenizer's own chat template, read before the training template replaced it.
+
+    Returns:
+        (template, source): DeepSeek's released template for the R1-Distill families; otherwise the base
+        tokenizer's own template; the training template itself (a warning) when the base tokenizer has none.
+    """
+    released = released_inference_template(name)
+    if released is not None:
+        return (
+            released,
+            f"DeepSeek's released {name} template (star1_hub/train/chat_templates/{_INFERENCE_FILES[name]})",
+        )
+    if own_template:
+        return own_template, "the base tokenizer's own chat template"
+    logger.warning(
+        "the base tokenizer has no chat template of its own: the model is saved with the training template %r, "
+        "whose generation prompt may differ from the one the base model is served with",
+        name,
+    )
+    return get_chat_template(name) if name != "tokenizer" else "", f"the training template {name!r} (base has none)"
+
+
+def save_inference_template(tokenizer: Any, output_dir: str | Path, template: str) -> None:
+    """Re-save the tokenizer in `output_dir` with its inference template (after `Trainer.save_model` wrote it
+    with the training template); the training template stays on `tokenizer.chat_template` only in checkpoints."""
+    training = tokenizer.chat_template
+    tokenizer.chat_template = template
+    try:
+        tokenizer.save_pretrained(str(output_dir))
+    finally:
+        tokenizer.chat_template = training
+
+
+def own_chat_template(tokenizer: Any) -> str:
+    """The tokenizer's own chat template ('' when it has none), read before a training template replaces it."""
+    return _own_template(tokenizer)

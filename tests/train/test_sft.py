@@ -77,7 +77,9 @@ def test_full_sft_saves_a_model_that_reloads_and_generates(full_run, embedded_mo
     assert record["global_step"] == 2 and len([e for e in record["log_history"] if "loss" in e]) == 2
     assert record["base_model"] == "HuggingFaceTB/SmolLM2-135M-Instruct"
     tokenizer = AutoTokenizer.from_pretrained(full_run)
-    assert "{% generation %}" in tokenizer.chat_template  # saved with the training template
+    # Saved with the base model's own inference template (the training template's markers stay in training).
+    assert tokenizer.chat_template == AutoTokenizer.from_pretrained(embedded_model).chat_template
+    assert record["inference_chat_template"] == "the base tokenizer's own chat template"
     model = AutoModelForCausalLM.from_pretrained(full_run, dtype=torch.float32)
     n_prompt, n_total = _generate(model, tokenizer)
     assert n_total > n_prompt
