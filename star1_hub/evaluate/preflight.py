@@ -101,8 +101,8 @@ system prompt: the evaluation's own shape)."""
 def recorded_base_model(model_ref: str, revision: str | None = None) -> tuple[str, str | None] | None:
     """(base model, its revision) a fine-tuned model records, or None (a base model, or nothing recorded).
 
-    Read from the training record `star1_training.json`, else from the model card's `base_model`, in a local
-    folder or a Hub repo.
+    Read from the training record `star1_training.json`, else from the `base_model` of a card `star1 train`
+    wrote (tag `star1-hub`), in a local folder or a Hub repo.
     """
     from star1_hub.train.record import TRAINING_RECORD
 
@@ -127,7 +127,9 @@ def recorded_base_model(model_ref: str, revision: str | None = None) -> tuple[st
     if card is not None and card.is_file():
         from huggingface_hub import ModelCard
 
-        base = ModelCard.load(card).data.to_dict().get("base_model")
+        data = ModelCard.load(card).data.to_dict()
+        # Only our own cards: a released model's card names its pre-trained base, whose template is not its own.
+        base = data.get("base_model") if "star1-hub" in (data.get("tags") or []) else None
         if isinstance(base, list):
             base = base[0] if len(base) == 1 else None
         if base:

@@ -90,6 +90,7 @@ def render_model_card(output_dir: str | Path, hub_model_id: str, revision: str |
         recipe_path=record["recipe_path"] or "(programmatic run)",
         recipe_yaml=record["recipe_yaml"].rstrip() or "# no recipe file: started from Python",
         chat_template=record["chat_template"],
+        inference_chat_template=record.get("inference_chat_template") or "the training template (older run)",
         think_flag=record["think_flag"],
         base_flag=record["base_flag"],
         hyperparameters=record["hyperparameters"],

@@ -152,3 +152,14 @@ def test_eval_preflight_exits_2_on_a_different_template_and_base_model_overrides
     passed = runner.invoke(app, [*args, "--preflight", "--base-model", str(base_dir)], env=env)
     assert passed.exit_code == 0, passed.output
     assert "preflight passed" in passed.output
+
+
+def test_the_base_is_read_from_our_model_card_but_not_from_a_released_models_card(tmp_path):
+    from star1_hub.evaluate.preflight import recorded_base_model
+
+    ours, released = tmp_path / "ours", tmp_path / "released"
+    ours.mkdir(), released.mkdir()
+    (ours / "README.md").write_text("---\nbase_model: org/base\ntags:\n- star1-hub\n---\n# card\n")
+    (released / "README.md").write_text("---\nbase_model: org/pretrained\n---\n# an instruct model's own card\n")
+    assert recorded_base_model(str(ours)) == ("org/base", None)
+    assert recorded_base_model(str(released)) is None
