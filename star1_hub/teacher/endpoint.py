@@ -91,6 +91,13 @@ class EndpointConfig:
         for key in ("base_url", "model"):
             if not isinstance(getattr(self, key), str) or not getattr(self, key).strip():
                 raise bad(key, "give a non-empty string")
+        if credentials := _url_credentials(self.base_url):
+            # the message must not repeat the URL: it holds the key
+            raise RecipeError(
+                f"{where}: `base_url` carries credentials ({credentials}); give the bare endpoint URL (e.g. "
+                "https://api.example.com/v1) and put the key in an environment variable named by `api_key_env` "
+                "(the URL is written into cache keys, stage records and cards, a key never is)"
+            )
         if not self.base_url.startswith(("http://", "https://")):
             raise bad("base_url", "give an http(s) URL such as http://127.0.0.1:8000/v1")
         if self.api_key_env is not None and (not isinstance(self.api_key_env, str) or not self.api_key_env.strip()):
@@ -206,6 +213,12 @@ class EndpointConfig:
         from star1_hub.teacher.records import EngineConfig
 
         return EngineConfig.from_endpoint(self, stage=stage, cache_dir=cache_dir, **runtime)
+
+
+def _url_credentials(url: str) -> str | None:
+    from star1_hub.teacher.redact import url_credentials
+
+    return url_credentials(url)
 
 
 def _looks_like_key(value: str) -> bool:

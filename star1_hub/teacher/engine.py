@@ -32,7 +32,7 @@ from star1_hub.teacher.records import (
     request_body,
     request_key,
 )
-from star1_hub.teacher.redact import redact, register_key_env
+from star1_hub.teacher.redact import install_log_redaction, redact, register_key_env
 from star1_hub.teacher.structured import parse_json_output
 from star1_hub.teacher.transport import make_transport
 from star1_hub.think import answer_part, check_size, detect_form, normalise_reasoning
@@ -90,7 +90,8 @@ class TeacherEngine:
 
     def __init__(self, config: EngineConfig):
         self.config = config
-        register_key_env(config.api_key_env)  # its value is redacted from every detail and log line
+        register_key_env(config.api_key_env)  # its value is redacted from every detail, reply and log line
+        install_log_redaction()  # every log record of the process (ours and the HTTP libraries') is redacted
         self.accounting = StageAccounting(
             stage=config.stage,
             model=config.model,

@@ -142,6 +142,8 @@ class EngineConfig:
         batch_completion_window: `completion_window` of created batch jobs.
         transport: "openai" (`openai.AsyncOpenAI`, default) or "aiohttp" (a lean session posting the same
             request; about 4x less CPU per request, for high-rate local servers). See `star1_hub.teacher.transport`.
+        max_response_bytes: Largest reply body read; a longer one is stopped there and fails the attempt
+            (`server_error`), so a broken gateway cannot exhaust memory.
     """
 
     base_url: str = "http://127.0.0.1:8000/v1"
@@ -167,8 +169,21 @@ class EngineConfig:
     transport: str = "openai"
     api_key_env: str | None = None
     params: dict[str, Any] = field(default_factory=dict)
+    max_response_bytes: int = 16 * 2**20
 
     def __post_init__(self) -> None:
+        from star1_hub.teacher.redact import register_secret, url_credentials
+
+        if not isinstance(self.base_url, str) or (found := url_credentials(self.base_url)):
+            raise ValueError(
+                f"EngineConfig.base_url carries credentials ({found}); give the bare endpoint URL and the key "
+                "through api_key_env (the URL is written into cache keys, records and cards)"
+            )
+        register_secret(self.api_key)  # redacted from every detail, log line and cached reply of this process
+        if not isinstance(self.max_response_bytes, int) or self.max_response_bytes < 1024:
+            raise ValueError(
+                f"EngineConfig.max_response_bytes must be an integer ≥ 1024, got {self.max_response_bytes!r}"
+            )
         if self.concurrency < 1:
             raise ValueError(f"EngineConfig.concurrency must be ≥ 1, got {self.concurrency}")
         if self.max_attempts < 1:

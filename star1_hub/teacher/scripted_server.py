@@ -15,7 +15,9 @@ a retry of the same request can succeed. Fault kinds (`FAULT_KINDS`): `rate_limi
 JSON body), `length` (truncated text, finish_reason=length), `content_filter` (empty text,
 finish_reason=content_filter), and bodies real gateways have been seen to return: `bad_usage` (a completion
 whose `usage` is the string "n/a"), `not_chat` (200 with JSON that is not a chat completion), `garbage` (200 with
-an HTML error page), `auth` (401 whose message echoes the Authorization header, as some providers do). With
+an HTML error page), `auth` (401 whose message echoes the Authorization header, as some providers do), `huge`
+(a 200 whose body, sent chunked, runs to `huge_bytes` — 64 MiB by default — as a broken gateway's can; the server
+streams it from one small buffer, so it costs no memory, and stops when the client hangs up). With
 `rpm_limit` set the server enforces a requests-per-minute token bucket and answers 429 when it is exceeded.
 
 Reply forms of R1 servers (`reasoning_form`, see `star1_hub.think`): the responder's text (`<think>trace</think>
@@ -59,6 +61,7 @@ FAULT_KINDS = (
     "not_chat",
     "garbage",
     "auth",
+    "huge",
 )
 REASONING_FORMS = ("inline", "prefilled", "split", "split_reasoning", "prefilled_unclosed")
 DEFAULT_MAX_MODEL_LEN = 32768
@@ -106,7 +109,10 @@ class _State:
         reasoning_form: str | None = None,
         served_models: list[str] | None = None,
         max_model_len: int = DEFAULT_MAX_MODEL_LEN,
+        huge_bytes: int = 64 * 2**20,
     ):
+        self.huge_bytes = int(huge_bytes)
+        self.auth_echo: Callable[[str], str] | None = None
         if reasoning_form is not None and reasoning_form not in REASONING_FORMS:
             raise ValueError(f"unknown reasoning_form {reasoning_form!r}; choose from {REASONING_FORMS}")
         self.reasoning_form = reasoning_form
@@ -205,6 +211,31 @@ def _response(status: int, payload: Any, headers: dict[str, str] | None = None, 
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
 
 
+class _Streamed:
+    """A chunked 200 reply of `size` body bytes: a chat completion whose content never seems to end."""
+
+    CHUNK = b"x" * 65536
+
+    def __init__(self, size: int):
+        self.size = size
+
+    def head(self) -> bytes:
+        return (
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n"
+            b"Connection: keep-alive\r\n\r\n"
+        )
+
+    def chunks(self):
+        opening = b'{"id": "chatcmpl-huge", "choices": [{"index": 0, "finish_reason": "stop", "message": {"content": "'
+        yield opening
+        left = self.size - len(opening) - 4
+        while left > 0:
+            piece = self.CHUNK if left >= len(self.CHUNK) else self.CHUNK[:left]
+            left -= len(piece)
+            yield piece
+        yield b'"}}]}'
+
+
 def _error(status: int, message: str, kind: str, headers: dict[str, str] | None = None) -> bytes:
     return _response(status, {"error": {"message": message, "type": kind, "code": kind}}, headers)
 
@@ -294,6 +325,8 @@ class _App:
         s.log[-1] = (s.log[-1][0], key, fault or "ok")
         if fault == "auth":
             echoed = self.current_authorization
+            if s.auth_echo is not None:
+                echoed = s.auth_echo(echoed)
             return _error(401, f"Incorrect API key provided: {echoed}", "invalid_api_key")
         if fault == "hang":
             await asyncio.sleep(s.hang_s)
@@ -309,6 +342,8 @@ class _App:
             return _response(200, {"object": "error", "message": "upstream model is loading", "choices": []})
         if fault == "garbage":
             return _response(200, None, raw=b"<html><body><h1>502 Bad Gateway</h1></body></html>")
+        if fault == "huge":
+            return _Streamed(s.huge_bytes)
         text = s.responder(body)
         form = s.reasoning_form
         if fault == "length":
@@ -373,7 +408,7 @@ class _App:
                 completion = _completion(line["body"], cut, "length", key)
             elif fault == "content_filter":
                 completion = _completion(line["body"], "", "content_filter", key)
-            elif fault in ("server_error", "rate_limit", "malformed", "hang", "not_chat", "garbage", "auth"):
+            elif fault in ("server_error", "rate_limit", "malformed", "hang", "not_chat", "garbage", "auth", "huge"):
                 out.append(
                     {
                         "id": f"req_{len(out)}",
@@ -424,7 +459,14 @@ async def _serve_connection(app: _App, reader: asyncio.StreamReader, writer: asy
             except Exception as exc:  # noqa: BLE001 (a failing responder hook must not kill the connection)
                 logger.exception("scripted server handler failed")
                 payload = _error(500, f"handler failed: {type(exc).__name__}", "server_error")
-            writer.write(payload)
+            if isinstance(payload, _Streamed):
+                writer.write(payload.head())
+                for chunk in payload.chunks():
+                    writer.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                    await writer.drain()  # the client's reading pace: nothing piles up here
+                writer.write(b"0\r\n\r\n")
+            else:
+                writer.write(payload)
             await writer.drain()
     except (ConnectionError, asyncio.IncompleteReadError, asyncio.CancelledError):
         pass  # client went away, or the server is stopping: nothing to answer
@@ -448,6 +490,9 @@ class ScriptedServer:
         reasoning_form: Re-shape every reply into one of `REASONING_FORMS` (see the module docstring).
         served_models: Model ids listed by /v1/models and accepted (None: list "scripted-model", accept any).
         max_model_len: Context length advertised in /v1/models and enforced on prompt + max_tokens.
+        huge_bytes: Body size of a `huge` fault's reply.
+        auth_echo: How an `auth` fault's 401 message echoes the Authorization header (`Callable[[str], str]`, e.g.
+            URL-encoded or split across lines; default: as received). Thread mode only.
         process: Run in a child process (uses the other core; only the default responder, counts over HTTP).
         port: Port to bind (0 = a free one).
     """
@@ -467,10 +512,12 @@ class ScriptedServer:
         reasoning_form: str | None = None,
         served_models: list[str] | None = None,
         max_model_len: int = DEFAULT_MAX_MODEL_LEN,
+        huge_bytes: int = 64 * 2**20,
+        auth_echo: Callable[[str], str] | None = None,
         process: bool = False,
         port: int = 0,
     ):
-        if process and responder is not None:
+        if process and (responder is not None or auth_echo is not None):
             raise ValueError("process=True runs the default responder only; drop the responder or use process=False")
         self.options = dict(
             latency_s=latency_s,
@@ -484,8 +531,10 @@ class ScriptedServer:
             reasoning_form=reasoning_form,
             served_models=served_models,
             max_model_len=max_model_len,
+            huge_bytes=huge_bytes,
         )
         self.state = _State(responder=responder, **self.options)  # validates the options in both modes
+        self.state.auth_echo = auth_echo
         self.process, self.port = process, port
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None

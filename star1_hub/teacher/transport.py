@@ -13,6 +13,13 @@ server_error, 401/403 → auth (not retried in the run, re-sent by the next run)
 retried), timeouts → timeout, refused/reset connections → connection. Error details are redacted (keys and
 key-shaped tokens removed) before they leave the transport; a body that is not a chat completion (garbage,
 non-JSON, no choices, non-string content) is a server_error of that one attempt, never an exception.
+
+Replies are read with a bound (`EngineConfig.max_response_bytes`, default `MAX_RESPONSE_BYTES`): a declared
+Content-Length above it is refused before the body is read, and a streamed body stops at the limit; the attempt
+is then a server_error saying so (not retried within the run: a gateway that sent one such body sends the next).
+Both transports ask for uncompressed bodies (`Accept-Encoding: identity`) and refuse a compressed one, so the
+bound holds for the bytes parsed, not just the bytes received. The text of every 200 reply is scrubbed of known
+secrets (`redact.scrub`) before it reaches a parser, the cache or a log.
 """
 
 from __future__ import annotations
@@ -25,12 +32,48 @@ from typing import Any
 
 from star1_hub.teacher.limits import parse_retry_after
 from star1_hub.teacher.records import EngineConfig
-from star1_hub.teacher.redact import redact
+from star1_hub.teacher.redact import redact, scrub
 
 logger = logging.getLogger(__name__)
 
 TRANSPORTS = ("openai", "aiohttp")
 Outcome = tuple[dict[str, Any] | None, str | None, str | None, bool, float | None]
+MAX_RESPONSE_BYTES = 16 * 2**20  # far above any chat completion (2M-character outputs are refused anyway)
+_CHUNK = 64 * 1024
+_IDENTITY = ("", "identity")
+
+
+class ResponseRefused(Exception):
+    """A reply the transport stopped reading: larger than the limit, or compressed although not asked to be."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+def too_large(limit: int, seen: int | None = None, declared: int | None = None) -> ResponseRefused:
+    """The refusal of a body above `limit` bytes (declared in Content-Length, or `seen` while streaming)."""
+    if declared is not None:
+        where = f"declares {declared:,} bytes (Content-Length)"
+    else:
+        where = f"passed it (read stopped at {seen:,} bytes)"
+    return ResponseRefused(
+        f"response body over the {limit:,}-byte limit: it {where}; raise max_response_bytes if it is genuine"
+    )
+
+
+def check_head(headers, limit: int) -> None:
+    """Refuse a reply by its headers: a compressed body, or a Content-Length above `limit`."""
+    encoding = (headers.get("content-encoding") or "").strip().lower()
+    if encoding not in _IDENTITY:
+        raise ResponseRefused(f"response body is compressed ({encoding}) although identity was asked for")
+    declared = (headers.get("content-length") or "").strip()
+    if declared.isdigit() and int(declared) > limit:
+        raise too_large(limit, declared=int(declared))
+
+
+def _refused_outcome(exc: ResponseRefused) -> Outcome:
+    return None, "server_error", exc.reason, False, None
 
 
 def _token_count(value: Any) -> int:
@@ -73,7 +116,9 @@ def response_payload(data: Any) -> dict[str, Any]:
         "usage": {k: _token_count(usage.get(k)) for k in ("prompt_tokens", "completion_tokens")},
     }
     if reasoning:
-        payload["reasoning"] = reasoning
+        payload["reasoning"] = scrub(reasoning)
+    if text:
+        payload["text"] = scrub(text)
     return payload
 
 
@@ -120,17 +165,55 @@ def make_openai_client(config: EngineConfig):
         max_connections=config.concurrency + 8, max_keepalive_connections=config.concurrency + 8
     )
     timeout = config.timeout_s + 5.0 if config.timeout_s is not None else None  # ours (asyncio.timeout) fires first
+    hooks = {"response": [_bounded_reply_hook(httpx_module, config.max_response_bytes)]}
     try:
-        http_client = openai.DefaultAioHttpClient(limits=limits, timeout=timeout)
+        http_client = openai.DefaultAioHttpClient(limits=limits, timeout=timeout, event_hooks=hooks)
     except (RuntimeError, AttributeError):
-        http_client = openai.DefaultAsyncHttpxClient(limits=limits, timeout=timeout)
+        http_client = openai.DefaultAsyncHttpxClient(limits=limits, timeout=timeout, event_hooks=hooks)
     return openai.AsyncOpenAI(
         base_url=config.base_url,
         api_key=config.resolved_api_key(),
         max_retries=0,
         timeout=timeout,
         http_client=http_client,
+        default_headers={"Accept-Encoding": "identity"},
     )
+
+
+def _bounded_reply_hook(httpx_module, limit: int):
+    """An httpx response hook that bounds the body of every chat-completion reply (status codes included).
+
+    It runs before httpx reads the body: a compressed body or a declared length above `limit` is refused at
+    once, and the body stream is wrapped so that reading stops with `ResponseRefused` past `limit` bytes. Other
+    routes (batch files, model lists) are left alone.
+    """
+
+    class BoundedStream(httpx_module.AsyncByteStream):
+        def __init__(self, inner):
+            self.inner = inner
+
+        async def __aiter__(self):
+            seen = 0
+            async for chunk in self.inner:
+                seen += len(chunk)
+                if seen > limit:
+                    raise too_large(limit, seen=seen)
+                yield chunk
+
+        async def aclose(self) -> None:
+            await self.inner.aclose()
+
+    async def hook(response) -> None:
+        if not response.request.url.path.rstrip("/").endswith("/chat/completions"):
+            return
+        try:
+            check_head(response.headers, limit)
+        except ResponseRefused:
+            await response.aclose()
+            raise
+        response.stream = BoundedStream(response.stream)
+
+    return hook
 
 
 class OpenAITransport:
@@ -151,6 +234,8 @@ class OpenAITransport:
             return response_payload(data), None, None, False, None
         except TimeoutError:
             return None, "timeout", f"no answer within {self.timeout_s:g} s", True, None
+        except ResponseRefused as exc:
+            return _refused_outcome(exc)
         except openai.APITimeoutError as exc:
             # The SDK's timeout is set past ours, so an early one is a failed connect (the aiohttp transport
             # reports a refused connection as ConnectTimeout).
@@ -160,6 +245,8 @@ class OpenAITransport:
         except openai.APIStatusError as exc:
             return _status_outcome(exc.status_code, str(exc.message), exc.response.headers)
         except openai.APIConnectionError as exc:
+            if isinstance(exc.__cause__, ResponseRefused):
+                return _refused_outcome(exc.__cause__)
             return None, "connection", f"{type(exc).__name__}: {_short(exc)}", True, None
         except (ValueError, TypeError, openai.APIResponseValidationError) as exc:  # not JSON / not a completion
             return None, "server_error", f"malformed response: {_short(exc)}", True, None
@@ -178,16 +265,29 @@ class AiohttpTransport:
         import aiohttp
 
         self.timeout_s = config.timeout_s
+        self.max_bytes = config.max_response_bytes
         self.url = config.base_url.rstrip("/") + "/chat/completions"
         self.headers = {
             "Authorization": f"Bearer {config.resolved_api_key()}",
             "Content-Type": "application/json",
             "Accept": "application/json",
+            "Accept-Encoding": "identity",
             "User-Agent": "star1-hub-teacher",
         }
         self.session = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=config.concurrency + 8), raise_for_status=False
+            connector=aiohttp.TCPConnector(limit=config.concurrency + 8),
+            raise_for_status=False,
+            auto_decompress=False,  # a compressed body is refused (check_head), never inflated past the bound
         )
+
+    async def _read(self, response) -> bytes:
+        check_head(response.headers, self.max_bytes)
+        body = bytearray()
+        while chunk := await response.content.read(_CHUNK):
+            body += chunk
+            if len(body) > self.max_bytes:
+                raise too_large(self.max_bytes, seen=len(body))
+        return bytes(body)
 
     async def send(self, body: dict[str, Any]) -> Outcome:
         """One attempt; see the module docstring for the outcome tuple."""
@@ -196,10 +296,12 @@ class AiohttpTransport:
         try:
             async with asyncio.timeout(self.timeout_s):
                 async with self.session.post(self.url, data=json.dumps(body), headers=self.headers) as response:
-                    raw = await response.read()
+                    raw = await self._read(response)
                     status, headers = response.status, response.headers
         except TimeoutError:
             return None, "timeout", f"no answer within {self.timeout_s:g} s", True, None
+        except ResponseRefused as exc:
+            return _refused_outcome(exc)
         except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError, OSError) as exc:
             return None, "connection", f"{type(exc).__name__}: {_short(exc)}", True, None
         if status != 200:
