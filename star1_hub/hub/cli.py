@@ -50,6 +50,16 @@ def register(app: typer.Typer) -> None:
         ),
         socket_timeout: float = typer.Option(defaults.socket_timeout_s, help="Seconds before an idle socket closes."),
         max_connections: int = typer.Option(defaults.max_connections, help="Connections served at once."),
+        max_connections_per_address: int = typer.Option(
+            defaults.max_connections_per_address,
+            help="Connections one client address may hold at once (behind a proxy: set it to --max-connections).",
+        ),
+        header_timeout: float = typer.Option(
+            defaults.header_timeout_s, help="Seconds a client has to send a request's line and headers in full."
+        ),
+        min_body_rate: int = typer.Option(
+            defaults.min_body_rate, help="Bytes/s a request body must average after a grace period (0: no minimum)."
+        ),
     ) -> None:
         """Serve a local Hub until Ctrl-C and print the env vars a client must export first."""
         from rich.console import Console
@@ -66,6 +76,9 @@ def register(app: typer.Typer) -> None:
                 max_inline_file_bytes=max_inline_file_bytes,
                 socket_timeout_s=socket_timeout,
                 max_connections=max_connections,
+                max_connections_per_address=max_connections_per_address,
+                header_timeout_s=header_timeout,
+                min_body_rate=min_body_rate,
             )
             server = make_server(data_dir, host, port, tokens, public_url, limits)
         except TokenError as exc:

@@ -24,6 +24,7 @@ huggingface_hub 1.33) before anything is committed; a taken tag is refused befor
 from __future__ import annotations
 
 import logging
+import os
 import random
 import re
 import time
@@ -120,14 +121,49 @@ class CommitResult:
     pr_revision: str | None = None
 
 
+class UnsafeFolderError(ValueError):
+    """A folder to push holds symbolic links that lead outside it (or nowhere): nothing is pushed."""
+
+
 def folder_files(folder: str | Path, ignore_patterns: Iterable[str] = ()) -> dict[str, Path]:
-    """`path_in_repo -> Path` for every file under `folder` (posix paths), minus `ignore_patterns` (fnmatch)."""
+    """`path_in_repo -> Path` for every file under `folder` (posix paths), minus `ignore_patterns` (fnmatch).
+
+    Symbolic links are never followed out of `folder`: a link to a file inside it is pushed with that file's
+    content; a link to anything outside (a secret in the home folder, a cache), a dangling link or a link to a
+    folder raises `UnsafeFolderError` naming every such link, and nothing is pushed. Ignored paths are not
+    checked. Copy a file into the folder to push it.
+    """
     from huggingface_hub.utils import filter_repo_objects
 
     folder = Path(folder)
-    paths = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
-    kept = filter_repo_objects(paths, ignore_patterns=list(ignore_patterns) or None)
-    return {path: folder / path for path in kept}
+    root = folder.resolve()
+    found: dict[str, Path] = {}
+    links: dict[str, Path] = {}
+    for directory, subdirs, files in os.walk(folder, followlinks=False):
+        here = Path(directory)
+        for name in files + [d for d in subdirs if (here / d).is_symlink()]:
+            path = here / name
+            relative = path.relative_to(folder).as_posix()
+            if path.is_symlink():
+                links[relative] = path
+            elif path.is_file():
+                found[relative] = path
+    kept = set(filter_repo_objects(sorted(found) + sorted(links), ignore_patterns=list(ignore_patterns) or None))
+    refused = []
+    for relative, path in sorted(links.items()):
+        if relative not in kept:
+            continue
+        target = path.resolve()
+        if not target.is_file() or not target.is_relative_to(root):
+            refused.append(f"{relative} -> {os.readlink(path)}")
+        else:
+            found[relative] = path
+    if refused:
+        raise UnsafeFolderError(
+            f"{folder}: {len(refused)} symbolic link(s) lead outside the folder, to a folder, or nowhere; nothing "
+            f"was pushed (copy the file in to push it, or ignore the link): {', '.join(refused[:10])}"
+        )
+    return {path: found[path] for path in sorted(kept)}
 
 
 def _operations(changes: Changes, head_files: set[str]) -> list:

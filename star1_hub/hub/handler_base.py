@@ -4,16 +4,25 @@ the request-handler base class (origin and token checks, permission checks, boun
 The routes live in `star1_hub.hub.server` (repos, refs, files) and `star1_hub.hub.uploads` (preupload, LFS,
 commits). Every write and every read of a private repo checks the bearer token before any request body is read;
 a body is read at most up to its limit, and an unread large body closes the connection instead of being drained.
+
+Against slow clients (slowloris): every read from the socket has a deadline (`DeadlineReader`): the request line
+and headers must arrive in full within `Limits.header_timeout_s`, a body must keep up `Limits.min_body_rate`
+after a grace period, and one client address may hold at most `Limits.max_connections_per_address` of the
+server's `Limits.max_connections` slots. Requests with ambiguous framing (two Content-Length values, two
+Transfer-Encodings) are refused with 400 and the connection closed, never guessed at.
 """
 
 from __future__ import annotations
 
+import io
 import ipaddress
 import json
 import logging
 import re
+import socket
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Iterable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -27,6 +36,84 @@ logger = logging.getLogger(__name__)
 CHUNK = 1024 * 1024
 _DRAIN_LIMIT = 64 * 1024  # an unread body up to this size is drained to keep the connection; larger ones close it
 _JSON_TYPES = ("application/json", "application/x-ndjson", "application/vnd.git-lfs+json")
+
+
+class DeadlineReader(io.RawIOBase):
+    """The read side of a client socket where every `recv` has a deadline.
+
+    Two rules, set per phase by the handler: an absolute deadline (`expect_head`: the whole request head must
+    arrive by then), and a minimum average rate (`expect_body`: after `grace_s`, at least `min_rate` bytes per
+    second since the body started). Each `recv` waits at most until the earlier of the two, and at most
+    `idle_timeout_s`; past it, `TimeoutError` closes the connection. A byte now and then cannot keep it open.
+    """
+
+    def __init__(self, sock: socket.socket, idle_timeout_s: float):
+        super().__init__()
+        self._sock = sock
+        self.idle_timeout_s = idle_timeout_s
+        self._deadline: float | None = None
+        self._rate_start = 0.0
+        self._rate_bytes = 0
+        self._min_rate = 0
+        self._grace_s = 0.0
+
+    def readable(self) -> bool:
+        return True
+
+    def expect_head(self, timeout_s: float) -> None:
+        self._deadline, self._min_rate = time.monotonic() + timeout_s, 0
+
+    def expect_body(self, min_rate: int, grace_s: float) -> None:
+        self._deadline, self._min_rate, self._grace_s = None, min_rate, grace_s
+        self._rate_start, self._rate_bytes = time.monotonic(), 0
+
+    def _limit(self) -> float | None:
+        limit = self._deadline
+        if self._min_rate > 0:  # the next byte is due when the average would fall below the minimum
+            due = self._rate_start + self._grace_s + self._rate_bytes / self._min_rate
+            limit = due if limit is None else min(limit, due)
+        return limit
+
+    def readinto(self, buffer) -> int:  # noqa: ANN001 - io signature
+        timeout = self.idle_timeout_s
+        limit = self._limit()
+        if limit is not None:
+            remaining = limit - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError("the client is sending the request too slowly")
+            timeout = min(timeout, remaining)
+        self._sock.settimeout(timeout)
+        try:
+            count = self._sock.recv_into(buffer)
+        finally:
+            self._sock.settimeout(self.idle_timeout_s)  # writes keep the plain stall timeout
+        self._rate_bytes += count
+        return count
+
+
+def split_lines(chunks: Iterable[bytes], max_line: int) -> Iterator[bytes]:
+    """The `\\n`-separated lines of a byte stream (last one unterminated allowed), linear in the stream whatever
+    the chunk sizes: each byte is searched once and copied a bounded number of times. `LineTooLong` past
+    `max_line` bytes without a newline."""
+    buffer = bytearray()
+    scanned = 0  # bytes of `buffer` known to hold no newline
+    for chunk in chunks:
+        buffer += chunk
+        start = 0
+        while (newline := buffer.find(b"\n", max(start, scanned))) >= 0:
+            yield bytes(buffer[start:newline])
+            start = newline + 1
+        if start:
+            del buffer[:start]
+        scanned = len(buffer)
+        if len(buffer) > max_line:
+            raise LineTooLong(len(buffer))
+    if buffer.strip():
+        yield bytes(buffer)
+
+
+class LineTooLong(ValueError):
+    """A line of a streamed body is longer than allowed."""
 
 
 def truthy(values: list[str] | None, default: bool = False) -> bool:
@@ -76,6 +163,9 @@ class HubHTTPServer(ThreadingHTTPServer):
         self.public_url = (public_url or self.endpoint).rstrip("/")
         self.allowed_origins = {origin_of(self.public_url), origin_of(self.endpoint)}
         self._slots = threading.BoundedSemaphore(limits.max_connections)
+        self._per_address: dict[str, int] = {}
+        self._per_address_lock = threading.Lock()
+        self._last_refusal_log = -1e9
 
     @property
     def endpoint(self) -> str:
@@ -84,24 +174,55 @@ class HubHTTPServer(ThreadingHTTPServer):
             host = f"[{host}]"
         return f"http://{host}:{port}"
 
+    def _refuse(self, request, message: str) -> None:  # noqa: ANN001
+        body = json.dumps({"error": message}).encode()
+        head = (
+            "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\nRetry-After: 1\r\nConnection: close\r\n\r\n"
+        )
+        try:
+            request.settimeout(1.0)
+            request.sendall(head.encode() + body)
+        except OSError:
+            pass
+        self.shutdown_request(request)
+
+    def _take_address_slot(self, address: str) -> bool:
+        with self._per_address_lock:
+            held = self._per_address.get(address, 0)
+            if held >= self.limits.max_connections_per_address:
+                return False
+            self._per_address[address] = held + 1
+            return True
+
+    def _release_address_slot(self, address: str) -> None:
+        with self._per_address_lock:
+            held = self._per_address.pop(address, 1) - 1
+            if held > 0:
+                self._per_address[address] = held
+
     def process_request(self, request, client_address) -> None:  # noqa: ANN001 - socketserver signature
+        address = str(client_address[0])
+        if not self._take_address_slot(address):
+            now = time.monotonic()
+            if now - self._last_refusal_log > 10.0:  # one line per 10 s, not one per refused connection
+                self._last_refusal_log = now
+                logger.warning(
+                    "local Hub: %s already holds %d connections (--max-connections-per-address); refusing more",
+                    address,
+                    self.limits.max_connections_per_address,
+                )
+            self._refuse(request, "Too many connections from your address to the local Hub; retry shortly")
+            return
         if not self._slots.acquire(blocking=False):
-            body = b'{"error": "Too many connections to the local Hub; retry shortly"}'
-            head = (
-                "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
-                f"Content-Length: {len(body)}\r\nRetry-After: 1\r\nConnection: close\r\n\r\n"
-            )
-            try:
-                request.settimeout(1.0)
-                request.sendall(head.encode() + body)
-            except OSError:
-                pass
-            self.shutdown_request(request)
+            self._release_address_slot(address)
+            self._refuse(request, "Too many connections to the local Hub; retry shortly")
             return
         try:
             super().process_request(request, client_address)
         except BaseException:
             self._slots.release()
+            self._release_address_slot(address)
             raise
 
     def process_request_thread(self, request, client_address) -> None:  # noqa: ANN001
@@ -109,6 +230,7 @@ class HubHTTPServer(ThreadingHTTPServer):
             super().process_request_thread(request, client_address)
         finally:
             self._slots.release()
+            self._release_address_slot(str(client_address[0]))
 
 
 class HubHandlerBase(BaseHTTPRequestHandler):
@@ -122,6 +244,14 @@ class HubHandlerBase(BaseHTTPRequestHandler):
     def setup(self) -> None:
         self.timeout = self.server.limits.socket_timeout_s  # StreamRequestHandler applies it to the socket
         super().setup()
+        self.rfile.close()  # replaced by a reader whose every recv has a deadline (the socket stays open)
+        self._reader = DeadlineReader(self.connection, self.timeout)
+        self.rfile = io.BufferedReader(self._reader, 64 * 1024)
+
+    def handle_one_request(self) -> None:
+        # From now on, the request line and every header must arrive within the header deadline.
+        self._reader.expect_head(self.server.limits.header_timeout_s)
+        super().handle_one_request()
 
     def log_message(self, format: str, *args) -> None:  # noqa: A002 - stdlib signature
         # The request line only; headers (and so tokens) are never logged.
@@ -159,7 +289,9 @@ class HubHandlerBase(BaseHTTPRequestHandler):
         self._body_state = "unread"
         self._responded = False
         self._extra_headers: dict[str, str] = {}
+        self._reader.expect_body(self.limits.min_body_rate, self.limits.body_grace_s)
         try:
+            self._check_framing()
             split = urlsplit(self.path)
             self.segments = [unquote(s, errors="strict") for s in split.path.split("/")[1:]]
             self.query = parse_qs(split.query, keep_blank_values=True)
@@ -172,6 +304,9 @@ class HubHandlerBase(BaseHTTPRequestHandler):
             self._send_error(error)
         except UnicodeDecodeError:
             self._send_error(bad_request("The request URL is not valid UTF-8 after percent-decoding"))
+        except RecursionError:  # a parser met absurdly nested input: the client's fault, one log line
+            logger.warning("local Hub: too deeply nested input on %s %s", method, self.path.split("?")[0][:200])
+            self._send_error(bad_request("The request is nested too deeply"))
         except Exception:  # a bug must answer 500 (without internals), not kill the connection silently
             logger.exception("local Hub: unhandled error on %s %s", method, self.path.split("?")[0])
             self._send_error(HubError(500, "Internal error of the local Hub; see its log"))
@@ -220,8 +355,19 @@ class HubHandlerBase(BaseHTTPRequestHandler):
         return identity
 
     # ------------------------------------------------------------------ request bodies
+    def _check_framing(self) -> None:
+        """400 (and close) when the body's length is ambiguous: a proxy might frame it differently (smuggling)."""
+        lengths = self.headers.get_all("Content-Length") or []
+        if len({value.strip() for value in lengths}) > 1 or len(self.headers.get_all("Transfer-Encoding") or []) > 1:
+            self.close_connection = True
+            raise bad_request("Malformed request: several Content-Length or Transfer-Encoding headers")
+        self._content_length()
+
     def _content_length(self) -> int | None:
-        raw = self.headers.get("Content-Length")
+        lengths = self.headers.get_all("Content-Length") or []
+        if len({value.strip() for value in lengths}) > 1:
+            raise bad_request("Malformed request: several different Content-Length headers")
+        raw = lengths[0] if lengths else None
         encoding = (self.headers.get("Transfer-Encoding") or "").strip().lower()
         if encoding:
             if encoding != "chunked":
@@ -299,6 +445,8 @@ class HubHandlerBase(BaseHTTPRequestHandler):
             return {}
         try:
             payload = json.loads(raw)
+        except RecursionError:
+            raise bad_request("Request body is nested too deeply") from None
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             where = f" (line {exc.lineno}, column {exc.colno})" if isinstance(exc, json.JSONDecodeError) else ""
             raise bad_request(f"Request body is not valid JSON{where}") from None
@@ -307,22 +455,14 @@ class HubHandlerBase(BaseHTTPRequestHandler):
         return payload
 
     def _iter_ndjson_lines(self, max_bytes: int, max_line: int) -> Iterator[bytes]:
-        """The lines of a streamed NDJSON body, each at most `max_line` bytes (413 beyond)."""
-        buffer = b""
-        for chunk in self._iter_body(max_bytes, "commit body"):
-            buffer += chunk
-            start = 0
-            while (newline := buffer.find(b"\n", start)) >= 0:
-                yield buffer[start:newline]
-                start = newline + 1
-            buffer = buffer[start:]
-            if len(buffer) > max_line:
-                raise too_large(
-                    f"A commit line is over {max_line} bytes: files over {self.limits.max_inline_file_bytes} "
-                    "bytes must go through LFS"
-                )
-        if buffer.strip():
-            yield buffer
+        """The lines of a streamed NDJSON body, each at most `max_line` bytes (413 beyond); linear in the body."""
+        try:
+            yield from split_lines(self._iter_body(max_bytes, "commit body"), max_line)
+        except LineTooLong:
+            raise too_large(
+                f"A commit line is over {max_line} bytes: files over {self.limits.max_inline_file_bytes} "
+                "bytes must go through LFS"
+            ) from None
 
     def _finish_unread_body(self) -> None:
         """Before answering: drain a small unread body, or close the connection instead of reading a big one."""
@@ -348,6 +488,7 @@ class HubHandlerBase(BaseHTTPRequestHandler):
     # ------------------------------------------------------------------ responses
     def _start_response(self, status: int) -> None:
         self._responded = True
+        self._reader.expect_body(0, 0.0)  # no read deadline while answering (writes have the stall timeout)
         self.send_response(status)
 
     def _send(self, status: int, body: bytes, content_type: str, headers: dict[str, str] | None = None) -> None:

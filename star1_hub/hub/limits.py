@@ -18,8 +18,18 @@ class Limits:
         max_commit_bytes: Largest NDJSON commit body in all.
         max_commit_operations: Most add/delete operations in one commit.
         max_lfs_file_bytes: Largest LFS object an upload link is issued for.
-        socket_timeout_s: A connection idle (or stalled mid-request) this long is closed.
+        max_paths_info: Most distinct paths one `paths-info` request may ask about (duplicates count once).
+        socket_timeout_s: A connection stalled this long mid-request (no byte read or written) is closed.
+        header_timeout_s: The request line and headers must arrive in full within this many seconds of the
+            server starting to wait for them (a keep-alive connection idle this long is closed too), however
+            often the client sends a byte: a drip-feeding client cannot hold a connection.
+        min_body_rate: Bytes per second a request body must keep up, on average, once `body_grace_s` has passed;
+            a slower upload is cut off (connection closed).
+        body_grace_s: Seconds a body may take before `min_body_rate` applies.
         max_connections: Connections served at once; more are answered 503 and closed.
+        max_connections_per_address: Connections served at once for one client address (503 beyond), so one
+            client cannot take every slot. Behind a reverse proxy every client has the proxy's address: raise it
+            to `max_connections` and let the proxy limit clients.
     """
 
     max_json_bytes: int = 1_000_000
@@ -27,15 +37,29 @@ class Limits:
     max_commit_bytes: int = 2048 * MIB
     max_commit_operations: int = 100_000
     max_lfs_file_bytes: int = 50 * 1024 * MIB
+    max_paths_info: int = 10_000
     socket_timeout_s: float = 30.0
+    header_timeout_s: float = 10.0
+    min_body_rate: int = 1024
+    body_grace_s: float = 10.0
     max_connections: int = 128
+    max_connections_per_address: int = 64
 
     def __post_init__(self) -> None:
-        for name in ("max_json_bytes", "max_inline_file_bytes", "max_commit_bytes", "max_commit_operations"):
+        for name in (
+            "max_json_bytes",
+            "max_inline_file_bytes",
+            "max_commit_bytes",
+            "max_commit_operations",
+            "max_paths_info",
+            "max_connections_per_address",
+        ):
             if getattr(self, name) <= 0:
                 raise ValueError(f"Limits.{name} must be positive, got {getattr(self, name)}")
-        if self.socket_timeout_s <= 0 or self.max_connections <= 0:
-            raise ValueError("Limits.socket_timeout_s and Limits.max_connections must be positive")
+        if self.socket_timeout_s <= 0 or self.header_timeout_s <= 0 or self.max_connections <= 0:
+            raise ValueError("Limits.socket_timeout_s, header_timeout_s and max_connections must be positive")
+        if self.min_body_rate < 0 or self.body_grace_s < 0:
+            raise ValueError("Limits.min_body_rate and Limits.body_grace_s must not be negative (0 = no minimum)")
 
     @property
     def max_commit_line_bytes(self) -> int:

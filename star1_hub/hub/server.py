@@ -298,6 +298,8 @@ class HubRequestHandler(UploadRoutes):
                 payload = json.loads(raw or "{}")
             except json.JSONDecodeError:
                 raise bad_request("paths-info: the body is not valid JSON") from None
+            except RecursionError:
+                raise bad_request("paths-info: the body is nested too deeply") from None
             if not isinstance(payload, dict):
                 raise bad_request("paths-info: the body must be a JSON object")
             paths, expand = payload.get("paths") or [], bool(payload.get("expand"))
@@ -306,12 +308,16 @@ class HubRequestHandler(UploadRoutes):
             paths, expand = form.get("paths") or [], truthy(form.get("expand"))
         if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
             raise bad_request("paths-info: 'paths' must be a list of strings")
+        unique = list(dict.fromkeys(p.strip("/") for p in paths))  # a path asked twice is answered once
+        if len(unique) > self.limits.max_paths_info:
+            raise bad_request(
+                f"paths-info: {len(unique)} distinct paths asked at once; at most {self.limits.max_paths_info}"
+            )
         sha = self.store.resolve(repo_type, repo_id, revision)
         root = self.store.get_commit(repo_type, repo_id, sha)["tree"]
         trees = self.store.trees(repo_type, repo_id)
         entries = []
-        for path in paths:
-            path = path.strip("/")
+        for path in unique:
             if path:
                 validate_path_in_repo(path)
             entry = views.tree_entry(trees, root, path) if path else None
@@ -436,6 +442,11 @@ def add_limit_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-commit-bytes", type=int, default=defaults.max_commit_bytes)
     parser.add_argument("--socket-timeout", type=float, default=defaults.socket_timeout_s)
     parser.add_argument("--max-connections", type=int, default=defaults.max_connections)
+    parser.add_argument("--max-connections-per-address", type=int, default=defaults.max_connections_per_address)
+    parser.add_argument("--header-timeout", type=float, default=defaults.header_timeout_s)
+    parser.add_argument("--min-body-rate", type=int, default=defaults.min_body_rate)
+    parser.add_argument("--body-grace", type=float, default=defaults.body_grace_s)
+    parser.add_argument("--max-paths-info", type=int, default=defaults.max_paths_info)
 
 
 def limits_from_args(args: argparse.Namespace) -> Limits:
@@ -445,6 +456,11 @@ def limits_from_args(args: argparse.Namespace) -> Limits:
         max_commit_bytes=args.max_commit_bytes,
         socket_timeout_s=args.socket_timeout,
         max_connections=args.max_connections,
+        max_connections_per_address=args.max_connections_per_address,
+        header_timeout_s=args.header_timeout,
+        min_body_rate=args.min_body_rate,
+        body_grace_s=args.body_grace,
+        max_paths_info=args.max_paths_info,
     )
 
 

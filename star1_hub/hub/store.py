@@ -7,6 +7,8 @@ Layout under the data dir::
     repos/<type>/<namespace>/<name>/refs.json          branches, tags, pull requests, metadata
     repos/<type>/<namespace>/<name>/commits/<sha>.json  one immutable commit: parents, message, root tree id
     repos/<type>/<namespace>/<name>/trees/<id[:2]>/<id>.json  one folder of a tree (see `trees.py`)
+    repos/<type>/<namespace>/<name>/objects/uploaded/<sha256>   LFS objects uploaded to this repo (empty markers)
+    repos/<type>/<namespace>/<name>/objects/committed/<sha256>  LFS objects in this repo's history (empty markers)
     locks/<key>.lock                                    flock files (one per repo, plus `gc`)
 
 A file entry is `{"sha256", "size", "lfs", "oid"}` where `oid` is the git blob id (sha1 of the file, or of its
@@ -14,6 +16,10 @@ LFS pointer). Every write goes to an fsynced temp file, is renamed into place an
 to a repo happens under a per-repo lock (a thread lock plus `fcntl.flock`, so several server processes on one
 data dir are safe too). `collect_garbage` deletes blobs no tree references, under an exclusive `gc` lock that
 every commit holds shared while it stores blobs and writes its tree.
+
+Blobs are shared by every repo, but an LFS object is usable in a repo only when it was uploaded to that repo
+or is already in its history: knowing a sha256 is never enough (`lfs_object_in_repo`), and the LFS batch API
+answers only about the repo asked. Repo names are unique case-insensitively, as on huggingface.co.
 """
 
 from __future__ import annotations
@@ -73,6 +79,7 @@ _SHA_RE = re.compile(r"[0-9a-f]{40}")
 _PR_RE = re.compile(r"refs/pr/(\d+)")
 GC_GRACE_S = 3600.0  # blobs younger than this are never collected: an upload may be about to be committed
 _COMMIT_CACHE_SIZE = 2048
+_OBJECTS_INDEXED = "indexed"  # marker: the repo's committed LFS objects are all listed (repos older than markers)
 
 
 def now_iso() -> str:
@@ -195,9 +202,18 @@ class HubStore:
 
         `extra` holds type-specific metadata kept in refs.json (a Space's `sdk`).
         """
-        with self.writing_blobs(), self.repo_lock(repo_type, repo_id):
+        with (
+            self.writing_blobs(),
+            self._lock(f"repo-name:{repo_type}:{repo_id.lower()}"),
+            self.repo_lock(repo_type, repo_id),
+        ):
             if self.exists(repo_type, repo_id):
                 return False
+            if self.case_twin(repo_type, repo_id) is not None:  # 400, not 409: `exist_ok` must not swallow it
+                raise bad_request(
+                    f"A {repo_type} repo named like {repo_id!r} in other letter case already exists: repo names "
+                    "are unique whatever their case (as on huggingface.co); use that repo's exact name"
+                )
             content = INITIAL_GITATTRIBUTES.encode()
             entry = {"sha256": self.blobs.put_bytes(content), "size": len(content), "lfs": False}
             entry["oid"] = git_blob_sha1(content)
@@ -219,6 +235,8 @@ class HubStore:
             sha = self._write_commit(repo_type, repo_id, [], "initial commit", "", author, builder.write())
             meta["branches"][DEFAULT_BRANCH] = sha
             repo_dir = self._repo_dir(repo_type, repo_id)
+            (repo_dir / "objects").mkdir(parents=True, exist_ok=True)
+            (repo_dir / "objects" / _OBJECTS_INDEXED).touch()  # a new repo has no history to index
             _atomic_write_json(repo_dir / "refs.json", meta)
             for created in (repo_dir.parent, repo_dir.parent.parent):  # the new folders' own entries
                 fsync_dir(created)
@@ -240,6 +258,19 @@ class HubStore:
             if private is not None:
                 meta["private"] = bool(private)
             _atomic_write_json(self._repo_dir(repo_type, repo_id) / "refs.json", meta)
+
+    def case_twin(self, repo_type: str, repo_id: str) -> str | None:
+        """The id of an existing repo whose name differs from `repo_id` only by case, or None."""
+        wanted = repo_id.lower()
+        base = self.root / "repos" / validate_repo_type(repo_type)
+        for namespace in base.iterdir() if base.is_dir() else ():
+            if namespace.name.lower() != wanted.split("/")[0]:
+                continue
+            for repo_dir in namespace.iterdir():
+                other = f"{namespace.name}/{repo_dir.name}"
+                if other.lower() == wanted and other != repo_id and (repo_dir / "refs.json").is_file():
+                    return other
+        return None
 
     def list_repos(self, repo_type: str) -> list[str]:
         base = self.root / "repos" / validate_repo_type(repo_type)
@@ -382,6 +413,8 @@ class HubStore:
                 meta["branches"][revision] = sha
             meta["lastModified"] = now_iso()
             _atomic_write_json(self._repo_dir(repo_type, repo_id) / "refs.json", meta)
+            lfs_added = {entry["sha256"] for kind, _, entry in operations if kind == "add" and entry and entry["lfs"]}
+            self._mark_objects(repo_type, repo_id, "committed", lfs_added)
             return sha, pr_num
 
     # ----------------------------------------------------------------- refs
@@ -431,12 +464,64 @@ class HubStore:
         sha = batch.put(data) if batch is not None else self.blobs.put_bytes(data)
         return {"sha256": sha, "size": len(data), "lfs": False, "oid": git_blob_sha1(data)}
 
-    def make_lfs_entry(self, sha256: str, size: int | None, path: str) -> dict:
-        """Tree entry for an LFS file whose content must already have been uploaded."""
+    # ----------------------------------------------------------------- which repo may use which LFS object
+    def _objects_dir(self, repo_type: str, repo_id: str) -> Path:
+        return self._repo_dir(repo_type, repo_id) / "objects"
+
+    def _mark_objects(self, repo_type: str, repo_id: str, kind: str, shas: set[str]) -> None:
+        """Record that these LFS objects were uploaded to / committed in the repo (empty marker files).
+
+        Not fsynced: a marker lost in a crash only makes the client upload that object again.
+        """
+        if not shas:
+            return
+        folder = self._objects_dir(repo_type, repo_id) / kind
+        folder.mkdir(parents=True, exist_ok=True)
+        for sha in shas:
+            (folder / sha).touch()
+
+    def mark_uploaded(self, repo_type: str, repo_id: str, sha256: str) -> None:
+        """The content of `sha256` was uploaded (and verified) through this repo's signed LFS upload link."""
+        self._mark_objects(repo_type, repo_id, "uploaded", {sha256})
+
+    def _index_history(self, repo_type: str, repo_id: str) -> None:
+        """Mark every LFS object of a repo created before the markers existed (once per repo)."""
+        objects = self._objects_dir(repo_type, repo_id)
+        if (objects / _OBJECTS_INDEXED).is_file():
+            return
+        found: set[str] = set()
+        repo_dir = self._repo_dir(repo_type, repo_id)
+        for path in (repo_dir / "trees").glob("*/*.json"):
+            with contextlib.suppress(FileNotFoundError, ValueError):
+                found.update(e["sha256"] for e in _read_json(path).values() if e.get("lfs") and "sha256" in e)
+        for path in (repo_dir / "commits").glob("*.json"):
+            with contextlib.suppress(FileNotFoundError, ValueError):
+                tree = _read_json(path).get("tree")
+                if isinstance(tree, dict):  # legacy full-snapshot commit
+                    found.update(e["sha256"] for e in tree.values() if e.get("lfs") and "sha256" in e)
+        self._mark_objects(repo_type, repo_id, "committed", found)
+        objects.mkdir(parents=True, exist_ok=True)
+        (objects / _OBJECTS_INDEXED).touch()
+        logger.info("local Hub: indexed %d LFS objects of %s %s", len(found), repo_type, repo_id)
+
+    def _has_object(self, repo_type: str, repo_id: str, sha256: str, kinds: tuple[str, ...]) -> bool:
+        self._index_history(repo_type, repo_id)
+        objects = self._objects_dir(repo_type, repo_id)
+        return any((objects / kind / sha256).is_file() for kind in kinds)
+
+    def lfs_object_in_repo(self, repo_type: str, repo_id: str, sha256: str) -> bool:
+        """True when the object was uploaded to this repo or is in its history, and is still stored."""
+        return self._has_object(repo_type, repo_id, sha256, ("uploaded", "committed")) and self.blobs.touch(sha256)
+
+    def make_lfs_entry(self, sha256: str, size: int | None, path: str, repo_type: str, repo_id: str) -> dict:
+        """Tree entry for an LFS file of `repo_id`; its object must have been uploaded to this repo or be in its
+        history (`lfs_object_in_repo`): knowing the sha256 of another repo's file is not enough."""
         if not isinstance(sha256, str) or not SHA256_RE.fullmatch(sha256):
             raise bad_request(f"LFS file {path!r}: invalid sha256 oid {sha256!r}")
-        if not self.blobs.touch(sha256):
-            raise bad_request(f"LFS file {path!r}: object {sha256} was not uploaded; upload it via the LFS batch API")
+        if not self.lfs_object_in_repo(repo_type, repo_id, sha256):
+            raise bad_request(
+                f"LFS file {path!r}: object {sha256} was not uploaded to this repo; upload it via the LFS batch API"
+            )
         actual = self.blobs.size(sha256)
         if size is not None and size != actual:
             raise bad_request(f"LFS file {path!r}: declared size {size} but the object has {actual} bytes")

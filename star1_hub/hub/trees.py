@@ -141,6 +141,7 @@ class TreeBuilder:
     def __init__(self, store: TreeStore, root_id: str | None):
         self.store = store
         self._folders: dict[str, dict[str, dict]] = {}  # folder path ("" = root) -> its mutable entries
+        self._subfolders: dict[str, set[str]] = {}  # folder path -> the paths of its children in `_folders`
         self._added_in: set[str] = set()
         self.check_names = True
         self._folders[""] = dict(store.load(root_id)) if root_id else {}
@@ -164,6 +165,7 @@ class TreeBuilder:
             entries = dict(self.store.load(entry["tree"])) if entry.get("tree") else {}
         parent[name] = {"tree": None}  # placeholder; write() fills in the id
         self._folders[folder] = entries
+        self._subfolders.setdefault(parent_path, set()).add(folder)
         return entries
 
     def get(self, path: str) -> dict | None:
@@ -194,9 +196,13 @@ class TreeBuilder:
         if parent is None or name not in parent or not is_folder(parent[name]):
             raise entry_not_found(path, f"A folder with this name doesn't exist: {path!r}")
         del parent[name]
-        doomed = path + "/"
-        for key in [k for k in self._folders if k == path or k.startswith(doomed)]:
-            del self._folders[key]
+        # Forget the edited folders below it: only those (not every folder of the commit), so N deletions stay linear.
+        stack = [path]
+        while stack:
+            doomed = stack.pop()
+            self._folders.pop(doomed, None)
+            stack.extend(self._subfolders.pop(doomed, ()))
+        self._subfolders.get(parent_path, set()).discard(path)
 
     def write(self) -> str:
         """Store every changed folder bottom-up (empty folders vanish, as in git) and return the root id."""

@@ -75,7 +75,9 @@ class UploadRoutes(HubHandlerBase):
                 if not 0 <= size <= self.limits.max_lfs_file_bytes:
                     raise too_large(f"LFS batch: object {oid} is over {self.limits.max_lfs_file_bytes} bytes")
                 item: dict = {"oid": oid, "size": size, "authenticated": True}
-                if not self.store.blobs.touch(oid):  # no "actions" tells the client the object is already there
+                # No "actions" tells the client the object is already there: only said for objects of THIS repo
+                # (uploaded to it or in its history), so the answer reveals nothing about other repos' content.
+                if not self.store.lfs_object_in_repo(repo_type, repo_id, oid):
                     query = sign_upload(self.server.signing_key, repo_type, repo_id, oid, size)
                     href = f"{self.base_url}/lfs-upload/{repo_type}/{repo_id}/{oid}?{query}"
                     item["actions"] = {"upload": {"href": href, "header": {}}}
@@ -103,10 +105,12 @@ class UploadRoutes(HubHandlerBase):
         if length is not None and length != size:
             raise bad_request(f"LFS upload: Content-Length {length} differs from the announced size {size}")
         with self.store.writing_blobs():
+            # Stored (and its sha256 checked) even when the blob exists: the upload proves the client has it.
             self.store.blobs.put_stream(self._iter_body(size, "LFS object"), oid, size)
+            self.store.mark_uploaded(repo_type, repo_id, oid)
         self._send_json({})
 
-    def _read_commit(self) -> tuple[dict, list[tuple[str, str, dict | None]]]:
+    def _read_commit(self, repo_type: str, repo_id: str) -> tuple[dict, list[tuple[str, str, dict | None]]]:
         """Stream the NDJSON commit body: store each inline file as it arrives, keep only tree entries."""
         header: dict = {}
         operations: list[tuple[str, str, dict | None]] = []
@@ -128,10 +132,12 @@ class UploadRoutes(HubHandlerBase):
                     continue
                 if len(operations) >= limits.max_commit_operations:
                     raise too_large(f"commit: more than {limits.max_commit_operations} operations; split it")
-                operations.append(self._commit_operation(number, key, value, batch))
+                operations.append(self._commit_operation(repo_type, repo_id, number, key, value, batch))
         return header, operations
 
-    def _commit_operation(self, number: int, key: str, value: dict, batch: BlobBatch) -> tuple[str, str, dict | None]:
+    def _commit_operation(
+        self, repo_type: str, repo_id: str, number: int, key: str, value: dict, batch: BlobBatch
+    ) -> tuple[str, str, dict | None]:
         """One NDJSON commit line as `(kind, path, entry)`; inline file content is stored through `batch`."""
         raw_path = value.get("path")
         if not isinstance(raw_path, str):
@@ -145,7 +151,13 @@ class UploadRoutes(HubHandlerBase):
             size = value.get("size")
             if size is not None and type(size) is not int:
                 raise bad_request(f"commit: 'size' of LFS file {path!r} must be an integer")
-            return "add", path, self.store.make_lfs_entry(value.get("oid"), size, path)
+            entry = self.store.make_lfs_entry(value.get("oid"), size, path, repo_type, repo_id)
+            if path == "README.md":  # a card sent through LFS meets the same checks as an inline one
+                with self.store.blobs.open(entry["sha256"]) as handle:
+                    hazard = views.front_matter_hazard(handle.read(views.MAX_FRONT_MATTER_CHARS * 4 + 16))
+                if hazard:
+                    raise bad_request(f"commit: README.md rejected: {hazard}")
+            return "add", path, entry
         if key == "deletedFile":
             return "delete_file", path, None
         if key == "deletedFolder":
@@ -177,7 +189,7 @@ class UploadRoutes(HubHandlerBase):
         identity = self.identity  # `_check_write` ran before the body
         create_pr = truthy(self.query.get("create_pr"))
         with self.store.writing_blobs():
-            header, operations = self._read_commit()
+            header, operations = self._read_commit(repo_type, repo_id)
             parent = header.get("parentCommit")
             if parent is not None and not isinstance(parent, str):
                 raise bad_request("commit: 'parentCommit' must be a string")

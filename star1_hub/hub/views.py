@@ -42,6 +42,7 @@ def upload_mode(path: str, size: int, sample: bytes, threshold: int = LFS_SIZE_T
 
 
 MAX_FRONT_MATTER_CHARS = 256 * 1024
+MAX_YAML_DEPTH = 64  # nesting of mappings/sequences in a card's metadata; real cards use 3 or 4
 
 
 class UnsafeYamlError(ValueError):
@@ -51,7 +52,8 @@ class UnsafeYamlError(ValueError):
 def _load_card_yaml(block: str) -> object:
     """Parse a README metadata block with a safe loader that refuses YAML anchors/aliases before expanding.
 
-    Aliases let a few hundred bytes expand into gigabytes (each level multiplies); no card needs them.
+    Aliases let a few hundred bytes expand into gigabytes (each level multiplies); no card needs them. Nesting
+    deeper than `MAX_YAML_DEPTH` is refused too (the composer recurses once per level).
     Raises `ValueError` with a short reason.
     """
     import yaml  # only needed for card metadata; keeps `import star1_hub.hub.server` light
@@ -60,6 +62,8 @@ def _load_card_yaml(block: str) -> object:
         raise UnsafeYamlError(f"the README.md metadata block is over {MAX_FRONT_MATTER_CHARS} characters")
 
     class _NoAliasLoader(yaml.SafeLoader):
+        depth = 0
+
         def compose_node(self, parent, index):  # type: ignore[no-untyped-def]
             if self.check_event(yaml.AliasEvent):
                 raise UnsafeYamlError(
@@ -70,10 +74,20 @@ def _load_card_yaml(block: str) -> object:
                 raise UnsafeYamlError(
                     "YAML anchors and aliases (&name, *name) are not allowed in the README.md metadata block"
                 )
-            return super().compose_node(parent, index)
+            self.depth += 1
+            try:
+                if self.depth > MAX_YAML_DEPTH:
+                    raise UnsafeYamlError(
+                        f"the README.md metadata block is nested more than {MAX_YAML_DEPTH} levels deep"
+                    )
+                return super().compose_node(parent, index)
+            finally:
+                self.depth -= 1
 
     try:
         return yaml.load(block, Loader=_NoAliasLoader)  # noqa: S506 - a SafeLoader subclass
+    except RecursionError:
+        raise UnsafeYamlError("the README.md metadata block is nested too deeply") from None
     except yaml.YAMLError as exc:
         raise ValueError(f"Invalid YAML in the README.md metadata block: {' '.join(str(exc).split())[:300]}") from None
 
@@ -202,26 +216,90 @@ def repo_info(store: HubStore, repo_type: str, repo_id: str, sha: str) -> dict:
     return info
 
 
-def _signature(trees: TreeStore, root_id: str, path: str) -> object:
-    entry = trees.lookup(root_id, path)
-    if entry is None:
-        return None
-    return entry["tree"] if is_folder(entry) else entry["oid"]
+class _PathTrie:
+    """The paths still looked for, as a tree of names; `open` counts the paths still looked for below a node."""
+
+    __slots__ = ("children", "path", "open")
+
+    def __init__(self) -> None:
+        self.children: dict[str, _PathTrie] = {}
+        self.path: str | None = None  # set when a requested path ends here
+        self.open = 0
+
+    def add(self, path: str) -> None:
+        node = self
+        node.open += 1
+        for name in path.split("/"):
+            node = node.children.setdefault(name, _PathTrie())
+            node.open += 1
+        node.path = path
+
+    def close(self, path: str) -> None:
+        node = self
+        node.open -= 1
+        for name in path.split("/"):
+            node = node.children[name]
+            node.open -= 1
+        node.path = None
+
+
+def _changed_paths(trees: TreeStore, newer: str, older: str, node: _PathTrie, out: list[str]) -> None:
+    """Append to `out` the open paths of `node` whose entry differs between folder objects `newer` and `older`.
+
+    Only folders that differ between the two trees (and hold an open path) are opened: the cost follows the
+    change of one commit, not the size of the tree.
+    """
+    if newer == older or node.open == 0:
+        return
+    new_entries, old_entries = trees.load(newer), trees.load(older)
+    for name, child in node.children.items():
+        if child.open == 0:
+            continue
+        new, old = new_entries.get(name), old_entries.get(name)
+        if new == old:
+            continue
+        if child.path is not None:
+            out.append(child.path)
+        if child.children:
+            new_tree = new.get("tree") if new else None
+            old_tree = old.get("tree") if old else None
+            if new_tree and old_tree:
+                _changed_paths(trees, new_tree, old_tree, child, out)
+            elif new_tree or old_tree:  # a folder appeared, vanished or became a file: all open paths below changed
+                stack = [child]
+                while stack:
+                    current = stack.pop()
+                    for grandchild in current.children.values():
+                        if grandchild.open:
+                            if grandchild.path is not None:
+                                out.append(grandchild.path)
+                            stack.append(grandchild)
 
 
 def last_commits(store: HubStore, repo_type: str, repo_id: str, sha: str, paths: list[str]) -> dict[str, dict]:
-    """For each path, the oldest commit of the unbroken run (from `sha` back) in which it is unchanged."""
-    history = store.history(repo_type, repo_id, sha)
+    """For each path, the oldest commit of the unbroken run (from `sha` back) in which it is unchanged.
+
+    History is walked once for all paths, comparing each commit with its child only inside the folders that
+    changed and hold a path still looked for.
+    """
     trees = store.trees(repo_type, repo_id)
-    result = {}
+    wanted = _PathTrie()
+    for path in dict.fromkeys(paths):
+        wanted.add(path)
+    result: dict[str, dict] = {}
+    newer = store.get_commit(repo_type, repo_id, sha)
+    last = {"id": newer["id"], "title": newer["title"], "date": newer["date"]}
+    while wanted.open and newer["parents"]:
+        older = store.get_commit(repo_type, repo_id, newer["parents"][0])
+        changed: list[str] = []
+        _changed_paths(trees, newer["tree"], older["tree"], wanted, changed)
+        for path in changed:
+            result[path] = last
+            wanted.close(path)
+        newer = older
+        last = {"id": newer["id"], "title": newer["title"], "date": newer["date"]}
     for path in paths:
-        current = _signature(trees, history[0]["tree"], path)
-        last = history[0]
-        for commit in history[1:]:
-            if commit["tree"] != history[0]["tree"] and _signature(trees, commit["tree"], path) != current:
-                break
-            last = commit
-        result[path] = {"id": last["id"], "title": last["title"], "date": last["date"]}
+        result.setdefault(path, last)
     return result
 
 

@@ -88,7 +88,7 @@ def test_alias_bomb_readme_is_refused_and_memory_stays_flat(measured_hub):
     )
     assert commit.status_code == 400
 
-    # Through LFS the commit path never parses the card; repo info then must not expand it either.
+    # Through LFS the commit meets the same check (issue 22 item 9); repo info must not expand anything either.
     data = card.encode()
     oid = hashlib.sha256(data).hexdigest()
     batch = httpx.post(
@@ -103,7 +103,7 @@ def test_alias_bomb_readme_is_refused_and_memory_stays_flat(measured_hub):
         content=json.dumps({"key": "header", "value": {"summary": "lfs readme"}}) + "\n" + json.dumps(lfs_line),
         headers={**auth, "Content-Type": "application/x-ndjson"},
     )
-    assert committed.status_code == 200, committed.text
+    assert committed.status_code == 400 and "alias" in committed.json()["error"], committed.text
     info = httpx.get(f"{hub.endpoint}/api/models/t/mem", timeout=60)
     assert info.status_code == 200 and info.json()["cardData"] is None and len(info.content) < 10_000
     after = _memory(hub.pid)
