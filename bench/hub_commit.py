@@ -1,9 +1,11 @@
-"""python -m bench.hub_commit [--sizes 5000 10000 20000] [--layout nested|flat]
+"""python -m bench.hub_commit [--sizes 5000 10000 20000] [--layout nested|flat] [--small]
 
 Times one raw NDJSON commit of N small inline files against a fresh local Hub (its own process), then a one-file
 commit on top of that tree, and counts the tree bytes each commit stored. The store applies a commit's N
 operations with copy-on-write folders (O(N log N)) and writes only the folders a commit changes, so the one-file
-commit after N files stays small and fast. Last line: `files=<N> commit_s=<t> next_commit_s=<t>` for the largest N.
+commit after N files stays small and fast. Last line: `files=<N> commit_s=<t> next_commit_s=<t>` for the largest N,
+with the one-file commit's time over the N-file commit's. `--small` (seconds, run by tests/test_bench_small.py):
+N = 300 and 600.
 """
 
 from __future__ import annotations
@@ -36,7 +38,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[5000, 10000, 20000])
     parser.add_argument("--layout", choices=("nested", "flat"), default="nested")
+    parser.add_argument("--small", action="store_true", help="seconds, not minutes: N = 300 and 600")
     args = parser.parse_args()
+    if args.small:
+        args.sizes = [300, 600]
     with LocalHub() as hub:
         headers = {"Authorization": f"Bearer {hub.token}", "Content-Type": "application/x-ndjson"}
         for size in args.sizes:
@@ -65,7 +70,7 @@ def main() -> None:
                 f"{args.layout} N={size}: commit {commit_s:.2f} s ({after_first} tree bytes); "
                 f"next one-file commit {next_s:.2f} s (+{added} tree bytes)"
             )
-    print(f"files={size} commit_s={commit_s:.2f} next_commit_s={next_s:.2f}")
+    print(f"files={size} commit_s={commit_s:.2f} next_commit_s={next_s:.2f} next_over_first={next_s / commit_s:.3f}")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""python bench/padding.py [--recipe recipes/DeepSeek-R1-Distill-Qwen-7B/sft/config_star1.yaml] [--batch-size 8]
+"""python -m bench.padding [--recipe recipes/DeepSeek-R1-Distill-Qwen-7B/sft/config_star1.yaml] [--batch-size 8] [--small]
 
 How much of the computed sequence length is padding, on the real STAR-1 length distribution?
 
@@ -11,7 +11,8 @@ the model would receive:
   * BFD packing into max_length blocks, both padding-free and with each block padded to max_length.
 Target: <= 2 % padding for the recipe's batching. The paper recipes use a per-device batch of 1-2 (so that the
 1,000 rows split evenly over the GPUs), where no batching pads much; `--batch-size` (default 8) measures a larger
-micro-batch, which padding-free batching keeps free of padding.
+micro-batch, which padding-free batching keeps free of padding. The released STAR-1 comes from ../shared/data;
+`--small` (seconds, run by tests/test_bench_small.py) measures the 20-row sample shipped in the package instead.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import json
 import random
 import statistics
 import sys
+from importlib import resources
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -63,6 +65,7 @@ def main() -> None:
     parser.add_argument("--recipe", default="recipes/DeepSeek-R1-Distill-Qwen-7B/sft/config_star1.yaml")
     parser.add_argument("--batch-size", type=int, default=8, help="rows per micro-batch (default 8)")
     parser.add_argument("--seed", type=int, default=2002)
+    parser.add_argument("--small", action="store_true", help="the packaged 20-row STAR-1 sample, not ../shared/data")
     args = parser.parse_args()
 
     import yaml
@@ -79,19 +82,26 @@ def main() -> None:
     from star1_hub.train.templates import apply_training_template
 
     console = Console()
-    data_dir = shared_data_dir()
-    if data_dir is None:
-        console.print("reference data ../shared/data is absent (set STAR1_SHARED_DATA); nothing to measure")
-        raise SystemExit(1)
+    if args.small:
+        data_file = Path(str(resources.files("star1_hub").joinpath("data", "samples", "star1_sample.json")))
+    else:
+        data_dir = shared_data_dir()
+        if data_dir is None:
+            console.print(
+                "reference data ../shared/data is absent (set STAR1_SHARED_DATA, or pass --small for the packaged "
+                "sample); nothing to measure"
+            )
+            raise SystemExit(1)
+        data_file = data_dir / "STAR-1.json"
     recipe = yaml.safe_load(resolve_recipe(args.recipe).read_text())
     batch_size, max_length = args.batch_size, recipe["max_length"]
 
     tokenizer = AutoTokenizer.from_pretrained(embedded_model_path())
     apply_training_template(tokenizer, "embedded")
-    examples = tokenise_star1(data_dir / "STAR-1.json", tokenizer)
+    examples = tokenise_star1(data_file, tokenizer)
     lengths = sorted(len(e["input_ids"]) for e in examples)
     console.print(
-        f"STAR-1: {len(examples)} conversations, tokens median {statistics.median(lengths):.0f}, "
+        f"STAR-1 ({data_file.name}): {len(examples)} conversations, tokens median {statistics.median(lengths):.0f}, "
         f"p90 {lengths[int(0.9 * len(lengths))]}, max {lengths[-1]}, total {sum(lengths)}; recipe {args.recipe}: "
         f"per-device batch {recipe['per_device_train_batch_size']} (measured at {batch_size}), max_length {max_length}"
     )

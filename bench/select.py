@@ -1,10 +1,11 @@
-"""python bench/select.py [--ref-rows 6000] [--n 1000] [--rows 41000]
+"""python -m bench.select [--ref-rows 6000] [--n 1000] [--rows 41000] [--small]
 
 Diversity selection (spec §5.5): the incremental `select_indices` against `reference_select`, a straightforward
 re-implementation of the original loop (all weights recomputed after every removal, O(N) per removal).
 Synthetic scored rows follow STAR-1's source and category mix (spec §7). Both run on the same `--ref-rows`
 input (the reference is too slow for 41K) and must keep identical rows; the incremental one is also timed on
-`--rows`. Last line: `speedup=<x> identical=<bool>`.
+`--rows`. Last line: `speedup=<x> identical=<bool>`. `--small` (seconds, run by tests/test_bench_small.py):
+600 -> 100 rows for both, 4,000 -> 100 for the incremental one.
 """
 
 from __future__ import annotations
@@ -55,7 +56,10 @@ def main() -> None:
     parser.add_argument("--ref-rows", type=int, default=6000, help="input size where both implementations run")
     parser.add_argument("--n", type=int, default=1000, help="rows to keep")
     parser.add_argument("--rows", type=int, default=41000, help="input size for the incremental-only timing")
+    parser.add_argument("--small", action="store_true", help="seconds, not minutes: 600 -> 100, then 4,000 -> 100")
     args = parser.parse_args()
+    if args.small:
+        args.ref_rows, args.n, args.rows = 600, 100, 4000
 
     small = synthetic_rows(args.ref_rows, seed=1)
     fast, t_fast = timed(select_indices, small, args.n)

@@ -1,6 +1,6 @@
 """Teacher engine throughput against the scripted server (200 ms latency, no faults).
 
-    .venv/bin/python -m bench.teacher_throughput
+    .venv/bin/python -m bench.teacher_throughput [--small]
 
 For each transport (`openai` = the openai SDK, the engine's default; `aiohttp` = the lean session, the fast
 lane for local servers) and each concurrency level, runs ~10 rounds of requests through TeacherEngine (with its
@@ -9,7 +9,8 @@ client and the server spent per request. Then measures a sequential one-request-
 pipeline's method) on the same server. The scripted server runs in a child process so client and server each
 can get a core. The last line is `ratio_to_ideal=<x> speedup_vs_sequential=<y>` for the LAST transport listed:
 x is its worst ratio over the levels whose ideal rate is ≤ 500 req/s (the target range), y its best rate ÷ the
-sequential rate.
+sequential rate. `--small` (seconds, run by tests/test_bench_small.py): levels 1 and 32, 3 rounds, 5 sequential
+requests.
 """
 
 from __future__ import annotations
@@ -73,7 +74,12 @@ def main() -> None:
     parser.add_argument("--transports", default="openai,aiohttp", help="comma-separated; the last one is summarised")
     parser.add_argument("--rounds", type=int, default=10, help="requests per level = concurrency × rounds")
     parser.add_argument("--sequential", type=int, default=20, help="requests of the sequential client")
+    parser.add_argument(
+        "--small", action="store_true", help="seconds, not minutes: levels 1,32, 3 rounds, 5 sequential"
+    )
     args = parser.parse_args()
+    if args.small:
+        args.levels, args.rounds, args.sequential = "1,32", 3, 5
     logging.basicConfig(level=logging.WARNING)
     levels = [int(x) for x in args.levels.split(",")]
     transports = args.transports.split(",")
