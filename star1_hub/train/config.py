@@ -50,7 +50,8 @@ class Star1ScriptArguments:
         default=1, metadata={"help": "1: train on the reasoning trace; 0: empty/no thinking block (paper §4.2)."}
     )
     base_flag: int = field(
-        default=0, metadata={"help": "1 with think_flag 0: answer only, no think tags (instruct models)."}
+        default=0,
+        metadata={"help": "instruct models: 1. Acts only with think_flag 0: answer only, no think tags (spec §8.2)."},
     )
     chat_template: str = field(
         default="auto",

@@ -11,6 +11,7 @@ import yaml
 
 from star1_hub.train.arithmetic import arithmetic_table_rows
 from star1_hub.train.config import RecipeError, global_batch_size, parse_recipe, read_recipe
+from star1_hub.train.data import build_target
 from star1_hub.train.launch import accelerate_command
 
 RECIPES = Path(__file__).resolve().parents[2] / "recipes"
@@ -46,7 +47,7 @@ def test_all_expected_recipes_exist():
     assert {p.name for p in R1_RECIPES} == {"config_star1.yaml", "config_star1_benign.yaml", "config_nothink.yaml"}
     assert len(R1_RECIPES) == 15 and len(SMOKE_RECIPES) == 3
     assert {p.parts[-3] for p in INSTRUCT_RECIPES} == set(INSTRUCT_MODELS)
-    assert {p.name for p in INSTRUCT_RECIPES} == {"config_star1.yaml"}
+    assert {p.name for p in INSTRUCT_RECIPES} == {"config_star1.yaml", "config_nothink.yaml"}
 
 
 @pytest.mark.parametrize("path", PAPER_RECIPES + SMOKE_RECIPES, ids=lambda p: "/".join(p.parts[-3:]))
@@ -100,10 +101,16 @@ def test_paper_recipe_defaults(path):
     assert script.accelerate_config.endswith("zero3.yaml")
     assert script.loss_weighting == "per_sample"
     folder = path.parts[-3]
-    if folder in INSTRUCT_MODELS:  # the paper's "traditional LLM" comparison: base_flag 1, answers only
+    if folder in INSTRUCT_MODELS:  # the paper's "traditional LLM" comparison (spec §8.2)
         assert model.model_name_or_path == f"{INSTRUCT_MODELS[folder]}/{folder}"
         assert script.chat_template == ("llama-3.1-instruct" if "Llama" in folder else "qwen2.5-instruct")
-        assert script.base_flag == 1 and script.think_flag == 0 and script.dataset_name == "UCSC-VLAA/STAR-1"
+        assert script.base_flag == 1 and script.dataset_name == "UCSC-VLAA/STAR-1"
+        # The original code's default for instruct models trains on the trace in think tags (think_flag 1);
+        # answer-only is the "w/o think" variant.
+        assert script.think_flag == (0 if path.name == "config_nothink.yaml" else 1)
+        assert build_target("<think>\ntrace\n</think>\n\nanswer", script.think_flag, script.base_flag) == (
+            "answer" if script.think_flag == 0 else "<think>\ntrace\n</think>\n\nanswer"
+        )
         return
     assert model.model_name_or_path == f"deepseek-ai/{folder}"
     assert script.chat_template == ("r1-distill-llama" if "Llama" in folder else "r1-distill-qwen")
