@@ -1,6 +1,7 @@
-"""`star1 eval run|rejudge|tasks`: evaluate a model on the safety / reasoning suites, judge, publish.
+"""`star1 eval run|rejudge|tasks|graders`: evaluate a model on the safety / reasoning suites, judge, publish.
 
     star1 eval tasks                                   # also: star1 eval --list-tasks
+    star1 eval graders                                 # each grader's agreement with labelled data
     star1 eval run --model ORG/model --suite all --recipe paper --base-url http://127.0.0.1:8000/v1 \\
         --guard-base-url http://127.0.0.1:8001/v1 --guard-model meta-llama/Llama-Guard-3-8B \\
         --judge-base-url http://127.0.0.1:8002/v1 --judge-model Qwen/Qwen2.5-7B-Instruct --org ORG
@@ -84,6 +85,36 @@ def eval_main(
 def tasks_command(as_json: bool = typer.Option(False, "--json", help="Print the tasks as JSON.")) -> None:
     """Print every task with its source and sample count."""
     _print_tasks(as_json)
+
+
+@eval_app.command("graders")
+def graders_command(
+    as_json: bool = typer.Option(False, "--json", help="Print the validations as JSON."),
+    grader: list[str] = typer.Option([], "--grader", help="Only this grader (repeatable; default: all)."),
+) -> None:
+    """Print each grader's measured agreement with its labelled validation data (a missing one says so)."""
+    from rich.console import Console
+
+    from star1_hub.console_tables import fit_table
+    from star1_hub.evaluate.graders import GRADERS, validation_rows
+
+    unknown = [name for name in grader if name not in GRADERS]
+    if unknown:
+        raise typer.BadParameter(f"unknown grader(s) {unknown}; known: {sorted(GRADERS)}", param_hint="--grader")
+    rows = validation_rows(grader or None)
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    table_rows = [
+        {
+            **row,
+            "agreement": "—" if row["agreement"] is None else f"{row['agreement']:.3f}",
+            "source": row["source"] or f"not measured: {row['error']}",
+        }
+        for row in rows
+    ]
+    columns = ["grader", "agreement", "n", "split", "source"]
+    Console().print(fit_table(table_rows, columns, key_columns=["grader"], title="star1 eval graders"))
 
 
 def _judge_config(judge_base_url, judge_model, guard_base_url, guard_model, cache):

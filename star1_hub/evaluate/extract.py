@@ -97,9 +97,10 @@ def _top_level_boxes(text: str) -> list[tuple[int, int, int]]:
     return closed
 
 
-def _last_box_group(text: str) -> list[str] | None:
-    """Contents of the final answer's boxes: the last top-level box and the boxes right before it that are joined
-    to it only by separators (`\\boxed{(2, 2)} \\text{ and } \\boxed{(6, 2)}`, `\\boxed{1},\\boxed{2}`); None without a box.
+def last_box_group(text: str) -> tuple[int, list[str]] | None:
+    """(start of its first box, contents) of the final answer's boxes: the last top-level box and the boxes right
+    before it joined to it only by separators (`\\boxed{(2, 2)} \\text{ and } \\boxed{(6, 2)}`,
+    `\\boxed{1},\\boxed{2}`); None without a closed box.
     """
     boxes = _top_level_boxes(text)
     if not boxes:
@@ -110,16 +111,16 @@ def _last_box_group(text: str) -> list[str] | None:
         if len(gap) > MAX_BOX_GAP or not _BOX_GAP.fullmatch(gap):
             break
         group.append(box)
-    return [text[start:end].strip() for _, start, end in reversed(group)]
+    return group[-1][0], [text[start:end].strip() for _, start, end in reversed(group)]
 
 
 def final_boxed(text: str) -> str | None:
     """The final boxed answer of `text` (not cut to its answer part): the last box, or the boxes of a multi-box
     answer joined by ", " (graded as one set); None when no box closes."""
-    group = _last_box_group(text)
-    if group is None:
+    found = last_box_group(text)
+    if found is None:
         return None
-    answer = ", ".join(group)
+    answer = ", ".join(found[1])
     for _ in range(MAX_BOX_UNWRAP):  # `\\boxed{\\boxed{5}}` -> "5": a few passes, each linear
         if not answer.startswith(("\\boxed", "\\fbox")) or not answer.endswith("}"):
             break

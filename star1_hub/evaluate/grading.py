@@ -28,7 +28,7 @@ import threading
 from dataclasses import dataclass
 from functools import cache
 
-from star1_hub.evaluate.extract import answer_part, final_boxed
+from star1_hub.evaluate.extract import answer_part, final_boxed, last_box_group
 
 logger = logging.getLogger(__name__)
 
@@ -77,7 +77,7 @@ def _math_verify():
 _AND_IN_LIST = re.compile(r",\s*+(?:\\text\{\s*+and\s*+\}|\\mbox\{\s*+and\s*+\}|and\b)\s*+")
 
 
-_PLUS_MINUS_ALL = re.compile(r"^\s*+(?:\\pm|±)\s*+([^,;=]+)$")
+_PLUS_MINUS_ALL = re.compile(r"^\s*+(\$*+)\s*+(?:\\pm|±)\s*+([^,;=$]+?)\s*+\$*+\s*+$")
 
 
 def _prepare(latex: str) -> str:
@@ -85,7 +85,8 @@ def _prepare(latex: str) -> str:
     a whole answer `\\pm X` -> `-(X), X` (0.5.2 drops the `\\pm`)."""
     latex = _AND_IN_LIST.sub(", ", latex)
     if match := _PLUS_MINUS_ALL.match(latex):
-        latex = f"-({match.group(1).strip()}), {match.group(1).strip()}"
+        dollars, value = match.group(1), match.group(2).strip()
+        latex = f"{dollars}-({value}), {value}{dollars}"
     return latex
 
 
@@ -158,6 +159,9 @@ def _verify(gold: str, answer: str, wrap: bool = True) -> tuple[bool, str | None
     if not pred_parsed:
         return False, None
     extracted = _extracted_text(pred_parsed) or None
+    if extracted and _prepare(extracted) != extracted:  # `\\boxed{\\pm 2021}` found inside a longer text
+        pred_parsed = parse_prediction(extracted) or pred_parsed
+        extracted = _extracted_text(pred_parsed) or extracted
     if not gold_parsed:
         return False, extracted
     guarded = _guards_reject(gold_parsed, pred_parsed, _prepare(str(gold)), extracted or answer)
@@ -192,8 +196,11 @@ def integer_equal(prediction: str | None, gold: str) -> bool:
 
 
 def grade_math(generation: str, gold: str, reasoning: bool | None = None) -> MathGrade:
-    """Grade one math generation against `gold`: the answer part's final box (a multi-box answer as one set),
-    else math-verify's own extraction from the last `MAX_PARSE_CHARS` of the answer part.
+    """Grade one math generation against `gold`.
+
+    math-verify reads the last `MAX_PARSE_CHARS` of the answer part (its own priorities: "final answer is",
+    `\\boxed{}`, LaTeX, numbers; the rightmost match wins). Two STAR-1 rules come first: a multi-box answer is
+    graded as one set (`extract.final_boxed`), and a final box that starts before that window is graded alone.
 
     Never raises on model output: a MemoryError or RecursionError gives no answer and names itself in `error`.
     """
@@ -201,15 +208,73 @@ def grade_math(generation: str, gold: str, reasoning: bool | None = None) -> Mat
         text = answer_part(generation, reasoning)
         if not text:
             return MathGrade(None, False)
-        boxed = final_boxed(text)
-        if boxed is not None:
+        window = max(0, len(text) - MAX_PARSE_CHARS)
+        group = last_box_group(text)
+        if group is not None and (len(group[1]) > 1 or group[0] < window):
+            boxed = final_boxed(text) or ""
             if not boxed:
                 return MathGrade(None, False)
             if len(boxed) > MAX_SYMBOLIC_CHARS:
                 return MathGrade(boxed[:MAX_SYMBOLIC_CHARS], _squash(boxed) == _squash(str(gold)))
             correct, extracted = _verify(gold, f"\\boxed{{{_prepare(boxed)}}}", wrap=False)
             return MathGrade(extracted or boxed, correct)
-        correct, extracted = _verify(gold, text[-MAX_PARSE_CHARS:], wrap=False)
+        correct, extracted = _verify(gold, text[window:], wrap=False)
         return MathGrade(extracted, correct)
     except (MemoryError, RecursionError) as exc:
         return MathGrade(None, False, f"{type(exc).__name__} while grading")
+
+
+MATH_PAIRS = "data/graders/math_pairs.jsonl"
+"""Labelled (gold, prediction, label) pairs, package data; origin, license and split in data/graders/README.md."""
+
+
+def load_math_pairs() -> list[dict]:
+    """The labelled math pairs shipped with the package (each: source, group, split, gold, prediction, label)."""
+    import json
+    from importlib import resources
+
+    text = resources.files("star1_hub.evaluate").joinpath(MATH_PAIRS).read_text(encoding="utf-8")
+    pairs = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        row = json.loads(line)
+        missing = {"source", "split", "gold", "prediction", "label"} - row.keys()
+        if missing:
+            raise ValueError(f"{MATH_PAIRS} line {number}: missing field(s) {sorted(missing)}")
+        pairs.append(row)
+    return pairs
+
+
+def validate_math_grader():
+    """Agreement of `grade_math` with the labelled pairs, reported on the held-out sources (never used to tune the
+    STAR-1 guards); the tuning split and each source are in `details`."""
+    from importlib import metadata
+
+    from star1_hub.evaluate.graders import GraderValidation
+
+    per_source: dict[str, list[int]] = {}
+    per_split: dict[str, list[int]] = {}
+    for pair in load_math_pairs():
+        verdict = grade_math(pair["prediction"], pair["gold"]).correct
+        agree = int(verdict == bool(pair["label"]))
+        for key, table in ((pair["source"], per_source), (pair["split"], per_split)):
+            table.setdefault(key, [0, 0])
+            table[key][0] += agree
+            table[key][1] += 1
+    agreed, total = per_split.get("heldout", [0, 0])
+    if not total:
+        raise ValueError(f"{MATH_PAIRS}: no held-out pairs")
+    heldout_sources = sorted({p["source"].rsplit("/", 1)[-1] for p in load_math_pairs() if p["split"] == "heldout"})
+    return GraderValidation(
+        grader="math",
+        agreement=agreed / total,
+        n=total,
+        source="Math-Verify tests " + ", ".join(s.removeprefix("test_").removesuffix(".py") for s in heldout_sources),
+        split="heldout",
+        details={
+            "splits": {k: {"agree": a, "n": n, "agreement": round(a / n, 4)} for k, (a, n) in per_split.items()},
+            "sources": {k: {"agree": a, "n": n, "agreement": round(a / n, 4)} for k, (a, n) in per_source.items()},
+            "math_verify": metadata.version("math-verify"),
+        },
+    )

@@ -78,5 +78,5 @@ def test_a_row_that_runs_out_of_memory_gets_no_answer_and_says_why(monkeypatch):
     def exhausted(text):
         raise MemoryError
 
-    monkeypatch.setattr(grading, "final_boxed", exhausted)  # fault injection: the real parser is linear
+    monkeypatch.setattr(grading, "last_box_group", exhausted)  # fault injection: the real parser is linear
     assert grade_math("\\boxed{1}", "1") == MathGrade(None, False, "MemoryError while grading")
