@@ -186,16 +186,30 @@ def render_readme(rows: list[dict], org: str, has_plot: bool) -> str:
 
 
 def render_plot(rows: list[dict]) -> bytes | None:
-    """PNG of the Space's scatter (safety vs reasoning, 0–100 axes, base → STAR-1 arrows); None without points."""
-    figure = scatter_figure(rows)
-    if figure is None:
-        return None
+    """PNG of the Space's scatter (safety vs reasoning, 0–100 axes, base → STAR-1 arrows); None without points.
+
+    A figure that cannot be drawn is logged and left out (None), so one odd row never blocks every later append.
+    """
     import matplotlib.pyplot as plt
 
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
-    plt.close(figure)
-    return buffer.getvalue()
+    figure = None
+    try:
+        figure = scatter_figure(rows)
+        if figure is None:
+            return None
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png")
+        return buffer.getvalue()
+    except (ValueError, RuntimeError, OverflowError) as exc:  # matplotlib's layout and text errors
+        logger.warning(
+            "leaderboard: the plot could not be drawn (%s: %s); README and rows are pushed without it",
+            type(exc).__name__,
+            str(exc).strip().splitlines()[-1][:200] if str(exc).strip() else "",
+        )
+        return None
+    finally:
+        if figure is not None:
+            plt.close(figure)
 
 
 def load_rows(org: str, token: str | None = None, revision: str | None = None) -> list[dict]:

@@ -2,6 +2,10 @@
 
 The templates are package data (`star1_hub/cards/templates/`, read with `importlib.resources`, so an installed
 wheel renders cards anywhere); the checkout's top-level `model_cards/` is a link to that folder.
+
+Every value a template writes into a table cell passes the filter `cell` (or `code_cell` for a code span, `link`
+for a link), from `star1_hub.cards.escape`: no value can add HTML or forge cells. `tests/cards/test_escaping.py`
+checks every shipped template for an unescaped cell.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ def _load_template(name: str) -> str | None:
 def _environment():
     import jinja2
 
+    from star1_hub.cards.escape import md_cell, md_code_cell, md_link
     from star1_hub.cards.model_card import evaluation_section
 
     environment = jinja2.Environment(
@@ -40,6 +45,9 @@ def _environment():
     )
     environment.filters["to_yaml"] = _to_yaml
     environment.filters["pipeline_order"] = pipeline_order
+    environment.filters["cell"] = md_cell
+    environment.filters["code_cell"] = md_code_cell
+    environment.filters["link"] = md_link
     environment.globals["evaluation_section"] = evaluation_section
     return environment
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from star1_hub.cards.escape import md_cell, md_link
+
 EVAL_START = "<!-- star1-hub:evaluation:start -->"
 EVAL_END = "<!-- star1-hub:evaluation:end -->"
 NO_SCORES = "No scores yet: `star1 eval --model <this repo> … --org <org>` adds them here and to `model-index`."
@@ -49,11 +51,11 @@ def evaluation_section(eval_results: list) -> str:
             "|---|---|---|---|---|",
         ]
         ordered = sorted(eval_results, key=lambda r: (r.dataset_name or "", r.metric_name or r.metric_type))
-        for r in ordered:
-            source = f"[{r.source_name or 'details'}]({r.source_url})" if r.source_url else (r.source_name or "–")
+        for r in ordered:  # every cell escaped: names and URLs come from the card's (editable) metadata
+            source = md_link(r.source_name or "details", r.source_url) if r.source_url else md_cell(r.source_name)
             lines.append(
-                f"| {r.dataset_name} | {r.metric_name or r.metric_type} | {r.metric_value} | "
-                f"{_samples_cell(r.metric_args)} | {source} |"
+                f"| {md_cell(r.dataset_name)} | {md_cell(r.metric_name or r.metric_type)} | {md_cell(r.metric_value)} | "
+                f"{md_cell(_samples_cell(r.metric_args))} | {source} |"
             )
     lines += ["", EVAL_END]
     return "\n".join(lines)

@@ -153,7 +153,8 @@ def scatter_figure(rows: list[dict]):
     """Matplotlib figure: safety average (x) vs reasoning average (y), base → STAR-1 pairs joined by arrows.
 
     Both axes are percentages and always span 0–100, so one point (or equal values) never collapses an axis.
-    Returns None when no row has both averages.
+    Labels are drawn as plain text (`parse_math=False`): a revision such as `v$\\x$` is a valid branch name, and
+    as mathtext it would fail the whole figure. Returns None when no row has both averages.
     """
     points = [r for r in rows if r.get("safety_average") is not None and r.get("reasoning_average") is not None]
     if not points:
@@ -175,6 +176,7 @@ def scatter_figure(rows: list[dict]):
             xytext=(-6 if right else 6, 6),
             textcoords="offset points",
             ha="right" if right else "left",
+            parse_math=False,  # ids and revisions are data, never markup
         )
     for base, tuned in finetune_pairs(points):
         if tuned in points and base in points:

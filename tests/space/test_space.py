@@ -233,3 +233,25 @@ def test_frame_handles_no_rows_and_rows_written_before_benchmarks_existed():
     frame = leaderboard_frame([legacy], ["safety", "reasoning"])
     assert frame.loc[0, "strongreject"] == 91.0 and frame.loc[0, "revision"] == "–"
     assert frame.loc[0, "reasoning avg"] is None or frame["reasoning avg"].isna().all()
+
+
+def test_space_draws_rows_whose_revision_is_mathtext():
+    """A `$` revision (a valid branch name) used to fail the figure, so the Space showed "Error"."""
+    import gradio as gr
+
+    from star1_hub.space.app import GROUPS, leaderboard_frame, scatter_figure
+
+    rows = [
+        {"model": "o/a", "revision": "v$\\foo$", "safety_average": 50.0, "reasoning_average": 40.0},
+        {
+            "model": "o/b",
+            "revision": "<img src=x onerror=alert(1)>",
+            "safety_average": 60.0,
+            "reasoning_average": 30.0,
+        },
+    ]
+    figure = scatter_figure(rows)
+    plot = gr.Plot().postprocess(figure)  # what the Space does with the figure on page load
+    assert plot is not None and plot.plot.startswith("data:image/")
+    frame = leaderboard_frame(rows, GROUPS)
+    assert set(frame["revision"]) == {"v$\\foo$", "<img src=x onerror=alert(1)>"}  # shown as text by the table
