@@ -76,6 +76,9 @@ def task_metrics(task, samples: list[dict]) -> dict:
             by_prompt[s["row_id"]].append(float(s["score"]))
         out["pass@1"] = pass_at_1(list(by_prompt.values())) if by_prompt else rate([])
         out["extraction_failures"] = sum(s.get("extracted") in (None, "") for s in ok)
+        if task.kind == "code":  # how the candidates ran: "bwrap", or "none (fallback: <reason>)"
+            out["exec_status"] = _status_counts(ok, "exec_status")
+            out["sandbox"] = ", ".join(sorted({str(s["sandbox"]) for s in ok if s.get("sandbox")})) or None
         categories = {s.get("category") for s in samples if s.get("category")}
         if categories:
             out["per_category"] = {

@@ -35,5 +35,11 @@ def score_generation(task, row: dict, generation: str, reasoning: bool | None = 
     if kind == "code":
         code = extract_code(generation, reasoning)
         result = run_humaneval(row["humaneval_prompt"], code, row["test"], row["entry_point"])
-        return {"extracted": code, "exec_status": result["status"], "score": float(result["passed"])}
+        return {
+            "extracted": code,
+            "exec_status": result["status"],
+            "exec_detail": result["detail"],
+            "sandbox": result["sandbox"],  # "bwrap", or "none (fallback: <reason>)"
+            "score": float(result["passed"]),
+        }
     raise ValueError(f"task {task.name}: unknown kind {kind!r}")

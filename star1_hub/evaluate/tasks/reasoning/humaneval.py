@@ -3,9 +3,12 @@
 name: humaneval | suite: reasoning | size: 164
 source: Hub `openai/openai_humaneval` split `test` (columns `task_id`, `prompt`, `test`, `entry_point`).
 override: STAR1_EVAL_SOURCE_HUMANEVAL=<file|folder|repo[@rev]>
-scoring: LAST ```python block AFTER `</think>` (the original took the first block anywhere); a full function
-    definition is used as is, a bare body completes the prompt; executed in a separate process with a 3 s
-    timeout (see star1_hub.evaluate.grading — not a security sandbox). Budget: 16,384.
+scoring: LAST ```python block AFTER `</think>` (the original took the first block anywhere), run as OpenAI's
+    official harness runs a completion: `prompt + completion + test + check(entry_point)` (a full function
+    definition redefines the prompt's stub; its helper functions stay); passed only when `check()` returned
+    (a per-run token, not the exit code); 3 s timeout; in a bubblewrap sandbox where the machine allows it,
+    else an announced fallback (see star1_hub.evaluate.humaneval; the per-sample and per-task `sandbox` field
+    says which). Budget: 16,384.
 """
 
 from __future__ import annotations
