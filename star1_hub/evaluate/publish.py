@@ -24,26 +24,98 @@ METRIC_NAMES = {
 }
 
 
+def grader_args(task, metric_key: str) -> dict:
+    """`metric_args` naming the validated grader behind a score and its measured agreement (see
+    star1_hub.evaluate.graders); {} when the score has no validated grader (guard / LLM-judge metrics).
+
+    Validations run once per process and only for the graders of the tasks being published.
+    """
+    from star1_hub.evaluate.graders import TASK_KIND_GRADERS, GraderUnavailable, validate
+
+    if task.kind in ("math", "integer", "code"):
+        name = TASK_KIND_GRADERS[task.kind]
+    elif "string_match" in metric_key:
+        name = "refusal_string"
+    else:
+        return {}
+    try:
+        result = validate(name)
+    except GraderUnavailable as exc:
+        logger.warning("%s", exc)
+        return {"grader": name}
+    return {
+        "grader": name,
+        "grader_agreement": round(result.agreement, 4),
+        "grader_n": result.n,
+        "grader_split": result.split,
+        "grader_source": result.source,
+    }
+
+
+def grader_line(benchmark: str, args: dict | None) -> str | None:
+    """ "math500: math grader: 0.96 agreement on 215 labelled items (heldout: …)", or None without a grader."""
+    import html
+
+    args = {key: html.escape(str(value)) for key, value in (args or {}).items()}  # metadata is editable
+    benchmark = html.escape(str(benchmark))
+    if "grader" not in args:
+        return None
+    if "grader_agreement" not in args:
+        return f"{benchmark}: {args['grader']} grader: agreement not measured (its validation is unavailable)"
+    return (
+        f"{benchmark}: {args['grader']} grader: {float(args['grader_agreement']):.2f} agreement on "
+        f"{args.get('grader_n')} labelled items ({args.get('grader_split')}: {args.get('grader_source')})"
+    )
+
+
+GRADER_BLOCK_TITLE = "Grader validity (`star1 eval graders`):"
+
+
+def with_grader_block(card_text: str, eval_results: list) -> str:
+    """The card's Evaluation section with one line per score that rests on a validated grader, under the table."""
+    from star1_hub.cards.model_card import EVAL_END
+
+    seen, lines = set(), []
+    for r in sorted(eval_results, key=lambda r: r.dataset_name or ""):
+        line = grader_line(r.dataset_name, r.metric_args)
+        if line and line not in seen:
+            seen.add(line)
+            lines.append(f"- {line}")
+    if not lines or EVAL_END not in card_text:
+        return card_text
+    head, tail = card_text.split(EVAL_END, 1)
+    return head.rstrip("\n") + "\n\n" + GRADER_BLOCK_TITLE + "\n\n" + "\n".join(lines) + "\n\n" + EVAL_END + tail
+
+
 def details_repo(org: str, model_name: str) -> str:
     """`<org>/details_<model>` with characters the Hub rejects replaced."""
     safe = re.sub(r"[^A-Za-z0-9._-]+", "_", model_name).strip("._-") or "model"
     return f"{org}/details_{safe}"[:96]
 
 
-def _details_readme(repo_id: str, results: dict, task_names: list[str]) -> str:
+def _details_readme(repo_id: str, results: dict, task_names: list[str], tasks: dict | None = None) -> str:
     configs = "\n".join(f'- config_name: {name}\n  data_files: "{name}/details.parquet"' for name in task_names)
     summary = json.dumps(results["summary"], indent=2, default=str)
+    graders = []
+    for name in task_names:
+        metric_key = (results["tasks"].get(name) or {}).get("headline_metric") or ""
+        if tasks and name in tasks:
+            line = grader_line(name, grader_args(tasks[name], metric_key))
+            if line:
+                graders.append(f"- {line}")
+    grader_text = f"{GRADER_BLOCK_TITLE}\n\n" + "\n".join(graders) + "\n\n" if graders else ""
     return (
         f"---\nconfigs:\n{configs}\ntags:\n- star1-hub\n- evaluation-details\n---\n"
         f"# Evaluation details: {results['model']['given']}\n\n"
         f"Per-sample generations, extracted answers and judge labels written by `star1 eval` "
         f"(recipe `{results['config']['recipe']['name']}`, backend `{results['config']['backend']}`). "
         f"One config per task; `results.json` holds every parameter, seed and metric.\n\n"
+        f"{grader_text}"
         f"Content warning: safety tasks contain harmful requests.\n\n```json\n{summary}\n```\n"
     )
 
 
-def push_details(run, org: str, token: str | None = None) -> str:
+def push_details(run, org: str, token: str | None = None, tasks: dict | None = None) -> str:
     """Upload the run's details (a config per task), results.json and card in one commit; returns the repo id."""
     from huggingface_hub import HfApi
 
@@ -55,7 +127,7 @@ def push_details(run, org: str, token: str | None = None) -> str:
     files["results.json"] = Path(run.results_path)
     commit_to_hub(
         repo_id,
-        Changes(files=files, card=_details_readme(repo_id, run.results, names)),
+        Changes(files=files, card=_details_readme(repo_id, run.results, names, tasks)),
         message="star1 eval: details",
         repo_type="dataset",
         api=HfApi(token=token),
@@ -104,7 +176,8 @@ def eval_results_for(results: dict, tasks: dict, source_url: str) -> list:
                 # what the score rests on: shown in the card's Evaluation table
                 metric_args=sample_args(
                     metrics.get("n_prompts"), metrics.get("n", metrics.get("n_samples")), task.expected_size
-                ),
+                )
+                | grader_args(task, metric_key),
                 source_name="star1-hub",
                 source_url=source_url,
             )
@@ -158,7 +231,7 @@ def update_model_card(repo_id: str, results: dict, tasks: dict, source_url: str,
         ]
         data.eval_results = kept + new
         data.model_name = data.model_name or repo_id.split("/")[-1]
-        card.text = with_evaluation_section(card.text, data.eval_results)
+        card.text = with_grader_block(with_evaluation_section(card.text, data.eval_results), data.eval_results)
         counts.append(len(data.eval_results))
         return Changes(card=str(card))
 
@@ -170,7 +243,7 @@ def publish(run, org: str, tasks: dict, suite: str, model_repo: str | None, toke
     """Push details, update the model card (when the model is a Hub repo) and the leaderboard."""
     from star1_hub.leaderboard import append_row, row_from_results
 
-    out = {"details_repo": push_details(run, org, token)}
+    out = {"details_repo": push_details(run, org, token, tasks)}
     if model_repo:
         from huggingface_hub import constants
 

@@ -81,3 +81,45 @@ def test_eval_graders_command_prints_json_and_a_table():
     assert max(len(line) for line in table.output.splitlines()) <= 80
     bad = runner.invoke(app, ["eval", "graders", "--grader", "nope"])
     assert bad.exit_code != 0 and "unknown grader" in bad.output
+
+
+def test_eval_card_shows_the_agreement_beside_the_scores(fresh_cache):
+    from huggingface_hub import EvalResult
+
+    from star1_hub.cards.model_card import EVAL_END, with_evaluation_section
+    from star1_hub.evaluate.publish import _details_readme, grader_args, with_grader_block
+    from star1_hub.evaluate.registry import all_tasks
+
+    tasks = all_tasks()
+    math_task = next(t for t in tasks.values() if t.kind == "math")
+    guard_task = next(t for t in tasks.values() if t.kind == "harmful")
+    args = grader_args(math_task, "pass@1")
+    assert args["grader"] == "math" and args["grader_n"] > 200 and 0.9 <= args["grader_agreement"] <= 1
+    assert grader_args(guard_task, "safety_rate_full") == {}  # an LLM-guard score has no validated grader
+
+    results = [
+        EvalResult(
+            task_type="text-generation",
+            dataset_type="x",
+            dataset_name=name,
+            metric_type="pass@1",
+            metric_value=50.0,
+            metric_args=metric_args,
+        )
+        for name, metric_args in ((math_task.name, {"n_prompts": 8} | args), (guard_task.name, {"n_prompts": 8}))
+    ]
+    card = with_grader_block(with_evaluation_section("# m\n", results), results)
+    block = card[card.index("Grader validity") : card.index(EVAL_END)]
+    assert f"- {math_task.name}: math grader: {args['grader_agreement']:.2f} agreement on {args['grader_n']}" in block
+    assert guard_task.name not in block
+    regenerated = with_grader_block(with_evaluation_section(card, results), results)
+    assert regenerated.count("Grader validity") == 1
+
+    run_results = {
+        "model": {"given": "m"},
+        "config": {"recipe": {"name": "r"}, "backend": "endpoint"},
+        "summary": {},
+        "tasks": {math_task.name: {"headline_metric": "pass@1"}},
+    }
+    readme = _details_readme("org/details_m", run_results, [math_task.name], tasks)
+    assert f"{math_task.name}: math grader: " in readme
