@@ -169,7 +169,7 @@ class EngineConfig:
     transport: str = "openai"
     api_key_env: str | None = None
     params: dict[str, Any] = field(default_factory=dict)
-    max_response_bytes: int = 16 * 2**20
+    max_response_bytes: int = 8 * 2**20  # transport.MAX_RESPONSE_BYTES (not imported: records stays light)
 
     def __post_init__(self) -> None:
         from star1_hub.teacher.redact import register_secret, url_credentials

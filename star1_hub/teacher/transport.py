@@ -38,7 +38,7 @@ logger = logging.getLogger(__name__)
 
 TRANSPORTS = ("openai", "aiohttp")
 Outcome = tuple[dict[str, Any] | None, str | None, str | None, bool, float | None]
-MAX_RESPONSE_BYTES = 16 * 2**20  # far above any chat completion (2M-character outputs are refused anyway)
+MAX_RESPONSE_BYTES = 8 * 2**20  # about 2M tokens of text: far above any chat completion (cf. think.MAX_OUTPUT_CHARS)
 _CHUNK = 64 * 1024
 _IDENTITY = ("", "identity")
 

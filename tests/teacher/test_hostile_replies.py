@@ -6,9 +6,9 @@ import tracemalloc
 
 import pytest
 
-from star1_hub.teacher import TeacherEngine
+from star1_hub.teacher import EngineConfig, TeacherEngine
 from star1_hub.teacher.scripted_server import ScriptedServer
-from star1_hub.teacher.transport import ResponseRefused, check_head
+from star1_hub.teacher.transport import MAX_RESPONSE_BYTES, ResponseRefused, check_head
 from tests.teacher.helpers import echo, fast_config, questions
 
 MiB = 2**20
@@ -58,6 +58,7 @@ def test_declared_length_above_the_limit_and_compressed_bodies_are_refused_befor
     check_head({"content-length": "1000", "content-encoding": "identity"}, 16 * MiB)  # an ordinary reply passes
 
 
-def test_the_limit_is_validated():
+def test_the_limit_is_validated_and_defaults_to_the_transport_bound():
+    assert EngineConfig().max_response_bytes == MAX_RESPONSE_BYTES == 8 * MiB
     with pytest.raises(ValueError, match="max_response_bytes"):
         fast_config("http://127.0.0.1:1/v1", max_response_bytes=0)
