@@ -145,6 +145,7 @@ def _default_output_dir(model: str, recipe_name: str, suite: str, backend: str) 
 
 @eval_app.command("run")
 def run_command(
+    ctx: typer.Context,
     model: str = typer.Option(..., "--model", help="Local model folder, or Hub repo owner/name[@revision]."),
     suite: str = typer.Option("safety", "--suite", help="safety | reasoning | all | demo"),
     recipe: str = typer.Option("paper", "--recipe", help="Recipe YAML path or name (paper, deepseek, cpu-demo)."),
@@ -173,6 +174,12 @@ def run_command(
         0.0, "--max-failure-rate", help="Share of failed generations per task above which the run fails."
     ),
     preflight: bool = typer.Option(False, "--preflight", help="Only check servers, model and context, then exit."),
+    prompt_dir: Path = typer.Option(
+        None,
+        "--prompt-dir",
+        help="Prompt files replacing ours (aime24.md, math500.md, gpqa_diamond.md, mmlu_pro.md, humaneval.md, "
+        "xstest_judge.md), e.g. the original texts; validated and hashed into results.json.",
+    ),
     base_model: str = typer.Option(
         None,
         "--base-model",
@@ -191,11 +198,16 @@ def run_command(
 
     from star1_hub.evaluate.aggregate import failing_tasks
     from star1_hub.evaluate.preflight import run_preflight
+    from star1_hub.evaluate.prompts import PromptDirError, use_prompt_dir
     from star1_hub.evaluate.recipe import load_recipe
     from star1_hub.evaluate.registry import select_tasks
     from star1_hub.evaluate.runner import parse_model_ref, run_eval
     from star1_hub.home import star1_home
 
+    try:  # validated before anything else; active (STAR1_EVAL_PROMPT_DIR) until the command ends
+        ctx.with_resource(use_prompt_dir(prompt_dir))
+    except PromptDirError as exc:
+        raise typer.BadParameter(str(exc), param_hint="'--prompt-dir'") from None
     console = Console()
     selected = select_tasks(suite, [t.strip() for t in tasks.split(",")] if tasks else None)
     the_recipe = load_recipe(recipe)

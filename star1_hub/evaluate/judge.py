@@ -111,6 +111,19 @@ def _engine(endpoint: EndpointConfig, stage: str, structured: bool, cache_dir: P
     return TeacherEngine(dataclasses.replace(endpoint, structured_output=structured).engine_config(stage, cache_dir))
 
 
+def _refusal_prompt_override(task, key: str):
+    """The refusal judge task with the run's `xstest_judge` prompt file (`--prompt-dir`), if there is one."""
+    from star1_hub.evaluate.judges.refusal import refusal_judge_messages
+    from star1_hub.evaluate.prompts import active_prompt_set, judge_messages
+
+    if "xstest_judge" not in active_prompt_set().templates:
+        return task
+    column = "generation" if key == "refusal_llm" else "answer"  # what refusal_task judges for each key
+    return dataclasses.replace(
+        task, prompt=lambda row: judge_messages(row["prompt"], row[column], refusal_judge_messages)
+    )
+
+
 def _judge_rows(samples: list[dict], tasks: dict) -> list[dict]:
     """The columns the judge tasks read, one row per sample (a sample whose generation failed is not judged)."""
     rows = []
@@ -155,7 +168,8 @@ def run_judges(samples: list[dict], tasks: dict, recipe, config: JudgeConfig) ->
                  for key in ("guard_full", "guard_answer")]  # fmt: skip
     if config.judge is not None:
         engine = _engine(config.judge, "eval-judge", settings.structured_output, config.cache_dir)
-        plan += [(engine, "refusal", refusal_task(key, settings.structured_output, settings.refusal_max_tokens))
+        plan += [(engine, "refusal", _refusal_prompt_override(
+                     refusal_task(key, settings.structured_output, settings.refusal_max_tokens), key))
                  for key in ("refusal_llm", "refusal_llm_answer_only")]  # fmt: skip
         plan.append((engine, "rubric", rubric_task(settings.structured_output, settings.rubric_max_tokens)))
     counts = {}

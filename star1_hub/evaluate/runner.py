@@ -18,6 +18,7 @@ from pathlib import Path
 from star1_hub.evaluate.aggregate import summarise, task_metrics
 from star1_hub.evaluate.extract import answer_part, trace_closed
 from star1_hub.evaluate.generate import default_request_timeout
+from star1_hub.evaluate.prompts import active_prompt_set
 from star1_hub.evaluate.reasoning import decide_reasoning
 from star1_hub.evaluate.scoring import score_generation
 
@@ -227,6 +228,7 @@ def run_eval(
             "request_timeout_s": default_request_timeout(base_url, request_timeout_s) if base_url else None,
             "reasoning": reasoning,
             "task_sources": sources,
+            "prompts": active_prompt_set().describe(),
             "versions": _versions(),
             "started_at": started_at,
         },

@@ -71,6 +71,12 @@ class EvalTask:
         if self.kind not in KINDS:
             raise ValueError(f"task {self.name!r}: unknown kind {self.kind!r}; choose one of {KINDS}")
 
+    def prompt_text(self, row: dict) -> str:
+        """The user message of a row: ours (`build_prompt`), or the run's `--prompt-dir` file for this task."""
+        from star1_hub.evaluate.prompts import task_prompt
+
+        return task_prompt(self.name, row, self.build_prompt)
+
     @property
     def env_var(self) -> str:
         return "STAR1_EVAL_SOURCE_" + self.name.upper().replace("-", "_")
@@ -85,7 +91,7 @@ class EvalTask:
         raw = read_rows(resolved, config=self.hub_config, split=self.split, hint=self.extra.get("access_hint"))
         rows = self.select(raw)
         for row in rows:
-            row["prompt_text"] = self.build_prompt(row)
+            row["prompt_text"] = self.prompt_text(row)
         if self.expected_size is not None and len(rows) != self.expected_size and limit is None:
             logger.warning(
                 "%s: %d rows from %s (the benchmark has %d)", self.name, len(rows), resolved, self.expected_size
@@ -97,7 +103,7 @@ class EvalTask:
         from lighteval.tasks.requests import Doc
 
         return Doc(
-            query=row.get("prompt_text") or self.build_prompt(row),
+            query=row.get("prompt_text") or self.prompt_text(row),
             choices=[str(row.get("gold") or "")],
             gold_index=0,
             id=str(row["id"]),
