@@ -55,7 +55,8 @@ def register(app: typer.Typer) -> None:
             help="Connections one client address may hold at once (behind a proxy: set it to --max-connections).",
         ),
         header_timeout: float = typer.Option(
-            defaults.header_timeout_s, help="Seconds a client has to send a request's line and headers in full."
+            defaults.header_timeout_s,
+            help="Seconds a client has, from a request's first byte, to send its line and headers in full.",
         ),
         min_body_rate: int = typer.Option(
             defaults.min_body_rate, help="Bytes/s a request body must average after a grace period (0: no minimum)."

@@ -41,8 +41,9 @@ _JSON_TYPES = ("application/json", "application/x-ndjson", "application/vnd.git-
 class DeadlineReader(io.RawIOBase):
     """The read side of a client socket where every `recv` has a deadline.
 
-    Two rules, set per phase by the handler: an absolute deadline (`expect_head`: the whole request head must
-    arrive by then), and a minimum average rate (`expect_body`: after `grace_s`, at least `min_rate` bytes per
+    Two rules, set per phase by the handler: an absolute deadline (`expect_head`: once the first byte of a
+    request has come, the whole request head must arrive within the timeout; waiting for that first byte on a
+    kept-alive connection is ordinary idling), and a minimum average rate (`expect_body`: after `grace_s`, at least `min_rate` bytes per
     second since the body started). Each `recv` waits at most until the earlier of the two, and at most
     `idle_timeout_s`; past it, `TimeoutError` closes the connection. A byte now and then cannot keep it open.
     """
@@ -52,6 +53,7 @@ class DeadlineReader(io.RawIOBase):
         self._sock = sock
         self.idle_timeout_s = idle_timeout_s
         self._deadline: float | None = None
+        self._head_timeout_s: float | None = None  # starts `_deadline` at the first byte of a request head
         self._rate_start = 0.0
         self._rate_bytes = 0
         self._min_rate = 0
@@ -61,10 +63,10 @@ class DeadlineReader(io.RawIOBase):
         return True
 
     def expect_head(self, timeout_s: float) -> None:
-        self._deadline, self._min_rate = time.monotonic() + timeout_s, 0
+        self._deadline, self._head_timeout_s, self._min_rate = None, timeout_s, 0
 
     def expect_body(self, min_rate: int, grace_s: float) -> None:
-        self._deadline, self._min_rate, self._grace_s = None, min_rate, grace_s
+        self._deadline, self._head_timeout_s, self._min_rate, self._grace_s = None, None, min_rate, grace_s
         self._rate_start, self._rate_bytes = time.monotonic(), 0
 
     def _limit(self) -> float | None:
@@ -88,6 +90,8 @@ class DeadlineReader(io.RawIOBase):
         finally:
             self._sock.settimeout(self.idle_timeout_s)  # writes keep the plain stall timeout
         self._rate_bytes += count
+        if count and self._head_timeout_s is not None:
+            self._deadline, self._head_timeout_s = time.monotonic() + self._head_timeout_s, None
         return count
 
 

@@ -20,9 +20,9 @@ class Limits:
         max_lfs_file_bytes: Largest LFS object an upload link is issued for.
         max_paths_info: Most distinct paths one `paths-info` request may ask about (duplicates count once).
         socket_timeout_s: A connection stalled this long mid-request (no byte read or written) is closed.
-        header_timeout_s: The request line and headers must arrive in full within this many seconds of the
-            server starting to wait for them (a keep-alive connection idle this long is closed too), however
-            often the client sends a byte: a drip-feeding client cannot hold a connection.
+        header_timeout_s: Once the first byte of a request has arrived, its line and headers must arrive in full
+            within this many seconds, however often the client sends a byte: a drip-feeding client cannot hold
+            a connection. (A kept-alive connection waiting for its next request idles up to `socket_timeout_s`.)
         min_body_rate: Bytes per second a request body must keep up, on average, once `body_grace_s` has passed;
             a slower upload is cut off (connection closed).
         body_grace_s: Seconds a body may take before `min_body_rate` applies.
