@@ -293,11 +293,12 @@ def test_last_commit_of_every_path_walks_history_once_and_stays_right(hub_api, h
 # ---------------------------------------------------------------------------------------------- 6 quadratic inputs
 
 
-def test_line_splitting_is_linear_for_one_byte_chunks():
-    size = 2_000_000  # quadratic joining (the old reader) copies ~2 TB here; linear copies 2 MB
+def test_line_splitting_is_linear_for_tiny_chunks():
+    chunks, size = 500_000, 16_000_000  # one 16 MB line in 32-byte chunks: re-joining the buffer per chunk (the
+    # old reader) copies ~4 TB; the splitter copies each byte a bounded number of times
 
     def split() -> list[bytes]:
-        return list(split_lines(itertools.repeat(b"a", size), max_line=size))
+        return list(split_lines(itertools.repeat(b"a" * 32, chunks), max_line=size))
 
     assert _bounded(split) == [b"a" * size]
     assert list(split_lines([b"x\ny", b"\n\nz"], 10)) == [b"x", b"y", b"", b"z"]
