@@ -169,6 +169,10 @@ def extract_math_answer(generation: str, reasoning: bool | None = None) -> str |
     return None
 
 
+MAX_INTEGER_DIGITS = 100
+"""Longer digit strings are kept as text (int() of a huge digit string is slow and limited by Python)."""
+
+
 def _trailing_digits(text: str) -> str:
     end = len(text)
     start = end
@@ -185,11 +189,14 @@ def extract_integer_answer(generation: str, reasoning: bool | None = None) -> st
     raw = extract_math_answer(generation, reasoning)
     if raw is None:
         return None
+    group = last_box_group(answer_part(generation, reasoning))
+    if group is not None and len(group[1]) > 1:
+        return raw  # several boxed values ("1, 2, 3") are not one integer, never "123"
     compact = raw.replace(",", "").replace(" ", "").replace("{", "").replace("}", "")
     if compact.isdigit():
-        return str(int(compact))
+        return str(int(compact)) if len(compact) <= MAX_INTEGER_DIGITS else raw
     trailing = _trailing_digits(compact)
-    return str(int(trailing)) if trailing else raw
+    return str(int(trailing)) if trailing and len(trailing) <= MAX_INTEGER_DIGITS else raw
 
 
 # "answer" then `: X`, `:** $X$`, `: (X)`, `: \\boxed{X}` (first form) or ` is (X)` (second form); possessive runs

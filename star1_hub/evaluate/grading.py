@@ -190,8 +190,8 @@ def integer_equal(prediction: str | None, gold: str) -> bool:
     if prediction is None:
         return False
     gold_digits = str(gold).strip()
-    if prediction.isdigit() and gold_digits.isdigit():
-        return int(prediction) == int(gold_digits)
+    if prediction.isdigit() and gold_digits.isdigit():  # compared as text: int() refuses over 4,300 digits
+        return (prediction.lstrip("0") or "0") == (gold_digits.lstrip("0") or "0")
     return math_equal(prediction, gold_digits)
 
 

@@ -46,6 +46,22 @@ def test_integer_equal():
     assert not integer_equal(None, "1")
 
 
+@pytest.mark.parametrize(
+    ("output", "gold", "correct"),
+    [
+        ("</think>\\boxed{033}", "33", True),
+        ("</think>So \\boxed{x = 204}", "204", True),
+        ("</think>\\boxed{1},\\boxed{2},\\boxed{3}", "123", False),  # three boxes are not the integer 123
+        ("</think>\\boxed{1},\\boxed{2},\\boxed{3}", "3", False),
+        ("</think>\\boxed{" + "9" * 5_000 + "}", "9", False),  # past Python's int() digit limit: no crash
+    ],
+)
+def test_aime_integer_scoring(output, gold, correct):
+    from star1_hub.evaluate.extract import extract_integer_answer
+
+    assert integer_equal(extract_integer_answer(output), gold) is correct
+
+
 def test_grading_off_the_main_thread_matches_the_main_thread():
     # math-verify's SIGALRM timeouts cannot be installed off the main thread; there they are switched off
     results = {}
