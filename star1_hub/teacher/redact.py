@@ -23,6 +23,7 @@ import logging
 import os
 import re
 import threading
+import time
 from functools import lru_cache
 from urllib.parse import parse_qsl, quote, quote_plus, urlsplit
 
@@ -59,16 +60,42 @@ def register_secret(value: str | None) -> None:
             _extra_secrets.add(value)
 
 
+_env_names: tuple[int, float, tuple[str, ...]] = (-1, 0.0, ())
+
+
+def _key_env_names() -> tuple[str, ...]:
+    """Names of the key variables: the usual ones, the registered ones, every `*_API_KEY` / `*_TOKEN` variable.
+
+    The scan of the environment's names is redone when the number of variables changes or after one second (a
+    value is always read fresh); it costs more than the rest of a redaction of a short text.
+    """
+    global _env_names
+    count, at, names = _env_names
+    now = time.monotonic()
+    if count != len(os.environ) or now - at > 1.0:
+        names = tuple(name for name in os.environ if name.endswith(("_API_KEY", "_TOKEN")))
+        _env_names = (len(os.environ), now, names)
+    return (*_KEY_ENV_NAMES, *_extra_env_names, *names)
+
+
+def _env_values(names: tuple[str, ...]) -> list[str]:
+    # os.environ.get raises and catches a KeyError per unset name (microseconds each, per reply); CPython's
+    # os.environ keeps its data in a plain dict that answers without one.
+    data, encode, decode = (getattr(os.environ, attr, None) for attr in ("_data", "encodekey", "decodevalue"))
+    if not isinstance(data, dict) or encode is None or decode is None:
+        return [os.environ.get(name) or "" for name in names]
+    return [decode(value) for name in names if (value := data.get(encode(name))) is not None]
+
+
 def known_secrets(*extra: str | None) -> tuple[str, ...]:
     """Every secret value known now (environment, registered, `extra`), longest first."""
-    names = {*_KEY_ENV_NAMES, *_extra_env_names}
-    names.update(name for name in os.environ if name.endswith(("_API_KEY", "_TOKEN")))
-    values = {os.environ.get(name) or "" for name in names}
+    values = set(_env_values(_key_env_names()))
     values.update(_extra_secrets)
     values.update(value for value in extra if value)
     return tuple(sorted((v for v in values if len(v) >= MIN_SECRET and v != "EMPTY"), key=len, reverse=True))
 
 
+@lru_cache(maxsize=256)
 def secret_forms(secret: str) -> tuple[str, ...]:
     """The forms `secret` may be echoed in: plain, URL-encoded, JSON-escaped (longest first)."""
     escaped = json.dumps(secret)[1:-1]
@@ -84,19 +111,17 @@ def secret_forms(secret: str) -> tuple[str, ...]:
 
 
 @lru_cache(maxsize=64)
-def _windows(secrets: tuple[str, ...]) -> tuple[frozenset[str], re.Pattern[str] | None]:
-    """Every `MIN_FRAGMENT`-character window of every form of `secrets`, and a regex of the runs of text that
-    could hold one (at least `MIN_FRAGMENT` characters drawn from the forms' alphabet)."""
-    windows = frozenset(
-        form[i : i + MIN_FRAGMENT]
-        for secret in secrets
-        for form in secret_forms(secret)
-        for i in range(len(form) - MIN_FRAGMENT + 1)
-    )
+def _windows(secrets: tuple[str, ...]) -> tuple[frozenset[str], re.Pattern[str] | None, tuple[str, ...]]:
+    """For `secrets`: every `MIN_FRAGMENT`-character window of every form; a regex of the runs of text that could
+    hold one (characters of the forms' alphabet); and the forms' 4-grams at positions 0, 4, 8, … — every fragment
+    of 8 or more characters contains one, so a text holding none of them holds no fragment (a fast first test)."""
+    forms = [form for secret in secrets for form in secret_forms(secret) if len(form) >= MIN_FRAGMENT]
+    windows = frozenset(form[i : i + MIN_FRAGMENT] for form in forms for i in range(len(form) - MIN_FRAGMENT + 1))
     if not windows:
-        return windows, None
+        return windows, None, ()
     alphabet = "".join(sorted({c for w in windows for c in w}))
-    return windows, re.compile(f"[{re.escape(alphabet)}]{{{MIN_FRAGMENT},}}")
+    grams = tuple(sorted({form[i : i + 4] for form in forms for i in range(0, len(form) - 3, 4)}))
+    return windows, re.compile(f"[{re.escape(alphabet)}]{{{MIN_FRAGMENT},}}"), grams
 
 
 def _remove_secrets(text: str, secrets: tuple[str, ...]) -> str:
@@ -104,8 +129,8 @@ def _remove_secrets(text: str, secrets: tuple[str, ...]) -> str:
         for form in secret_forms(secret):
             if form in text:
                 text = text.replace(form, REDACTED)
-    windows, runs = _windows(secrets)
-    if runs is None:
+    windows, runs, grams = _windows(secrets)
+    if runs is None or not any(gram in text for gram in grams):
         return text
     # Mark every character covered by a window of a secret, then replace each marked run (so overlapping and
     # adjacent windows — one fragment longer than a window — become one `[REDACTED]`).

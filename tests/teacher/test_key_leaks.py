@@ -136,3 +136,13 @@ def test_plain_base_urls_are_accepted():
         "https://x.openai.azure.com/v1?api-version=2024",
     ):
         assert EndpointConfig(base_url=url, model="m").base_url == url
+
+
+def test_every_fragment_of_8_or_more_characters_at_any_offset_is_removed():
+    for start in range(len(KEY) - MIN_FRAGMENT + 1):
+        for end in range(start + MIN_FRAGMENT, len(KEY) + 1):
+            fragment = KEY[start:end]
+            cleaned = scrub(f"prefix — {fragment} — suffix", KEY)
+            assert leaks(cleaned) == [], (start, end, cleaned)
+            assert cleaned.startswith("prefix — ") and cleaned.endswith(" — suffix")
+    assert scrub(f"x {KEY[:7]} y", KEY) == f"x {KEY[:7]} y"  # shorter pieces are not the key (nor fragments)
