@@ -42,6 +42,7 @@ def task_metrics(task, samples: list[dict]) -> dict:
         "error_examples": _error_examples(samples),
         "incomplete": len(ok) < len(samples),  # flagged on the leaderboard: some samples have no generation
         "no_answer_part": sum(not s.get("has_answer", True) for s in ok),
+        "n_grade_errors": sum(bool(s.get("grade_error")) for s in ok),  # grader ran out of memory/recursion: no answer
     }
     out["truncated"] = out["n_truncated"]  # the name earlier results used
     out["generation_errors"] = out["n_errors"]

@@ -96,3 +96,22 @@ def test_a_row_that_runs_out_of_memory_gets_no_answer_and_says_why(monkeypatch):
 
     monkeypatch.setattr(grading, "last_box_group", exhausted)  # fault injection: the real parser is linear
     assert grade_math("\\boxed{1}", "1") == MathGrade(None, False, "MemoryError while grading")
+
+
+def test_a_grading_failure_is_counted_in_the_task_metrics(monkeypatch):
+    from star1_hub.evaluate.aggregate import task_metrics
+    from star1_hub.evaluate.registry import all_tasks
+    from star1_hub.evaluate.scoring import score_generation
+
+    task = all_tasks()["math500"]
+    row = {"id": "q", "gold": "1"}
+    good = score_generation(task, row, "</think>\\boxed{1}", reasoning=True)
+    monkeypatch.setattr(grading, "last_box_group", lambda text: (_ for _ in ()).throw(RecursionError()))
+    failed = score_generation(task, row, "</think>\\boxed{1}", reasoning=True)
+    assert good["grade_error"] is None and failed == {
+        "extracted": None,
+        "score": 0.0,
+        "grade_error": "RecursionError while grading",
+    }
+    samples = [{"row_id": str(i), "has_answer": True, **scored} for i, scored in enumerate((good, failed))]
+    assert task_metrics(task, samples)["n_grade_errors"] == 1
