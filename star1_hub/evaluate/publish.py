@@ -60,11 +60,12 @@ def grader_line(benchmark: str, args: dict | None) -> str | None:
     benchmark = html.escape(str(benchmark))
     if "grader" not in args:
         return None
+    ran_in = f"; candidates ran in sandbox: {args['sandbox']}" if "sandbox" in args else ""  # code tasks
     if "grader_agreement" not in args:
-        return f"{benchmark}: {args['grader']} grader: agreement not measured (its validation is unavailable)"
+        return f"{benchmark}: {args['grader']} grader: agreement not measured (its validation is unavailable){ran_in}"
     return (
         f"{benchmark}: {args['grader']} grader: {float(args['grader_agreement']):.2f} agreement on "
-        f"{args.get('grader_n')} labelled items ({args.get('grader_split')}: {args.get('grader_source')})"
+        f"{args.get('grader_n')} labelled items ({args.get('grader_split')}: {args.get('grader_source')}){ran_in}"
     )
 
 
@@ -100,7 +101,8 @@ def _details_readme(repo_id: str, results: dict, task_names: list[str], tasks: d
     for name in task_names:
         metric_key = (results["tasks"].get(name) or {}).get("headline_metric") or ""
         if tasks and name in tasks:
-            line = grader_line(name, grader_args(tasks[name], metric_key))
+            sandbox = (results["tasks"].get(name) or {}).get("sandbox")
+            line = grader_line(name, grader_args(tasks[name], metric_key) | ({"sandbox": sandbox} if sandbox else {}))
             if line:
                 graders.append(f"- {line}")
     grader_text = f"{GRADER_BLOCK_TITLE}\n\n" + "\n".join(graders) + "\n\n" if graders else ""
@@ -177,7 +179,8 @@ def eval_results_for(results: dict, tasks: dict, source_url: str) -> list:
                 metric_args=sample_args(
                     metrics.get("n_prompts"), metrics.get("n", metrics.get("n_samples")), task.expected_size
                 )
-                | grader_args(task, metric_key),
+                | grader_args(task, metric_key)
+                | ({"sandbox": metrics["sandbox"]} if metrics.get("sandbox") else {}),  # how code candidates ran
                 source_name="star1-hub",
                 source_url=source_url,
             )

@@ -445,3 +445,22 @@ def test_the_sandbox_can_be_required_or_disabled(monkeypatch):
             sandbox_backend()
     finally:
         reset_sandbox_backend()
+
+
+def test_the_sandbox_is_recorded_per_sample_per_task_and_in_the_cards_grader_line():
+    from star1_hub.evaluate.aggregate import task_metrics
+    from star1_hub.evaluate.publish import grader_line
+    from star1_hub.evaluate.registry import get_task
+    from star1_hub.evaluate.scoring import score_generation
+
+    task = get_task("humaneval")
+    row = {"id": "t/0", "humaneval_prompt": PROMPT, "test": TEST, "entry_point": "add"}
+    sample = {"row_id": "t/0", "sample": 0, "has_answer": True}
+    sample |= score_generation(task, row, "```python\n" + ADD + "```", reasoning=False)
+    assert sample["score"] == 1.0 and sample["exec_status"] == "passed"
+    assert sample["sandbox"] == sandbox_backend()
+    metrics = task_metrics(task, [sample])
+    assert metrics["sandbox"] == sandbox_backend() and metrics["exec_status"] == {"passed": 1}
+    args = {"grader": "humaneval", "grader_agreement": 1.0, "grader_n": 74, "grader_split": "s", "grader_source": "o"}
+    line = grader_line("humaneval", args | {"sandbox": metrics["sandbox"]})
+    assert line.endswith(f"; candidates ran in sandbox: {metrics['sandbox']}")
