@@ -90,9 +90,12 @@ def _prepare(latex: str) -> str:
     return latex
 
 
+_UNESCAPED_DOLLAR = re.compile(r"(?<!\\)\$")
+
+
 def _wrap(answer: str) -> str:
     """An extracted answer as math-verify input: `$...$` unless it already carries its own delimiters."""
-    if "$" in answer or "\\boxed" in answer or "\\[" in answer or "\\(" in answer:
+    if _UNESCAPED_DOLLAR.search(answer) or "\\boxed" in answer or "\\[" in answer or "\\(" in answer:
         return answer
     return f"${answer}$"
 
