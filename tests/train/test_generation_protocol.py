@@ -163,3 +163,24 @@ def test_the_base_is_read_from_our_model_card_but_not_from_a_released_models_car
     (released / "README.md").write_text("---\nbase_model: org/pretrained\n---\n# an instruct model's own card\n")
     assert recorded_base_model(str(ours)) == ("org/base", None)
     assert recorded_base_model(str(released)) is None
+
+
+def test_preflight_reads_the_base_from_a_pushed_models_training_record(r1_base, tmp_path, hub_api, make_repo_id):
+    """A STAR-1 model on the Hub: its pushed `star1_training.json` names the base; a stale template fails."""
+    family, base_dir = r1_base
+    good, stale = make_repo_id("protocol-good"), make_repo_id("protocol-stale")
+    _fine_tune_save(base_dir, tmp_path / "good")
+    from transformers import AutoTokenizer
+
+    old = AutoTokenizer.from_pretrained(str(base_dir))
+    old.chat_template = get_chat_template(family)
+    old.save_pretrained(str(tmp_path / "stale"))
+    (tmp_path / "stale" / TRAINING_RECORD).write_text(json.dumps({"base_model": str(base_dir)}))
+    for repo, folder in ((good, tmp_path / "good"), (stale, tmp_path / "stale")):
+        hub_api.create_repo(repo)
+        hub_api.upload_folder(repo_id=repo, folder_path=str(folder))
+    passed, failed = PreflightReport(), PreflightReport()
+    check_generation_protocol(passed, good)
+    check_generation_protocol(failed, stale, "main")
+    assert passed.ok and str(base_dir) in passed.checks[0]["detail"]
+    assert not failed.ok and "render different generation prompts" in failed.failures()[0]
