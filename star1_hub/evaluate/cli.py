@@ -203,6 +203,7 @@ def run_command(
     from star1_hub.evaluate.registry import select_tasks
     from star1_hub.evaluate.runner import parse_model_ref, run_eval
     from star1_hub.home import star1_home
+    from star1_hub.teacher.redact import url_credentials
 
     try:  # validated before anything else; active (STAR1_EVAL_PROMPT_DIR) until the command ends
         ctx.with_resource(use_prompt_dir(prompt_dir))
@@ -211,6 +212,12 @@ def run_command(
     console = Console()
     selected = select_tasks(suite, [t.strip() for t in tasks.split(",")] if tasks else None)
     the_recipe = load_recipe(recipe)
+    if base_url and (credentials := url_credentials(base_url)):  # before preflight prints the URL anywhere
+        raise typer.BadParameter(
+            f"carries credentials ({credentials}); give the bare endpoint URL and put the key in an environment "
+            "variable (the URL is written into results.json and the cards)",
+            param_hint="'--base-url'",
+        )
     backend = backend or ("endpoint" if base_url else "inprocess")
     cache = cache_dir or star1_home() / "eval-cache"
     served = served_model or parse_model_ref(model)[0]

@@ -146,3 +146,14 @@ def test_every_fragment_of_8_or_more_characters_at_any_offset_is_removed():
             assert leaks(cleaned) == [], (start, end, cleaned)
             assert cleaned.startswith("prefix — ") and cleaned.endswith(" — suffix")
     assert scrub(f"x {KEY[:7]} y", KEY) == f"x {KEY[:7]} y"  # shorter pieces are not the key (nor fragments)
+
+
+def test_star1_eval_refuses_a_base_url_with_credentials_before_printing_it():
+    from typer.testing import CliRunner
+
+    from star1_hub.cli import app
+
+    url = f"http://user:{quote(KEY, safe='')}@127.0.0.1:9/v1"
+    result = CliRunner().invoke(app, ["eval", "run", "--model", "org/m", "--suite", "demo", "--base-url", url])
+    assert result.exit_code == 2 and "carries credentials" in result.output and "--base-url" in result.output
+    assert leaks(result.output) == []
