@@ -11,6 +11,14 @@ Stage 1, per training source in table order (the pool R starts as the test sets)
 Stage 2: greedy first-come-wins TF-IDF self-dedup ≥ 0.6 over all stage-1 survivors (vectorizer fit on them).
 Stage 3: greedy MiniLM self-dedup ≥ 0.7.       Stage 4: MiniLM cosine ≥ 0.7 with any test-set row is removed.
 Stages 3–4 are skipped when no encoder is given.
+
+Every step is linear in the rows apart from the pair search itself: texts are tokenised once (one
+`CountVectorizer` over all training and test texts) and each step's TF-IDF is that step's own fit — idf from the
+document frequencies of exactly the rows the original fitted on (`TfidfTransformer` on their count rows) — so the
+vectors equal the original per-step `TfidfVectorizer().fit_transform` up to the order of float additions (the
+vocabulary of a step only adds columns no row of that step uses). `PipelineConfig(tokenise_once=False)` runs
+the original per-step refit instead (bench/dedup.py compares both). n-gram keys are computed once per row and
+the pool's sorted key index grows by merging.
 """
 
 from __future__ import annotations
@@ -22,6 +30,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy import sparse
 
 from star1_hub.collect.dedup import (
     CosinePairs,
@@ -29,7 +38,7 @@ from star1_hub.collect.dedup import (
     dense_pairs_at_least,
     greedy_keep,
     key_table,
-    ngram_self_dedup,
+    ngram_clusters_from_keys,
 )
 
 logger = logging.getLogger(__name__)
@@ -53,6 +62,7 @@ class PipelineConfig:
     tfidf_threshold: float = 0.6
     embedding_threshold: float = 0.7
     n_common_features: int | None = None  # size of the dense block of the TF-IDF pair search (None: automatic)
+    tokenise_once: bool = True  # False: refit a TfidfVectorizer on the raw texts at every step (slower, same rows)
 
 
 @dataclass
@@ -86,24 +96,54 @@ class ReferencePool:
         self.labels: list[str] = []
         self._keys = np.zeros(0, dtype=np.uint64)
         self._key_rows = np.zeros(0, dtype=np.int64)
+        self._counts: list[sparse.csr_matrix] = []  # token-count rows of the pool (when added with counts)
 
-    def add(self, texts: Sequence[str], label: str) -> None:
-        """Append texts under one label (a test-set or training-source name)."""
-        keys, rows = key_table(texts, self.n)
+    def add(
+        self,
+        texts: Sequence[str],
+        label: str,
+        keys: tuple[np.ndarray, np.ndarray] | None = None,
+        counts: sparse.csr_matrix | None = None,
+    ) -> None:
+        """Append texts under one label (a test-set or training-source name).
+
+        Args:
+            texts: the rows to add.
+            label: the test-set or training-source name credited when a later row matches one of them.
+            keys: their `key_table(texts, n)` when already computed.
+            counts: their token-count rows from the pipeline's shared `CountVectorizer` (enables the
+                tokenise-once TF-IDF of `tfidf_matches`; a pool mixes either all rows with counts or none).
+        """
+        keys, rows = key_table(texts, self.n) if keys is None else keys
         rows = rows + len(self.texts)
+        if counts is not None:
+            if len(self._counts) == 0 and self.texts:
+                raise ValueError("this pool holds rows without token counts; add every row with counts or none")
+            self._counts.append(sparse.csr_matrix(counts))
+        elif self._counts:
+            raise ValueError(f"rows of {label!r} were added without token counts to a pool that has them")
         self.texts.extend(texts)
         self.labels.extend([label] * len(texts))
-        keys = np.concatenate([self._keys, keys])
-        rows = np.concatenate([self._key_rows, rows])
+        # new rows are numbered after every pool row, so the merged (key, row) order keeps them after equal keys
         order = np.lexsort((rows, keys))
-        self._keys, self._key_rows = keys[order], rows[order]
+        keys, rows = keys[order], rows[order]
+        at = np.searchsorted(self._keys, keys, side="right")
+        self._keys = np.insert(self._keys, at, keys)
+        self._key_rows = np.insert(self._key_rows, at, rows)
 
-    def ngram_matches(self, texts: Sequence[str]) -> np.ndarray:
-        """For each text, the first pool row sharing an n-gram or the whole normalised text with it, else -1."""
+    def ngram_matches(self, texts: Sequence[str], keys: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+        """For each text, the first pool row sharing an n-gram or the whole normalised text with it, else -1.
+
+        Args:
+            texts: the query rows.
+            keys: their `key_table(texts, n)` when already computed.
+        """
         match = np.full(len(texts), -1, dtype=np.int64)
         if not len(texts) or not len(self._keys):
             return match
-        keys, rows = key_table(texts, self.n)
+        keys, rows = key_table(texts, self.n) if keys is None else keys
+        if not len(keys):
+            return match
         pos = np.searchsorted(self._keys, keys)
         pos_clipped = np.minimum(pos, len(self._keys) - 1)
         hit = self._keys[pos_clipped] == keys
@@ -115,12 +155,25 @@ class ReferencePool:
         match[hit_rows[first]] = hit_pool_rows[first]
         return match
 
-    def tfidf_matches(self, texts: Sequence[str], threshold: float, n_common: int | None = None) -> np.ndarray:
-        """For each text, the most similar pool row if its TF-IDF cosine is ≥ threshold, else -1."""
+    def tfidf_matches(
+        self,
+        texts: Sequence[str],
+        threshold: float,
+        n_common: int | None = None,
+        counts: sparse.csr_matrix | None = None,
+    ) -> np.ndarray:
+        """For each text, the most similar pool row if its TF-IDF cosine is ≥ threshold, else -1.
+
+        The TF-IDF is fitted on the pool and the texts together (as the original). With `counts` (the texts'
+        token-count rows, pool added with counts too) the fit reuses the counts instead of re-tokenising.
+        """
         match = np.full(len(texts), -1, dtype=np.int64)
         if not len(texts) or not self.texts:
             return match
-        matrix = _tfidf(list(self.texts) + list(texts))
+        if counts is not None and self._counts:
+            matrix = _tfidf_from_counts(sparse.vstack([*self._counts, counts], format="csr"))
+        else:
+            matrix = _tfidf(list(self.texts) + list(texts))
         if matrix is None:
             return match
         pool, queries = matrix[: len(self.texts)], matrix[len(self.texts) :]
@@ -138,6 +191,37 @@ def _tfidf(texts: list[str]):
         if "empty vocabulary" not in str(exc):
             raise
         return None
+
+
+def _tfidf_from_counts(counts: sparse.csr_matrix):
+    """TF-IDF fitted on exactly these count rows (idf from their document frequencies), or None without tokens."""
+    from sklearn.feature_extraction.text import TfidfTransformer
+
+    if counts.nnz == 0:  # the original's "empty vocabulary": nothing to compare, so nothing is similar
+        return None
+    return TfidfTransformer().fit_transform(counts)
+
+
+def _token_counts(texts: Sequence[str]) -> sparse.csr_matrix:
+    """Token-count rows of every text of a run under one default `CountVectorizer`: each text tokenised once."""
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    try:
+        matrix = CountVectorizer(dtype=np.float64).fit_transform(texts).tocsr()
+    except ValueError as exc:  # not one token anywhere: every TF-IDF step finds nothing
+        if "empty vocabulary" not in str(exc):
+            raise
+        return sparse.csr_matrix((len(texts), 1), dtype=np.float64)
+    matrix.sort_indices()  # vocabulary (alphabetical) order within each row, as a per-step fit stores them
+    return matrix
+
+
+def _select_keys(keys: tuple[np.ndarray, np.ndarray], keep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The key table of the kept rows only, renumbered to their new positions."""
+    key_values, rows = keys
+    new_row = np.cumsum(keep) - 1
+    selected = keep[rows]
+    return key_values[selected], new_row[rows[selected]]
 
 
 def best_match(n_rows: int, rows: np.ndarray, cols: np.ndarray, sims: np.ndarray, out: np.ndarray | None = None):
@@ -192,35 +276,60 @@ def run_pipeline(
         raise ValueError(f"source names must be unique; repeated: {', '.join(duplicates)}")
 
     started = time.perf_counter()
-    pool = ReferencePool(config.decontam_ngram_n)
+    all_counts = None  # token counts of the training rows (in source order), then of the test rows
+    if config.tokenise_once:
+        all_counts = _token_counts([q for src in list(train) + list(tests) for q in src.questions])
+    n = config.decontam_ngram_n
+    pool = ReferencePool(n)
+    offset = sum(len(src.questions) for src in train)
     for test in tests:
-        pool.add(test.questions, test.name)
+        test_counts = None
+        if all_counts is not None:
+            test_counts = all_counts[offset : offset + len(test.questions)]
+        offset += len(test.questions)
+        pool.add(test.questions, test.name, counts=test_counts)
+    offset = 0
     stage1_questions: list[str] = []
     stage1_sources: list[str] = []
+    stage1_counts: list[sparse.csr_matrix] = []
     for src in train:
         rows = list(src.questions)
+        index = np.arange(offset, offset + len(rows))  # rows of `all_counts`
+        offset += len(rows)
         tally = counts[src.name]
         tally["input"] = len(rows)
-        rows = [q for q, keep in zip(rows, ngram_self_dedup(rows, src.self_dedup_n), strict=True) if keep]
+        self_keys = key_table(rows, src.self_dedup_n)
+        keep = ngram_clusters_from_keys(len(rows), *self_keys) == np.arange(len(rows))
+        rows, index = _select(rows, keep), index[keep]
+        # the decontamination keys are the self-dedup keys when both use the same n
+        keys = _select_keys(self_keys, keep) if src.self_dedup_n == n else key_table(rows, n)
         tally["after_self_ngram"] = len(rows)
-        match = pool.ngram_matches(rows)
+        match = pool.ngram_matches(rows, keys)
         _tally(caught["ngram_decontam"], src.name, [pool.labels[m] for m in match if m >= 0])
-        rows = [q for q, m in zip(rows, match, strict=True) if m < 0]
+        rows, keys, index = _select(rows, match < 0), _select_keys(keys, match < 0), index[match < 0]
         tally["after_ngram_decontam"] = len(rows)
-        match = pool.tfidf_matches(rows, config.tfidf_threshold, config.n_common_features)
+        row_counts = all_counts[index] if all_counts is not None else None
+        match = pool.tfidf_matches(rows, config.tfidf_threshold, config.n_common_features, counts=row_counts)
         _tally(caught["tfidf_decontam"], src.name, [pool.labels[m] for m in match if m >= 0])
-        rows = [q for q, m in zip(rows, match, strict=True) if m < 0]
+        survive = match < 0
+        rows, keys = _select(rows, survive), _select_keys(keys, survive)
+        row_counts = all_counts[index[survive]] if all_counts is not None else None
         tally["after_tfidf_decontam"] = len(rows)
-        pool.add(rows, src.name)
+        pool.add(rows, src.name, keys=keys, counts=row_counts)
         stage1_questions.extend(rows)
         stage1_sources.extend([src.name] * len(rows))
+        if row_counts is not None:
+            stage1_counts.append(row_counts)
         say(f"stage 1 {src.name}: {tally['input']} → {len(rows)}")
     timings["stage1_per_source"] = time.perf_counter() - started
 
     started = time.perf_counter()
     keep = np.ones(len(stage1_questions), dtype=bool)
     if stage1_questions:
-        matrix = _tfidf(stage1_questions)
+        if all_counts is not None:
+            matrix = _tfidf_from_counts(sparse.vstack(stage1_counts, format="csr"))
+        else:
+            matrix = _tfidf(stage1_questions)
         pairs = CosinePairs(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0))
         if matrix is not None:
             pairs = cosine_pairs_at_least(matrix, None, config.tfidf_threshold, n_common=config.n_common_features)

@@ -81,10 +81,13 @@ def ngram_clusters(texts: Sequence[str], n: int) -> np.ndarray:
     Returns:
         For each row, the index of its cluster representative (the first row of its cluster).
     """
-    count = len(texts)
+    return ngram_clusters_from_keys(len(texts), *key_table(texts, n))
+
+
+def ngram_clusters_from_keys(count: int, keys: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """`ngram_clusters` over an already computed `key_table` of `count` rows."""
     if count == 0:
         return np.zeros(0, dtype=np.int64)
-    keys, rows = key_table(texts, n)
     order = np.lexsort((rows, keys))
     keys, rows = keys[order], rows[order]
     group_start = np.r_[True, keys[1:] != keys[:-1]]
