@@ -1,4 +1,4 @@
-"""`python bench/dedup.py [--rows 100000] [--check-rows 5000] [--embed-rows 2000]`
+"""`python -m bench.dedup [--rows 100000] [--check-rows 5000] [--current-check-rows 50000] [--embed-rows 2000] [--small]`
 
 Benchmark of the collection dedup/decontamination pipeline (docs/curation.md) on synthetic prompts with planted
 near-duplicates and planted test-set overlaps:
@@ -9,10 +9,16 @@ near-duplicates and planted test-set overlaps:
    matrices, pairwise n-gram overlap matrices, a Python greedy loop — the original's algorithm with union-find
    semantics for the self n-gram step): the kept rows must be identical; the dense reference's time and peak
    RSS at that size, and the memory its N×N matrix would need at 70K rows;
-3. MiniLM embedding throughput (sentences/s) on `--embed-rows` prompts (skipped if the model is absent).
+3. on a `--current-check-rows` corpus, the pipeline vs the same pipeline with the original per-step TF-IDF
+   refit on raw texts (`PipelineConfig(tokenise_once=False)`, the implementation before tokenisation was
+   shared): kept rows, per-stage counts and credits must be identical;
+4. MiniLM embedding throughput (sentences/s) on `--embed-rows` prompts, in batches (skipped if the model is
+   absent), with the time 1M prompts take at that rate.
 
-Numbers are printed side by side; the last line is
-`rows=<N> seconds=<s> peak_gb=<g> identical_at_<k>k=<bool>`.
+`--small` runs every part on a few thousand rows in seconds (the smoke test of tests/test_bench_small.py).
+Numbers are printed side by side, wall and CPU seconds (other processes share the cores: CPU seconds are the
+comparable number); the last line is
+`rows=<N> seconds=<s> cpu_seconds=<c> peak_gb=<g> identical_at_<k>k=<bool> identical_to_current_at_<k>k=<bool>`.
 """
 
 from __future__ import annotations
@@ -181,11 +187,16 @@ def dense_reference(train, tests, ngram_n: int = 8, threshold: float = 0.6) -> l
 # ------------------------------------------------------------------------------------------------ child processes
 
 
-def _ours(train, tests) -> tuple[list[tuple[str, str]], dict[str, float]]:
-    from star1_hub.collect.decontaminate import SourceRows, run_pipeline
+def _ours(train, tests, tokenise_once: bool = True) -> tuple[list[tuple[str, str]], dict[str, float], dict]:
+    from star1_hub.collect.decontaminate import PipelineConfig, SourceRows, run_pipeline
 
-    result = run_pipeline([SourceRows(n, q, k) for n, q, k in train], [SourceRows(n, q) for n, q in tests])
-    return list(zip(result.questions, result.sources, strict=True)), result.timings_s
+    result = run_pipeline(
+        [SourceRows(n, q, k) for n, q, k in train],
+        [SourceRows(n, q) for n, q in tests],
+        PipelineConfig(tokenise_once=tokenise_once),
+    )
+    accounting = {"counts": result.counts, "caught_by": result.caught_by}
+    return list(zip(result.questions, result.sources, strict=True)), result.timings_s, accounting
 
 
 def _child(mode: str, rows: int, check_rows: int, out: Path) -> None:
@@ -196,9 +207,9 @@ def _child(mode: str, rows: int, check_rows: int, out: Path) -> None:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     cpu_before = usage.ru_utime + usage.ru_stime
     started = time.perf_counter()
-    timings = {}
-    if mode == "ours":
-        kept, timings = _ours(train, tests)
+    timings, accounting = {}, {}
+    if mode in ("ours", "current"):
+        kept, timings, accounting = _ours(train, tests, tokenise_once=mode == "ours")
     else:
         kept = dense_reference(train, tests)
     seconds = time.perf_counter() - started
@@ -219,6 +230,7 @@ def _child(mode: str, rows: int, check_rows: int, out: Path) -> None:
                 "seconds": seconds,
                 "kept": kept,
                 "timings": timings,
+                "accounting": accounting,
                 "peak_gb": peak_kb / 1024**2,
                 "cpu_s": cpu_s,
                 "planted": planted,
@@ -285,12 +297,16 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--check-rows", type=int, default=5_000)
     parser.add_argument("--embed-rows", type=int, default=2_000)
-    parser.add_argument("--child", choices=["ours", "dense"])
+    parser.add_argument("--current-check-rows", type=int, default=50_000, help="0 skips the check")
+    parser.add_argument("--small", action="store_true", help="a few thousand rows: every part in seconds")
+    parser.add_argument("--child", choices=["ours", "current", "dense"])
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     if args.child:
         _child(args.child, args.rows, args.check_rows, args.out)
         return
+    if args.small:
+        args.rows, args.check_rows, args.current_check_rows, args.embed_rows = 2_000, 600, 1_000, 0
 
     print(
         f"cpu cores available: {len(os.sched_getaffinity(0))}; load average {os.getloadavg()[0]:.1f} "
@@ -312,6 +328,19 @@ def main() -> None:
     print(f"dense N×N float64 similarity matrix at 70,000 rows: {8 * 70_000**2 / 1024**3:.1f} GiB "
           f"(at {n_small}: {8 * n_small**2 / 1024**3:.2f} GiB)")  # fmt: skip
 
+    same_as_current = None
+    if args.current_check_rows:
+        new = run_child("ours", args.rows, args.current_check_rows)
+        current = run_child("current", args.rows, args.current_check_rows)
+        same_as_current = new["kept"] == current["kept"] and new["accounting"] == current["accounting"]
+        print(f"\n== {new['rows']} rows: ours vs the per-step TF-IDF refit (the implementation before, stages 1–2) ==")
+        print(f"{'':24}{'ours':>12}{'before':>12}")
+        print(f"{'seconds':24}{new['seconds']:>12.2f}{current['seconds']:>12.2f}")
+        print(f"{'CPU seconds':24}{new['cpu_s']:>12.2f}{current['cpu_s']:>12.2f}")
+        print(f"{'peak RSS (GB)':24}{new['peak_gb']:>12.2f}{current['peak_gb']:>12.2f}")
+        print(f"{'rows kept':24}{len(new['kept']):>12}{len(current['kept']):>12}")
+        print(f"identical kept rows, counts and credits: {same_as_current}")
+
     full = run_child("ours", args.rows, 0)
     print(f"\n== {full['rows']} rows: ours (TF-IDF + n-gram stages 1–2) ==")
     print(f"wall seconds {full['seconds']:.1f} (target ≤ 120), CPU seconds {full.get('cpu_s', 0):.1f}, "
@@ -326,10 +355,16 @@ def main() -> None:
             break
         throughput, per_cpu_second, kind = measured
         print(f"MiniLM embeddings, torch threads {threads or torch_threads()}: {throughput:.0f} sentences/s wall, "
-              f"{per_cpu_second:.0f} per CPU second ({args.embed_rows} {kind}); "
-              f"70,000 prompts ≈ {70_000 / throughput / 60:.1f} min")  # fmt: skip
-    print(f"rows={full['rows']} seconds={full['seconds']:.1f} peak_gb={full['peak_gb']:.2f} "
-          f"identical_at_{round(n_small / 1000)}k={identical}")  # fmt: skip
+              f"{per_cpu_second:.0f} per CPU second ({args.embed_rows} {kind}, batches of 64); "
+              f"70,000 prompts ≈ {70_000 / throughput / 60:.1f} min, 1,000,000 ≈ {1e6 / throughput / 60:.0f} min "
+              f"(≈ {1e6 / per_cpu_second / 3600:.1f} CPU hours)")  # fmt: skip
+    current_part = ""
+    if same_as_current is not None:
+        current_part = f" identical_to_current_at_{round(new['rows'] / 1000)}k={same_as_current}"
+    print(f"rows={full['rows']} seconds={full['seconds']:.1f} cpu_seconds={full['cpu_s']:.1f} "
+          f"peak_gb={full['peak_gb']:.2f} identical_at_{round(n_small / 1000)}k={identical}{current_part}")  # fmt: skip
+    if not identical or same_as_current is False:
+        sys.exit(1)
 
 
 if __name__ == "__main__":

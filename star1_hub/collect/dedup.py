@@ -296,28 +296,34 @@ def greedy_keep(n_rows: int, pairs: CosinePairs) -> np.ndarray:
 
 
 def dense_pairs_at_least(
-    a: np.ndarray, b: np.ndarray | None, threshold: float, *, chunk_rows: int = 1024
+    a: np.ndarray, b: np.ndarray | None, threshold: float, *, chunk_rows: int = 1024, chunk_cols: int = 65536
 ) -> CosinePairs:
-    """All pairs with dot product ≥ threshold between dense L2-normalised embeddings, in row chunks.
+    """All pairs with dot product ≥ threshold between dense L2-normalised embeddings, in blocks.
+
+    Each product block is at most `chunk_rows` × `chunk_cols` (256 MiB of float32 by default), so memory stays
+    bounded at any number of rows.
 
     Args:
         a: query embeddings (N × d, float32, unit norm).
         b: reference embeddings (M × d); None means a against itself with pairs j < i.
         threshold: inclusive similarity threshold.
         chunk_rows: rows of `a` per matrix product.
+        chunk_cols: rows of `b` per matrix product.
     """
     self_pairs = b is None
     b = a if self_pairs else b
     found_rows, found_cols, found_sims = [], [], []
     for start in range(0, a.shape[0], chunk_rows):
         limit = min(start + chunk_rows, a.shape[0]) if self_pairs else b.shape[0]
-        sims = a[start : start + chunk_rows] @ b[:limit].T
-        qi, bj = np.nonzero(sims >= threshold)
-        rows = qi + start
-        keep = bj < rows if self_pairs else np.ones(len(rows), dtype=bool)
-        found_rows.append(rows[keep])
-        found_cols.append(bj[keep])
-        found_sims.append(sims[qi[keep], bj[keep]])
+        for col_start in range(0, limit, chunk_cols):
+            col_stop = min(col_start + chunk_cols, limit)
+            sims = a[start : start + chunk_rows] @ b[col_start:col_stop].T
+            qi, bj = np.nonzero(sims >= threshold)
+            rows, cols = qi + start, bj + col_start
+            keep = cols < rows if self_pairs else np.ones(len(rows), dtype=bool)
+            found_rows.append(rows[keep])
+            found_cols.append(cols[keep])
+            found_sims.append(sims[qi[keep], bj[keep]])
     if not found_rows:
         return CosinePairs(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0))
     return CosinePairs(

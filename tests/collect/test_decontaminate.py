@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 
 import numpy as np
+import pytest
 
 from star1_hub.collect.decontaminate import PipelineConfig, ReferencePool, SourceRows, run_pipeline
 
@@ -109,3 +110,34 @@ def test_texts_without_word_tokens_do_not_break_tfidf_and_are_still_exact_matche
     # "?!" has no TF-IDF token; only the exact-text pass can compare such rows
     result = run_pipeline([SourceRows("S", ["?!", "? !", "?!"])], [])
     assert result.questions == ["?!", "? !"]
+
+
+def test_tokenising_once_gives_the_per_step_refit_result():
+    # near-duplicates across sources and against the test set, short texts and a punctuation-only row: the
+    # shared tokenisation with per-step idf must keep and credit exactly what refitting at every step does
+    train = [
+        SourceRows("A", ["how do I bake bread at home", "tell me a joke", "?!", "how do I bake bread at home fast"]),
+        SourceRows("B", ["how do i bake a bread at home", "plan a quiet garden party", "tell me a funny joke"]),
+        SourceRows("C", ["plan a quiet garden party for friends", "summarise this placeholder report"], 6),
+    ]
+    tests = [SourceRows("T", ["summarise this placeholder report please", "a benign placeholder test prompt"])]
+    once = run_pipeline(train, tests, PipelineConfig(tokenise_once=True))
+    refit = run_pipeline(train, tests, PipelineConfig(tokenise_once=False))
+    assert (once.questions, once.sources, once.counts, once.caught_by) == (
+        refit.questions,
+        refit.sources,
+        refit.counts,
+        refit.caught_by,
+    )
+    # the case exercises both TF-IDF steps: per-source (against earlier sources and the test set) and global
+    assert once.caught_by["tfidf_decontam"] == {"B": {"A": 2}, "C": {"B": 1, "T": 1}}
+    assert once.counts["A"]["after_global_tfidf"] == 3
+
+
+def test_pool_refuses_to_mix_rows_with_and_without_token_counts():
+    from scipy import sparse
+
+    pool = ReferencePool(8)
+    pool.add(["a placeholder row"], "T")
+    with pytest.raises(ValueError, match="without token counts"):
+        pool.add(["another row"], "S", counts=sparse.csr_matrix((1, 3)))

@@ -109,3 +109,17 @@ def test_dense_embedding_pairs_match_brute_force():
     assert set(zip(pairs.rows.tolist(), pairs.cols.tolist(), strict=True)) == set(
         zip(*[a.tolist() for a in np.nonzero(sims >= 0.7)], strict=True)
     )
+
+
+def test_dense_embedding_pairs_in_column_blocks_find_the_same_pairs():
+    # blocks of 37 × 23 (the bounded-memory path of a million rows) give exactly the unblocked pairs
+    rng = np.random.default_rng(1)
+    emb = rng.normal(size=(200, 6)).astype(np.float32)
+    emb /= np.linalg.norm(emb, axis=1, keepdims=True)
+    whole = dense_pairs_at_least(emb, None, 0.6, chunk_rows=10_000, chunk_cols=10_000)
+    blocked = dense_pairs_at_least(emb, None, 0.6, chunk_rows=37, chunk_cols=23)
+    as_set = lambda p: set(zip(p.rows.tolist(), p.cols.tolist(), strict=True))  # noqa: E731
+    assert len(as_set(whole)) > 0 and as_set(blocked) == as_set(whole)
+    cross_whole = dense_pairs_at_least(emb[:120], emb[120:], 0.6)
+    cross_blocked = dense_pairs_at_least(emb[:120], emb[120:], 0.6, chunk_rows=11, chunk_cols=7)
+    assert as_set(cross_blocked) == as_set(cross_whole)
