@@ -9,9 +9,9 @@ near-duplicates and planted test-set overlaps:
    matrices, pairwise n-gram overlap matrices, a Python greedy loop — the original's algorithm with union-find
    semantics for the self n-gram step): the kept rows must be identical; the dense reference's time and peak
    RSS at that size, and the memory its N×N matrix would need at 70K rows;
-3. on a `--current-check-rows` corpus, the pipeline vs the same pipeline with the original per-step TF-IDF
-   refit on raw texts (`PipelineConfig(tokenise_once=False)`, the implementation before tokenisation was
-   shared): kept rows, per-stage counts and credits must be identical;
+3. on a `--current-check-rows` corpus, the pipeline vs the implementation before (per-step TF-IDF refit on
+   raw texts and the blocked common/rare pair search: `PipelineConfig(tokenise_once=False,
+   pair_search="blocked")`): kept rows, per-stage counts and credits must be identical;
 4. MiniLM embedding throughput (sentences/s) on `--embed-rows` prompts, in batches (skipped if the model is
    absent), with the time 1M prompts take at that rate.
 
@@ -187,14 +187,12 @@ def dense_reference(train, tests, ngram_n: int = 8, threshold: float = 0.6) -> l
 # ------------------------------------------------------------------------------------------------ child processes
 
 
-def _ours(train, tests, tokenise_once: bool = True) -> tuple[list[tuple[str, str]], dict[str, float], dict]:
+def _ours(train, tests, current: bool = False) -> tuple[list[tuple[str, str]], dict[str, float], dict]:
+    """The pipeline; `current=True` switches back to the implementation before (per-step refit, blocked search)."""
     from star1_hub.collect.decontaminate import PipelineConfig, SourceRows, run_pipeline
 
-    result = run_pipeline(
-        [SourceRows(n, q, k) for n, q, k in train],
-        [SourceRows(n, q) for n, q in tests],
-        PipelineConfig(tokenise_once=tokenise_once),
-    )
+    config = PipelineConfig(tokenise_once=False, pair_search="blocked") if current else PipelineConfig()
+    result = run_pipeline([SourceRows(n, q, k) for n, q, k in train], [SourceRows(n, q) for n, q in tests], config)
     accounting = {"counts": result.counts, "caught_by": result.caught_by}
     return list(zip(result.questions, result.sources, strict=True)), result.timings_s, accounting
 
@@ -209,7 +207,7 @@ def _child(mode: str, rows: int, check_rows: int, out: Path) -> None:
     started = time.perf_counter()
     timings, accounting = {}, {}
     if mode in ("ours", "current"):
-        kept, timings, accounting = _ours(train, tests, tokenise_once=mode == "ours")
+        kept, timings, accounting = _ours(train, tests, current=mode == "current")
     else:
         kept = dense_reference(train, tests)
     seconds = time.perf_counter() - started
@@ -333,7 +331,7 @@ def main() -> None:
         new = run_child("ours", args.rows, args.current_check_rows)
         current = run_child("current", args.rows, args.current_check_rows)
         same_as_current = new["kept"] == current["kept"] and new["accounting"] == current["accounting"]
-        print(f"\n== {new['rows']} rows: ours vs the per-step TF-IDF refit (the implementation before, stages 1–2) ==")
+        print(f"\n== {new['rows']} rows: ours vs the implementation before (refit per step, blocked search) ==")
         print(f"{'':24}{'ours':>12}{'before':>12}")
         print(f"{'seconds':24}{new['seconds']:>12.2f}{current['seconds']:>12.2f}")
         print(f"{'CPU seconds':24}{new['cpu_s']:>12.2f}{current['cpu_s']:>12.2f}")

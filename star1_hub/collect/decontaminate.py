@@ -17,7 +17,8 @@ Every step is linear in the rows apart from the pair search itself: texts are to
 document frequencies of exactly the rows the original fitted on (`TfidfTransformer` on their count rows) — so the
 vectors equal the original per-step `TfidfVectorizer().fit_transform` up to the order of float additions (the
 vocabulary of a step only adds columns no row of that step uses). `PipelineConfig(tokenise_once=False)` runs
-the original per-step refit instead (bench/dedup.py compares both). n-gram keys are computed once per row and
+the original per-step refit instead, and `pair_search="blocked"` the previous exact pair search (bench/dedup.py
+compares the pipeline with both switched back). n-gram keys are computed once per row and
 the pool's sorted key index grows by merging.
 """
 
@@ -61,8 +62,9 @@ class PipelineConfig:
     decontam_ngram_n: int = 8
     tfidf_threshold: float = 0.6
     embedding_threshold: float = 0.7
-    n_common_features: int | None = None  # size of the dense block of the TF-IDF pair search (None: automatic)
+    n_common_features: int | None = None  # "blocked" pair search: size of its dense block (None: automatic)
     tokenise_once: bool = True  # False: refit a TfidfVectorizer on the raw texts at every step (slower, same rows)
+    pair_search: str = "prefix"  # exact TF-IDF pair search of dedup.cosine_pairs_at_least: "prefix" or "blocked"
 
 
 @dataclass
@@ -161,6 +163,7 @@ class ReferencePool:
         threshold: float,
         n_common: int | None = None,
         counts: sparse.csr_matrix | None = None,
+        method: str = "prefix",
     ) -> np.ndarray:
         """For each text, the most similar pool row if its TF-IDF cosine is ≥ threshold, else -1.
 
@@ -177,7 +180,7 @@ class ReferencePool:
         if matrix is None:
             return match
         pool, queries = matrix[: len(self.texts)], matrix[len(self.texts) :]
-        pairs = cosine_pairs_at_least(queries, pool, threshold, n_common=n_common)
+        pairs = cosine_pairs_at_least(queries, pool, threshold, n_common=n_common, method=method)
         return best_match(len(texts), pairs.rows, pairs.cols, pairs.sims, match)
 
 
@@ -309,7 +312,9 @@ def run_pipeline(
         rows, keys, index = _select(rows, match < 0), _select_keys(keys, match < 0), index[match < 0]
         tally["after_ngram_decontam"] = len(rows)
         row_counts = all_counts[index] if all_counts is not None else None
-        match = pool.tfidf_matches(rows, config.tfidf_threshold, config.n_common_features, counts=row_counts)
+        match = pool.tfidf_matches(
+            rows, config.tfidf_threshold, config.n_common_features, counts=row_counts, method=config.pair_search
+        )
         _tally(caught["tfidf_decontam"], src.name, [pool.labels[m] for m in match if m >= 0])
         survive = match < 0
         rows, keys = _select(rows, survive), _select_keys(keys, survive)
@@ -332,7 +337,9 @@ def run_pipeline(
             matrix = _tfidf(stage1_questions)
         pairs = CosinePairs(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0))
         if matrix is not None:
-            pairs = cosine_pairs_at_least(matrix, None, config.tfidf_threshold, n_common=config.n_common_features)
+            pairs = cosine_pairs_at_least(
+                matrix, None, config.tfidf_threshold, n_common=config.n_common_features, method=config.pair_search
+            )
         keep = greedy_keep(len(stage1_questions), pairs)
     questions = [q for q, k in zip(stage1_questions, keep, strict=True) if k]
     sources = [s for s, k in zip(stage1_sources, keep, strict=True) if k]

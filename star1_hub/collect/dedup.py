@@ -170,6 +170,112 @@ def choose_n_common(a: sparse.csr_matrix, b: sparse.csr_matrix | None, threshold
     return best, {"costs": costs, "heavy_a": heavy_a, "heavy_b": heavy_b}
 
 
+@dataclass
+class _PrefixSplit:
+    """Rows with columns renumbered by decreasing document frequency, split into head and indexed tail.
+
+    The head of a row is its longest prefix (most frequent features first) whose norm stays below
+    `t / max norm of the other side`; every pair reaching t shares a feature of the later-starting tail.
+    """
+
+    rows: sparse.csr_matrix  # all features, columns in frequency order, sorted within each row
+    tail: sparse.csr_matrix  # the tail entries only
+    head_norm: np.ndarray  # ‖head‖ per row
+    tail_start: np.ndarray  # column (frequency rank) of the first tail entry; n_features when no tail
+    norm: np.ndarray  # ‖row‖
+
+    @classmethod
+    def build(cls, matrix: sparse.csr_matrix, rank: np.ndarray, head_limit: float) -> _PrefixSplit:
+        n_rows, n_features = matrix.shape
+        rows = sparse.csr_matrix((matrix.data.copy(), rank[matrix.indices], matrix.indptr.copy()), shape=matrix.shape)
+        rows.sort_indices()
+        row_of = np.repeat(np.arange(n_rows), np.diff(rows.indptr))
+        squares = rows.data**2
+        cumulative = np.cumsum(squares)
+        before_row = np.r_[0.0, cumulative][rows.indptr[:-1]]
+        in_tail = cumulative - before_row[row_of] >= head_limit**2
+        head_norm = np.sqrt(np.bincount(row_of[~in_tail], weights=squares[~in_tail], minlength=n_rows))
+        tail_start = np.full(n_rows, n_features, dtype=np.int64)
+        np.minimum.at(tail_start, row_of[in_tail], rows.indices[in_tail])
+        tail_indptr = np.r_[0, np.cumsum(np.bincount(row_of[in_tail], minlength=n_rows))]
+        tail = sparse.csr_matrix((rows.data[in_tail], rows.indices[in_tail], tail_indptr), shape=matrix.shape)
+        norm = np.sqrt(np.bincount(row_of, weights=squares, minlength=n_rows))
+        return cls(rows, tail, head_norm, tail_start, norm)
+
+    def mass_before(self, row_ids: np.ndarray, columns: np.ndarray, start: int, stop: int) -> np.ndarray:
+        """Σ x_f² over the features of rows `row_ids` (all in [start, stop)) with frequency rank < `columns`."""
+        lo, hi = self.rows.indptr[start], self.rows.indptr[stop]
+        local_keys = (
+            np.repeat(np.arange(stop - start, dtype=np.int64), np.diff(self.rows.indptr[start : stop + 1]))
+            * (self.rows.shape[1] + 1)
+            + self.rows.indices[lo:hi]
+        )
+        cumulative = np.r_[0.0, np.cumsum(self.rows.data[lo:hi] ** 2)]
+        at = np.searchsorted(local_keys, (row_ids - start) * (self.rows.shape[1] + 1) + columns)
+        first = self.rows.indptr[row_ids] - lo
+        return cumulative[at] - cumulative[first]
+
+
+def _prefix_pairs(a: sparse.csr_matrix, b: sparse.csr_matrix | None, threshold: float, chunk_rows: int) -> CosinePairs:
+    """Exact pairs ≥ threshold by ℓ2 prefix filtering (see `cosine_pairs_at_least`, method "prefix")."""
+    self_pairs = b is None
+    b = a if self_pairs else b
+    n_features = a.shape[1]
+    doc_freq = np.bincount(a.indices, minlength=n_features)
+    if not self_pairs:
+        doc_freq = doc_freq + np.bincount(b.indices, minlength=n_features)
+    rank = np.empty(n_features, dtype=np.int64)
+    rank[np.argsort(-doc_freq, kind="stable")] = np.arange(n_features)
+
+    def max_norm(matrix: sparse.csr_matrix) -> float:
+        return float(np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel()).max(initial=0.0))
+
+    max_norm_a = max_norm(a)
+    max_norm_b = max_norm_a if self_pairs else max_norm(b)
+    if max_norm_a == 0.0 or max_norm_b == 0.0:
+        return CosinePairs(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0))
+    split_a = _PrefixSplit.build(a, rank, (threshold - _BOUND_SLACK) / max_norm_b)
+    split_b = split_a if self_pairs else _PrefixSplit.build(b, rank, (threshold - _BOUND_SLACK) / max_norm_a)
+
+    found: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    # Each pair is handled from the side of its earlier-starting tail (x); the other row (y) then has all its
+    # tail features inside x's tail, and  x·y ≤ (x·y over y's tail) + ‖x before y's tail‖ · ‖y's head‖.
+    passes = [(split_a, split_b, False)] if self_pairs else [(split_a, split_b, False), (split_b, split_a, True)]
+    for x_side, y_side, swapped in passes:
+        y_tail_t = y_side.tail.T.tocsr()
+        for start in range(0, x_side.rows.shape[0], chunk_rows):
+            stop = min(start + chunk_rows, x_side.rows.shape[0])
+            product = (x_side.tail[start:stop] @ y_tail_t).tocoo()
+            xs, ys, partial = product.row.astype(np.int64) + start, product.col.astype(np.int64), product.data
+            x_first, y_first = x_side.tail_start[xs], y_side.tail_start[ys]
+            if self_pairs:  # both orders appear: keep the one whose x starts first (ties: larger index is x)
+                keep = (x_first < y_first) | ((x_first == y_first) & (xs > ys))
+            elif swapped:  # pass 2 takes the pairs whose b row starts strictly first
+                keep = x_first < y_first
+            else:
+                keep = x_first <= y_first
+            xs, ys, partial, y_first = xs[keep], ys[keep], partial[keep], y_first[keep]
+            before = np.maximum(x_side.mass_before(xs, y_first, start, stop), 0.0)
+            bound = partial + np.sqrt(before) * y_side.head_norm[ys]
+            keep = bound >= threshold - _BOUND_SLACK
+            xs, ys = xs[keep], ys[keep]
+            if not len(xs):
+                continue
+            sims = np.asarray(x_side.rows[xs].multiply(y_side.rows[ys]).sum(axis=1)).ravel()
+            keep = sims >= threshold
+            xs, ys, sims = xs[keep], ys[keep], sims[keep]
+            if self_pairs:
+                xs, ys = np.maximum(xs, ys), np.minimum(xs, ys)
+            elif swapped:
+                xs, ys = ys, xs
+            found.append((xs, ys, sims))
+    if not found:
+        return CosinePairs(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0))
+    rows, cols, sims = (np.concatenate(parts) for parts in zip(*found, strict=True))
+    order = np.lexsort((cols, rows))
+    return CosinePairs(rows=rows[order], cols=cols[order], sims=sims[order])
+
+
 def cosine_pairs_at_least(
     a: sparse.csr_matrix,
     b: sparse.csr_matrix | None,
@@ -177,18 +283,31 @@ def cosine_pairs_at_least(
     *,
     n_common: int | None = None,
     chunk_rows: int = 2048,
+    method: str = "prefix",
 ) -> CosinePairs:
     """Find every pair of rows with cosine similarity ≥ `threshold`, exactly and without a dense N×M matrix.
 
-    Both matrices must hold L2-normalised, non-negative rows over the same vocabulary (TF-IDF rows do).
+    Both matrices must hold non-negative rows over the same vocabulary (TF-IDF rows: L2-normalised).
+
+    Two exact methods, same pairs:
+
+    * "prefix" (default): ℓ2 prefix filtering. Columns are ordered by decreasing document frequency; each row's
+      head is its longest prefix with norm < t / (largest row norm of the other side), so a pair with no shared
+      feature in the tail of the row whose tail starts later has similarity < t. A sparse product of the tails
+      lists the pairs sharing such a feature; the bound (tail product) + ‖x before y's tail‖·‖y's head‖ prunes
+      them; every survivor's similarity is the exact float64 dot product of the full rows.
+    * "blocked": the previous method — a global split into frequent ("common", dense block) and rare features,
+      a rare-feature sparse product bounded by Cauchy-Schwarz on the common part, and a dense pass over rows
+      whose common part alone can reach t (kept for comparisons: bench/dedup.py).
 
     Args:
         a: query rows (N × V).
         b: reference rows (M × V); None means "a against itself, pairs (i, j) with j < i only".
         threshold: the similarity threshold (inclusive).
-        n_common: how many of the most document-frequent features form the dense "common" block
+        n_common: "blocked" only: how many of the most document-frequent features form the dense block
             (None: chosen by `choose_n_common`; any value gives the same pairs, only the speed differs).
-        chunk_rows: rows of `a` per sparse product (bounds peak memory).
+        chunk_rows: rows per sparse product (bounds peak memory).
+        method: "prefix" or "blocked".
 
     Returns:
         The pairs and their exact float64 similarities (sorted by row, then column).
@@ -198,6 +317,10 @@ def cosine_pairs_at_least(
     b = a if self_pairs else sparse.csr_matrix(b, dtype=np.float64)
     if a.shape[1] != b.shape[1]:
         raise ValueError(f"vocabulary sizes differ: {a.shape[1]} vs {b.shape[1]}")
+    if method == "prefix":
+        return _prefix_pairs(a, None if self_pairs else b, threshold, chunk_rows)
+    if method != "blocked":
+        raise ValueError(f"unknown method {method!r}; choose one of 'prefix', 'blocked'")
     n_features = a.shape[1]
     if n_common is None:
         n_common, _ = choose_n_common(a, None if self_pairs else b, threshold)

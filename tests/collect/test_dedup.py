@@ -63,18 +63,21 @@ def _dense_pairs(a, b, threshold, self_pairs):
     return set(zip(rows.tolist(), cols.tolist(), strict=True))
 
 
-@pytest.mark.parametrize("n_common", [None, 0, 3, 40, 10_000])
-def test_sparse_cosine_pairs_equal_brute_force(n_common):
+@pytest.mark.parametrize(
+    ("method", "n_common"),
+    [("prefix", None), ("blocked", None), ("blocked", 0), ("blocked", 3), ("blocked", 40), ("blocked", 10_000)],
+)
+def test_sparse_cosine_pairs_equal_brute_force(method, n_common):
     rng = np.random.default_rng(n_common or 7)
     vocab = ["how", "to", "the", "can", "do"] + [f"w{i}" for i in range(300)]
     weights = np.r_[np.full(5, 40.0), 1.0 / np.arange(1, 301)]
     texts = [" ".join(rng.choice(vocab, size=rng.integers(2, 12), p=weights / weights.sum())) for _ in range(400)]
     texts += [texts[i] + " extra" for i in range(0, 400, 7)] + ["how to do the", "the how can to"]
     matrix = TfidfVectorizer().fit_transform(texts)
-    pairs = cosine_pairs_at_least(matrix, None, 0.6, n_common=n_common, chunk_rows=64)
+    pairs = cosine_pairs_at_least(matrix, None, 0.6, n_common=n_common, chunk_rows=64, method=method)
     assert set(zip(pairs.rows.tolist(), pairs.cols.tolist(), strict=True)) == _dense_pairs(matrix, None, 0.6, True)
     queries, pool = matrix[:300], matrix[300:]
-    cross = cosine_pairs_at_least(queries, pool, 0.6, n_common=n_common, chunk_rows=50)
+    cross = cosine_pairs_at_least(queries, pool, 0.6, n_common=n_common, chunk_rows=50, method=method)
     assert set(zip(cross.rows.tolist(), cross.cols.tolist(), strict=True)) == _dense_pairs(queries, pool, 0.6, False)
     dense = (queries @ pool.T).toarray()
     np.testing.assert_allclose(cross.sims, dense[cross.rows, cross.cols], rtol=0, atol=1e-12)
@@ -85,8 +88,38 @@ def test_threshold_is_inclusive():
     pool = sparse.csr_matrix(np.array([[1.0, 0.0, 0.0]]))
     queries = sparse.csr_matrix(np.array([[0.6, 0.8, 0.0], [0.59, np.sqrt(1 - 0.59**2), 0.0]]))
     for n_common in (0, 1, 3):
-        pairs = cosine_pairs_at_least(queries, pool, 0.6, n_common=n_common)
+        pairs = cosine_pairs_at_least(queries, pool, 0.6, n_common=n_common, method="blocked")
         assert pairs.rows.tolist() == [0]
+    assert cosine_pairs_at_least(queries, pool, 0.6).rows.tolist() == [0]
+    assert cosine_pairs_at_least(pool, queries, 0.6).cols.tolist() == [0]
+
+
+def test_prefix_search_finds_pairs_carried_by_frequent_words_only():
+    # the pair's similarity lives entirely in the most frequent features (the heads): the later-starting tail
+    # must still hold a shared feature, whatever the document frequencies
+    common = " ".join(["the how to can do"] * 3)
+    texts = [f"{common} w{i}" for i in range(40)] + ["the how to can do", "how the can to do"]
+    matrix = TfidfVectorizer().fit_transform(texts)
+    pairs = cosine_pairs_at_least(matrix, None, 0.6, chunk_rows=7)
+    expected = _dense_pairs(matrix, None, 0.6, True)
+    assert len(expected) > 40
+    assert set(zip(pairs.rows.tolist(), pairs.cols.tolist(), strict=True)) == expected
+
+
+def test_prefix_search_scales_its_bound_by_the_row_norms():
+    # rows that are not unit length (cosine is then the plain dot product): the heads shrink by the largest
+    # norm of the other side, so no pair above the threshold is lost
+    a = sparse.random(60, 30, density=0.2, random_state=4, format="csr") * 2.0
+    b = sparse.random(50, 30, density=0.2, random_state=5, format="csr") * 1.5
+    cross = cosine_pairs_at_least(a, b, 0.6, chunk_rows=9)
+    expected = _dense_pairs(a, b, 0.6, False)
+    assert len(expected) > 10
+    assert set(zip(cross.rows.tolist(), cross.cols.tolist(), strict=True)) == expected
+
+
+def test_unknown_pair_search_method_is_refused():
+    with pytest.raises(ValueError, match="unknown method 'exhaustive'"):
+        cosine_pairs_at_least(sparse.csr_matrix(np.eye(2)), None, 0.6, method="exhaustive")
 
 
 def test_greedy_walk_is_first_come_wins_not_clustering():
