@@ -56,12 +56,14 @@ model: $(STAMP)
 demo: $(STAMP) $(SERVE_STAMP) model
 	$(PY) -m star1_hub.demo
 
+# pytest-xdist, one worker per core (PYTEST_WORKERS=0 runs serially); heavy tests are grouped so each expensive
+# end-to-end path runs once (tests/plugins/scheduling.py). --cpu-durations: CPU seconds per test beside wall.
 test: $(STAMP) $(SERVE_STAMP) model browser
-	$(PY) -m pytest -q -ra --durations=30
+	$(PY) -m pytest -q -ra -n $${PYTEST_WORKERS:-auto} --dist loadgroup --durations=30 --cpu-durations=30
 
 # Everything except the tests that start vLLM or train (quick inner loop; CI runs `make test`).
 test-fast: $(STAMP) model
-	$(PY) -m pytest -q -ra -m "not slow"
+	$(PY) -m pytest -q -ra -m "not slow" -n $${PYTEST_WORKERS:-auto} --dist loadgroup
 
 quality: $(STAMP)
 	$(VENV)/bin/ruff format --check star1_hub tests bench dataset_scripts

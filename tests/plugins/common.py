@@ -17,7 +17,7 @@ def embedded_model() -> Path:
 
 @pytest.fixture(scope="session")
 def local_hub():
-    """The session's local Hub server (already running; the client env points at it)."""
+    """The session's local Hub server (running; the client env points at it): `.endpoint`, `.token`, `.data_dir`."""
     from tests.conftest import SESSION_HUB
 
-    return SESSION_HUB
+    return SESSION_HUB.wait()

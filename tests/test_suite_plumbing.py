@@ -1,0 +1,101 @@
+"""The suite's own plumbing: the session Hub behind the exported address, and the xdist grouping of heavy tests."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.plugins.scheduling import heavy_group
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+HEAVY_MODULE = """
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def shared_run():
+    return 1
+
+
+def test_reads_the_run(shared_run):
+    pass
+
+
+def test_reads_it_too(shared_run):
+    pass
+"""
+
+MIXED_MODULE = """
+import pytest
+
+
+@pytest.fixture
+def vllm_embedded():
+    return None
+
+
+@pytest.mark.slow
+def test_on_vllm(vllm_embedded):
+    pass
+
+
+def test_light():
+    pass
+
+
+@pytest.mark.slow
+@pytest.mark.xdist_group("own")
+def test_with_its_own_group():
+    pass
+"""
+
+
+def test_session_hub_answers_at_the_exported_address(local_hub, hub_api, make_repo_id):
+    assert os.environ["HF_ENDPOINT"] == local_hub.endpoint
+    assert os.environ["HF_TOKEN"] == local_hub.token
+    assert local_hub.starts == 1  # one server process for this test process, started before the first test
+    repo = make_repo_id("plumbing")
+    hub_api.create_repo(repo)
+    assert hub_api.repo_exists(repo)
+    assert (local_hub.data_dir).is_dir()
+
+
+@pytest.fixture
+def pytester(pytester: pytest.Pytester, monkeypatch) -> pytest.Pytester:
+    """A pytester whose runs know the `slow` marker and can import `tests.plugins`."""
+    pytester.makeini("[pytest]\nmarkers =\n    slow: heavy\n")
+    monkeypatch.setenv("PYTHONPATH", str(REPO_ROOT))
+    return pytester
+
+
+def test_a_heavy_module_is_one_group_so_its_shared_fixture_runs_once(pytester: pytest.Pytester):
+    items = pytester.getitems(HEAVY_MODULE)
+    groups = {heavy_group(item) for item in items}
+    assert len(items) == 2 and len(groups) == 1 and None not in groups
+
+
+def test_vllm_tests_share_one_group_and_light_tests_none(pytester: pytest.Pytester):
+    items = {item.name: item for item in pytester.getitems(MIXED_MODULE)}
+    assert heavy_group(items["test_on_vllm"]) == "vllm"
+    assert heavy_group(items["test_light"]) is None
+    assert heavy_group(items["test_with_its_own_group"]) is not None  # slow; the plugin keeps its own group
+
+
+def test_grouping_marks_and_xdist_runs_them(pytester: pytest.Pytester):
+    """Under `-n 2 --dist loadgroup` both tests of a heavy module run on the same worker (one fixture set-up)."""
+    pytester.makeconftest('pytest_plugins = ["tests.plugins.scheduling"]\n')
+    pytester.makepyfile(
+        test_heavy=HEAVY_MODULE.replace("return 1", "import os; return os.environ['PYTEST_XDIST_WORKER']"),
+        test_light="def test_light_one():\n    pass\n\n\ndef test_light_two():\n    pass\n",
+    )
+    result = pytester.runpytest_subprocess("-n", "2", "--dist", "loadgroup", "-v", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=4)
+    heavy = [line for line in result.outlines if "PASSED" in line and "test_heavy.py::" in line]
+    assert len(heavy) == 2 and all(line.rstrip().endswith("@heavy:test_heavy.py") for line in heavy), heavy
+    workers = {line.split("]")[0] for line in heavy}  # "[gw0"
+    assert len(workers) == 1, result.outlines
