@@ -202,6 +202,13 @@ class _PrefixSplit:
         norm = np.sqrt(np.bincount(row_of, weights=squares, minlength=n_rows))
         return cls(rows, tail, head_norm, tail_start, norm)
 
+    def sorted_by_tail_start(self) -> tuple[_PrefixSplit, np.ndarray]:
+        """The same rows reordered by where their tail starts, and the original index of each new row."""
+        order = np.argsort(self.tail_start, kind="stable")
+        return _PrefixSplit(
+            self.rows[order], self.tail[order], self.head_norm[order], self.tail_start[order], self.norm[order]
+        ), order
+
     def mass_before(self, row_ids: np.ndarray, columns: np.ndarray, start: int, stop: int) -> np.ndarray:
         """Σ x_f² over the features of rows `row_ids` (all in [start, stop)) with frequency rank < `columns`."""
         lo, hi = self.rows.indptr[start], self.rows.indptr[stop]
@@ -234,23 +241,34 @@ def _prefix_pairs(a: sparse.csr_matrix, b: sparse.csr_matrix | None, threshold: 
     max_norm_b = max_norm_a if self_pairs else max_norm(b)
     if max_norm_a == 0.0 or max_norm_b == 0.0:
         return CosinePairs(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0))
-    split_a = _PrefixSplit.build(a, rank, (threshold - _BOUND_SLACK) / max_norm_b)
-    split_b = split_a if self_pairs else _PrefixSplit.build(b, rank, (threshold - _BOUND_SLACK) / max_norm_a)
+    split_a, order_a = _PrefixSplit.build(a, rank, (threshold - _BOUND_SLACK) / max_norm_b).sorted_by_tail_start()
+    split_b, order_b = split_a, order_a
+    if not self_pairs:
+        split_b, order_b = _PrefixSplit.build(b, rank, (threshold - _BOUND_SLACK) / max_norm_a).sorted_by_tail_start()
 
     found: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     # Each pair is handled from the side of its earlier-starting tail (x); the other row (y) then has all its
     # tail features inside x's tail, and  x·y ≤ (x·y over y's tail) + ‖x before y's tail‖ · ‖y's head‖.
+    # Rows are sorted by tail start, so the y rows of a chunk of x rows are a suffix of the y side.
     passes = [(split_a, split_b, False)] if self_pairs else [(split_a, split_b, False), (split_b, split_a, True)]
     for x_side, y_side, swapped in passes:
-        y_tail_t = y_side.tail.T.tocsr()
         for start in range(0, x_side.rows.shape[0], chunk_rows):
             stop = min(start + chunk_rows, x_side.rows.shape[0])
-            product = (x_side.tail[start:stop] @ y_tail_t).tocoo()
-            xs, ys, partial = product.row.astype(np.int64) + start, product.col.astype(np.int64), product.data
-            x_first, y_first = x_side.tail_start[xs], y_side.tail_start[ys]
-            if self_pairs:  # both orders appear: keep the one whose x starts first (ties: larger index is x)
-                keep = (x_first < y_first) | ((x_first == y_first) & (xs > ys))
+            if self_pairs:  # each unordered pair once: y after x in tail-start order
+                first_y = start
             elif swapped:  # pass 2 takes the pairs whose b row starts strictly first
+                first_y = int(np.searchsorted(y_side.tail_start, x_side.tail_start[start], side="right"))
+            else:
+                first_y = int(np.searchsorted(y_side.tail_start, x_side.tail_start[start], side="left"))
+            if first_y >= y_side.rows.shape[0]:
+                continue
+            product = (x_side.tail[start:stop] @ y_side.tail[first_y:].T).tocoo()
+            xs, ys = product.row.astype(np.int64) + start, product.col.astype(np.int64) + first_y
+            partial = product.data
+            x_first, y_first = x_side.tail_start[xs], y_side.tail_start[ys]
+            if self_pairs:
+                keep = ys > xs
+            elif swapped:
                 keep = x_first < y_first
             else:
                 keep = x_first <= y_first
@@ -265,9 +283,12 @@ def _prefix_pairs(a: sparse.csr_matrix, b: sparse.csr_matrix | None, threshold: 
             keep = sims >= threshold
             xs, ys, sims = xs[keep], ys[keep], sims[keep]
             if self_pairs:
+                xs, ys = order_a[xs], order_a[ys]
                 xs, ys = np.maximum(xs, ys), np.minimum(xs, ys)
             elif swapped:
-                xs, ys = ys, xs
+                xs, ys = order_a[ys], order_b[xs]
+            else:
+                xs, ys = order_a[xs], order_b[ys]
             found.append((xs, ys, sims))
     if not found:
         return CosinePairs(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0))
