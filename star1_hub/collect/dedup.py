@@ -223,6 +223,9 @@ class _PrefixSplit:
         return cumulative[at] - cumulative[first]
 
 
+_Y_BLOCK_ROWS = 65536
+
+
 def _prefix_pairs(a: sparse.csr_matrix, b: sparse.csr_matrix | None, threshold: float, chunk_rows: int) -> CosinePairs:
     """Exact pairs ≥ threshold by ℓ2 prefix filtering (see `cosine_pairs_at_least`, method "prefix")."""
     self_pairs = b is None
@@ -252,6 +255,13 @@ def _prefix_pairs(a: sparse.csr_matrix, b: sparse.csr_matrix | None, threshold: 
     # Rows are sorted by tail start, so the y rows of a chunk of x rows are a suffix of the y side.
     passes = [(split_a, split_b, False)] if self_pairs else [(split_a, split_b, False), (split_b, split_a, True)]
     for x_side, y_side, swapped in passes:
+        # the y tails, transposed once per block of rows (slicing and transposing per chunk would cost O(rows)
+        # per chunk, i.e. quadratic in the rows)
+        n_y = y_side.rows.shape[0]
+        y_blocks = [
+            (low, min(low + _Y_BLOCK_ROWS, n_y), y_side.tail[low : low + _Y_BLOCK_ROWS].T.tocsr())
+            for low in range(0, n_y, _Y_BLOCK_ROWS)
+        ]
         for start in range(0, x_side.rows.shape[0], chunk_rows):
             stop = min(start + chunk_rows, x_side.rows.shape[0])
             if self_pairs:  # each unordered pair once: y after x in tail-start order
@@ -260,11 +270,17 @@ def _prefix_pairs(a: sparse.csr_matrix, b: sparse.csr_matrix | None, threshold: 
                 first_y = int(np.searchsorted(y_side.tail_start, x_side.tail_start[start], side="right"))
             else:
                 first_y = int(np.searchsorted(y_side.tail_start, x_side.tail_start[start], side="left"))
-            if first_y >= y_side.rows.shape[0]:
+            if first_y >= n_y:
                 continue
-            product = (x_side.tail[start:stop] @ y_side.tail[first_y:].T).tocoo()
-            xs, ys = product.row.astype(np.int64) + start, product.col.astype(np.int64) + first_y
-            partial = product.data
+            x_tail = x_side.tail[start:stop]
+            parts = []
+            for low, high, y_tail_t in y_blocks:
+                if high > first_y:
+                    product = (x_tail @ y_tail_t).tocoo()
+                    parts.append(
+                        (product.row.astype(np.int64) + start, product.col.astype(np.int64) + low, product.data)
+                    )
+            xs, ys, partial = (np.concatenate(values) for values in zip(*parts, strict=True))
             x_first, y_first = x_side.tail_start[xs], y_side.tail_start[ys]
             if self_pairs:
                 keep = ys > xs

@@ -7,6 +7,7 @@ import pytest
 from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
 
+from star1_hub.collect import dedup
 from star1_hub.collect.dedup import (
     CosinePairs,
     cosine_pairs_at_least,
@@ -64,10 +65,19 @@ def _dense_pairs(a, b, threshold, self_pairs):
 
 
 @pytest.mark.parametrize(
-    ("method", "n_common"),
-    [("prefix", None), ("blocked", None), ("blocked", 0), ("blocked", 3), ("blocked", 40), ("blocked", 10_000)],
+    ("method", "n_common", "y_block_rows"),
+    [
+        ("prefix", None, 65536),
+        ("prefix", None, 13),  # many blocks of transposed tails, as at a million rows
+        ("blocked", None, 0),
+        ("blocked", 0, 0),
+        ("blocked", 3, 0),
+        ("blocked", 40, 0),
+        ("blocked", 10_000, 0),
+    ],
 )
-def test_sparse_cosine_pairs_equal_brute_force(method, n_common):
+def test_sparse_cosine_pairs_equal_brute_force(method, n_common, y_block_rows, monkeypatch):
+    monkeypatch.setattr(dedup, "_Y_BLOCK_ROWS", y_block_rows)
     rng = np.random.default_rng(n_common or 7)
     vocab = ["how", "to", "the", "can", "do"] + [f"w{i}" for i in range(300)]
     weights = np.r_[np.full(5, 40.0), 1.0 / np.arange(1, 301)]
