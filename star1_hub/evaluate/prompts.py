@@ -30,6 +30,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from star1_hub.policies.textsets import TextSetError, read_text_file
+
 PROMPT_DIR_ENV = "STAR1_EVAL_PROMPT_DIR"
 BUILTIN = "star1-hub"
 SUFFIXES = (".md", ".txt")
@@ -66,7 +68,7 @@ PROMPT_SPECS: dict[str, PromptSpec] = {
 }
 
 
-class PromptDirError(ValueError):
+class PromptDirError(TextSetError):
     """A prompt directory that cannot be used; the message names the file and the fix."""
 
 
@@ -126,11 +128,9 @@ def load_prompt_dir(directory: str) -> PromptSet:
         if path.stem in templates:
             raise PromptDirError(f"{path}: {path.stem} is given twice (.md and .txt); keep one")
         try:
-            text = path.read_text(encoding="utf-8").strip()
-        except UnicodeDecodeError as exc:
-            raise PromptDirError(f"{path}: not UTF-8 text ({exc.reason})") from exc
-        if not text:
-            raise PromptDirError(f"{path}: the file is empty")
+            text = read_text_file(path)
+        except TextSetError as exc:
+            raise PromptDirError(str(exc)) from exc
         spec = PROMPT_SPECS[path.stem]
         missing = sorted(p for p in spec.required if "{" + p + "}" not in text)
         if missing:

@@ -67,7 +67,8 @@ class UnknownCategory(KeyError):
         return str(self.args[0])
 
 
-def _read(path: Path) -> str:
+def read_text_file(path: Path) -> str:
+    """The stripped UTF-8 text of one policy or prompt file; TextSetError names the file when it is not UTF-8 or empty."""
     try:
         text = path.read_text(encoding="utf-8").strip()
     except UnicodeDecodeError as exc:
@@ -147,10 +148,10 @@ def builtin_policy_set(version: str) -> PolicySet:
     """The project's own policy texts (checked against their fixed layout)."""
     policies = {}
     for category, name in POLICY_FILES.items():
-        text = _read(TEXTS_DIR / name)
+        text = read_text_file(TEXTS_DIR / name)
         check_builtin_structure(category, text)
         policies[category] = text
-    return PolicySet(BUILTIN, version, _read(TEXTS_DIR / DEFINITIONS_FILE), policies)
+    return PolicySet(BUILTIN, version, read_text_file(TEXTS_DIR / DEFINITIONS_FILE), policies)
 
 
 def load_policy_set(directory: str | Path | None, version: str) -> PolicySet:
@@ -170,13 +171,13 @@ def load_policy_set(directory: str | Path | None, version: str) -> PolicySet:
             f"--policy-dir {folder}: missing {', '.join(missing)}; it needs {DEFINITIONS_FILE} and one file per "
             f"category: {', '.join(f'{n} ({c})' for c, n in POLICY_FILES.items())}"
         )
-    definitions = _read(folder / DEFINITIONS_FILE)
+    definitions = read_text_file(folder / DEFINITIONS_FILE)
     absent = [c for c in CATEGORIES if c not in definitions]
     if absent:
         raise TextSetError(f"{folder / DEFINITIONS_FILE}: does not name the categories {absent} (exact spelling)")
     policies = {}
     for category, name in POLICY_FILES.items():
-        text = _read(folder / name)
+        text = read_text_file(folder / name)
         if category not in text:
             raise TextSetError(f"{folder / name}: does not name its category {category!r} (exact spelling)")
         policies[category] = text
@@ -240,7 +241,7 @@ def builtin_prompt_set() -> PromptSet:
     templates = {}
     for name in PROMPT_PLACEHOLDERS:
         path = PROMPTS_DIR / f"{name}.md"
-        templates[name] = _read(path)
+        templates[name] = read_text_file(path)
         _check_template(name, templates[name], path)
     return PromptSet(BUILTIN, templates)
 
@@ -267,7 +268,7 @@ def load_prompt_set(directory: str | Path | None) -> PromptSet:
             raise TextSetError(f"{path}: unknown template name; use one of {', '.join(PROMPT_PLACEHOLDERS)}")
         if path.stem in found:
             raise TextSetError(f"{folder}: template {path.stem!r} given twice (.md and .txt); keep one")
-        text = _read(path)
+        text = read_text_file(path)
         _check_template(path.stem, text, path)
         templates[path.stem] = text
         found.add(path.stem)
