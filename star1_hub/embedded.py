@@ -16,6 +16,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from star1_hub.errors import Star1Error
 from star1_hub.home import star1_home
 
 logger = logging.getLogger(__name__)
@@ -46,7 +47,7 @@ TRAINING_CHAT_TEMPLATE = (
 )
 
 
-class EmbeddedModelError(RuntimeError):
+class EmbeddedModelError(Star1Error, RuntimeError):
     """The embedded model could not be found or materialised."""
 
 

@@ -23,11 +23,12 @@ from star1_hub.collect.sources import (
     Source,
 )
 from star1_hub.data import wildchat
+from star1_hub.errors import Star1Error
 
 logger = logging.getLogger(__name__)
 
 
-class SourceError(RuntimeError):
+class SourceError(Star1Error, RuntimeError):
     """A source could not be loaded; the message names the source and the fix."""
 
 

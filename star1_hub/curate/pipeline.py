@@ -18,7 +18,7 @@ from typing import Any
 
 from star1_hub.curate.options import StageContext, StageOptions
 from star1_hub.curate.stage import StageConfigError, StageCounts, get_stage
-from star1_hub.errors import RecipeError
+from star1_hub.errors import RecipeError, Star1Error
 from star1_hub.teacher.endpoint import EndpointConfig
 
 logger = logging.getLogger(__name__)
@@ -43,7 +43,7 @@ __all__ = [
 ]
 
 
-class StageFailed(RuntimeError):
+class StageFailed(Star1Error, RuntimeError):
     """A stage ran but its output is not worth publishing; carries the counts (with the server's own messages)."""
 
     def __init__(self, message: str, counts: StageCounts):

@@ -28,12 +28,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from star1_hub.data.schema import CATEGORIES, OTHER_LABEL
+from star1_hub.errors import Star1Error
 
 logger = logging.getLogger(__name__)
 _INT64_KEY_LIMIT = 2**62  # bound of the combined (weight, id order) argmax key
 
 
-class SelectionError(ValueError):
+class SelectionError(Star1Error, ValueError):
     """Rows that selection cannot handle (duplicate id, missing field, `Other` or unknown label)."""
 
 

@@ -21,6 +21,7 @@ from star1_hub.curate import classify, reason, rewrite, score, select
 from star1_hub.curate import filter as filter_stage
 from star1_hub.curate.options import StageContext, StageOptions
 from star1_hub.curate.provenance import PROVENANCE_FIELDS, empty_provenance, provenance_feature, with_provenance
+from star1_hub.errors import Star1Error
 from star1_hub.teacher.endpoint import RETRY_POLICIES
 from star1_hub.teacher.task import TaskCounts
 
@@ -28,7 +29,7 @@ StageCounts = TaskCounts
 """Rows in / sent / ok / failed / skipped / upstream errors / out of one stage (also for the pure stages)."""
 
 
-class StageConfigError(ValueError):
+class StageConfigError(Star1Error, ValueError):
     """An unknown stage, a stage on a path it does not exist on, or a missing option."""
 
 

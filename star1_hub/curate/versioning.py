@@ -22,13 +22,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from star1_hub.errors import Star1Error
+
 logger = logging.getLogger(__name__)
 
 MANIFEST = "curation.json"
 DATA_FILE = "{config}/train-00000-of-00001.parquet"
 
 
-class StageInputError(ValueError):
+class StageInputError(Star1Error, ValueError):
     """A stage input that cannot be used (bad `repo@rev`, missing repo/revision/config/columns)."""
 
 

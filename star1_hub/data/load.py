@@ -11,15 +11,16 @@ from pathlib import Path
 from typing import Any
 
 from star1_hub.data.schema import DatasetKind, features_for
+from star1_hub.errors import Star1Error
 
 logger = logging.getLogger(__name__)
 
 
-class DatasetConfigError(LookupError):
+class DatasetConfigError(Star1Error, LookupError):
     """The dataset exists but has no config of that name; the message lists the configs it has."""
 
 
-class OfflineCopyMissing(LookupError):
+class OfflineCopyMissing(Star1Error, LookupError):
     """Offline (`HF_HUB_OFFLINE=1`) and the local Hub cache lacks that revision or config's files."""
 
 

@@ -15,12 +15,13 @@ from pathlib import Path
 from typing import Any
 
 from star1_hub.data.schema import CATEGORIES, OTHER_LABEL, DatasetKind, score_spec
+from star1_hub.errors import Star1Error
 from star1_hub.think import count_think_blocks, split_think
 
 _MAX_REPORTED = 20
 
 
-class DataValidationError(ValueError):
+class DataValidationError(Star1Error, ValueError):
     """One or more rows of a STAR-* file are invalid. `problems` lists (row id, field, message)."""
 
     def __init__(self, origin: str, problems: list[tuple[str, str, str]]):

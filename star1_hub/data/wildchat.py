@@ -16,6 +16,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from star1_hub.errors import Star1Error
+
 WILDCHAT_REPO = "allenai/WildChat-1M-Full"
 """Default Hub repo of the WildChat benchmark and of the WildChat decontamination set (gated)."""
 WILDCHAT_PAGE = f"https://huggingface.co/datasets/{WILDCHAT_REPO}"
@@ -39,11 +41,11 @@ MODERATION_CATEGORIES: tuple[str, ...] = (
 TOP_PER_CATEGORY = 100
 
 
-class WildChatRowError(ValueError):
+class WildChatRowError(Star1Error, ValueError):
     """A WildChat row lacks a field the selection needs."""
 
 
-class EmptyWildChatSelection(ValueError):
+class EmptyWildChatSelection(Star1Error, ValueError):
     """The toxic selection came out empty (typically: the public, toxic-free release was read)."""
 
 

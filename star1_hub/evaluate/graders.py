@@ -16,6 +16,8 @@ import importlib
 import logging
 from dataclasses import dataclass, field
 
+from star1_hub.errors import Star1Error
+
 logger = logging.getLogger(__name__)
 
 
@@ -59,7 +61,7 @@ TASK_KIND_GRADERS: dict[str, str] = {
 _CACHE: dict[str, GraderValidation | Exception] = {}
 
 
-class GraderUnavailable(RuntimeError):
+class GraderUnavailable(Star1Error, RuntimeError):
     """A grader's validator could not be imported or raised; the message says which and why."""
 
 

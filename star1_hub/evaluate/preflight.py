@@ -21,11 +21,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from star1_hub.errors import Star1Error
+
 PROMPT_MARGIN_TOKENS = 2048
 """Tokens kept for the prompt on top of the largest generation budget (the longest benchmark prompts)."""
 
 
-class PreflightError(RuntimeError):
+class PreflightError(Star1Error, RuntimeError):
     """A server, model or context check failed; the message says what to change."""
 
 

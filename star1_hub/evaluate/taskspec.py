@@ -24,6 +24,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from star1_hub.errors import Star1Error
+
 logger = logging.getLogger(__name__)
 
 LIGHTEVAL_PREFIX = "star1_"
@@ -31,7 +33,7 @@ LIGHTEVAL_PREFIX = "star1_"
 KINDS = ("harmful", "overrefusal", "math", "integer", "choice", "code")
 
 
-class TaskDataError(ValueError):
+class TaskDataError(Star1Error, ValueError):
     """A task's source is missing, unreadable or lacks a required field."""
 
 

@@ -24,6 +24,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from star1_hub.errors import Star1Error
 from star1_hub.hub.errors import HubError
 from star1_hub.hub.names import validate_repo_part
 
@@ -54,7 +55,7 @@ class Identity:
         return self.role == "admin" or namespace in self.namespaces
 
 
-class TokenError(ValueError):
+class TokenError(Star1Error, ValueError):
     """A tokens file that cannot be used; the message names the entry and what to fix."""
 
 

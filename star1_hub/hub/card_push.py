@@ -13,6 +13,8 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
+from star1_hub.errors import Star1Error
+
 if TYPE_CHECKING:
     from huggingface_hub import HfApi
 
@@ -21,7 +23,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
-class CardValidationError(ValueError):
+class CardValidationError(Star1Error, ValueError):
     """The Hub rejected a card's YAML metadata."""
 
 

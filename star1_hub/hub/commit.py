@@ -33,6 +33,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
+from star1_hub.errors import Star1Error
+
 if TYPE_CHECKING:
     from huggingface_hub import HfApi
 
@@ -46,15 +48,15 @@ _NAME = r"[A-Za-z0-9][A-Za-z0-9._-]*"
 _REPO_ID_RE = re.compile(rf"^(?:{_NAME}/)?{_NAME}$")
 
 
-class RefError(ValueError):
+class RefError(Star1Error, ValueError):
     """A `repo[@revision]` reference that cannot name a Hub repo."""
 
 
-class TagExistsError(ValueError):
+class TagExistsError(Star1Error, ValueError):
     """The requested tag already names a commit of the repository (tags are immutable)."""
 
 
-class CommitConflictError(RuntimeError):
+class CommitConflictError(Star1Error, RuntimeError):
     """Other writers kept moving the branch: the commit was rebuilt and refused `attempts` times."""
 
 
@@ -121,7 +123,7 @@ class CommitResult:
     pr_revision: str | None = None
 
 
-class UnsafeFolderError(ValueError):
+class UnsafeFolderError(Star1Error, ValueError):
     """A folder to push holds symbolic links that lead outside it (or nowhere): nothing is pushed."""
 
 

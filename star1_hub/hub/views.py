@@ -11,6 +11,7 @@ import logging
 import threading
 from pathlib import PurePosixPath
 
+from star1_hub.errors import Star1Error
 from star1_hub.hub.store import HubStore, entry_not_found, lfs_pointer
 from star1_hub.hub.trees import TreeStore, is_folder
 
@@ -45,7 +46,7 @@ MAX_FRONT_MATTER_CHARS = 256 * 1024
 MAX_YAML_DEPTH = 64  # nesting of mappings/sequences in a card's metadata; real cards use 3 or 4
 
 
-class UnsafeYamlError(ValueError):
+class UnsafeYamlError(Star1Error, ValueError):
     """Card YAML that could blow up when expanded (anchors/aliases) or is too big to parse."""
 
 

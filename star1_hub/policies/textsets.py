@@ -24,6 +24,7 @@ from functools import cache
 from pathlib import Path
 
 from star1_hub.data.schema import CATEGORIES, OTHER_LABEL
+from star1_hub.errors import Star1Error
 
 POLICY_SEPARATOR = "\n---\n"
 TEXTS_DIR = Path(__file__).resolve().parent / "texts"
@@ -56,11 +57,11 @@ PROMPT_PLACEHOLDERS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
 BUILTIN = "star1-hub"
 
 
-class TextSetError(ValueError):
+class TextSetError(Star1Error, ValueError):
     """A policy or prompt directory that cannot be used; the message names the file and what to fix."""
 
 
-class UnknownCategory(KeyError):
+class UnknownCategory(Star1Error, KeyError):
     """A label that has no policy (e.g. `Other`, or a misspelt category)."""
 
     def __str__(self) -> str:

@@ -15,6 +15,8 @@ import json
 import logging
 from importlib import metadata, resources
 
+from star1_hub.errors import Star1Error
+
 logger = logging.getLogger(__name__)
 
 GRADIO_VERSION = "6.31.0"  # the `space` extra's pin, and the Space's sdk_version
@@ -89,7 +91,7 @@ def push_space(org: str, space_id: str | None = None, token: str | None = None) 
     return space_id
 
 
-class SpaceDependencyError(RuntimeError):
+class SpaceDependencyError(Star1Error, RuntimeError):
     """gradio (the `space` extra) is not installed."""
 
 

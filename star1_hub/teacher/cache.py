@@ -31,6 +31,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from star1_hub.errors import Star1Error
 from star1_hub.teacher.records import TRANSIENT_FAILURES
 
 logger = logging.getLogger(__name__)
@@ -49,7 +50,7 @@ CREATE TABLE IF NOT EXISTS batches (
 """
 
 
-class CacheError(RuntimeError):
+class CacheError(Star1Error, RuntimeError):
     """The cache file cannot be opened or is not a star1-hub teacher cache."""
 
 

@@ -36,6 +36,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from star1_hub.errors import Star1Error
 from star1_hub.home import star1_home
 
 logger = logging.getLogger(__name__)
@@ -44,7 +45,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 STARTUP_TIMEOUT_S = 900.0
 
 
-class ServeError(RuntimeError):
+class ServeError(Star1Error, RuntimeError):
     """vLLM could not be found or did not come up."""
 
 

@@ -16,17 +16,18 @@ from pathlib import Path
 from typing import Any
 
 from star1_hub.data.normalise import split_response
+from star1_hub.errors import Star1Error
 
 logger = logging.getLogger(__name__)
 
 LOCAL_SUFFIXES = {".json": "json", ".jsonl": "json", ".parquet": "parquet"}
 
 
-class DatasetColumnError(ValueError):
+class DatasetColumnError(Star1Error, ValueError):
     """A training dataset lacks a column the recipe needs."""
 
 
-class DatasetSourceError(ValueError):
+class DatasetSourceError(Star1Error, ValueError):
     """A dataset entry in the recipe cannot be resolved (bad path, bad weight, missing name)."""
 
 

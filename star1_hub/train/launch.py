@@ -15,12 +15,13 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from star1_hub.errors import Star1Error
 from star1_hub.train.config import RecipeError, parse_recipe, resolve_recipe
 
 logger = logging.getLogger(__name__)
 
 
-class LaunchError(RuntimeError):
+class LaunchError(Star1Error, RuntimeError):
     """`accelerate launch` exited with an error."""
 
 

@@ -8,6 +8,8 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from star1_hub.errors import Star1Error
+
 logger = logging.getLogger(__name__)
 
 LOSS_CURVE = "training_loss.png"
@@ -24,7 +26,7 @@ CITATION = """@article{wang2025star1,
 }"""
 
 
-class PublishError(RuntimeError):
+class PublishError(Star1Error, RuntimeError):
     """The output directory is not a finished training run."""
 
 

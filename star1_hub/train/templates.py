@@ -27,6 +27,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from star1_hub.errors import Star1Error
+
 logger = logging.getLogger(__name__)
 
 R1_USER = "<｜User｜>"
@@ -73,7 +75,7 @@ _PAD_CANDIDATES = (
 )
 
 
-class ChatTemplateError(ValueError):
+class ChatTemplateError(Star1Error, ValueError):
     """A chat template name is unknown or does not fit the tokenizer."""
 
 
