@@ -19,6 +19,12 @@ Real R1 servers return the reasoning in three forms (`normalise_reasoning` accep
 
 A reply whose trace never closes has no answer: it is rejected (`UnparseableOutput`), never stored as one.
 
+One rule reads every response, stored or generated (`split_think`): **the trace ends at the LAST `</think>`; the
+answer is the text after it** (STAR-1's graders read the answer after `</think>`; a trace that quotes or repeats
+the tag never leaks into the answer). Its `reading` parameter only decides what the rule leaves open — a stored
+row that is not in the layout is all answer, a generation whose trace never closed has no answer — and
+`answer_part` / `reasoning_part` are its two halves for model output (the graders, judges and engine use them).
+
 Every function here runs in time linear in its input (plain `str.find`/`count`, no backtracking regexes) and
 rejects inputs longer than `MAX_OUTPUT_CHARS` with a reason, because model output is untrusted.
 """
@@ -35,6 +41,8 @@ MAX_OUTPUT_CHARS = 2_000_000
 """Longest model output the parsers accept (≈ 500k tokens, far above any real completion)."""
 
 ReasoningForm = Literal["inline", "prefilled", "split", "none"]
+Reading = Literal["stored", "generation"]
+READINGS: tuple[str, ...] = ("stored", "generation")
 FORMS: tuple[str, ...] = ("inline", "prefilled", "split", "none")
 
 
@@ -49,20 +57,43 @@ def format_think(reasoning: str, answer: str) -> str:
     return f"{THINK_OPEN}\n{reasoning.strip()}\n{THINK_CLOSE}\n\n{answer.strip()}"
 
 
-def split_think(response: str) -> tuple[str, str]:
-    """Split `<think>…</think> answer` into (reasoning, answer), both stripped.
+def split_think(text: str, *, reading: Reading = "stored", reasoning: bool | None = None) -> tuple[str, str]:
+    """Split a response into (reasoning, answer), both stripped, by THE rule: the trace ends at the LAST `</think>`
+    and the answer is the text after it (see the module docstring).
 
-    A response that does not start with `<think>` or whose trace never closes is all answer:
-    `("", response.strip())`. JSON-escaped slashes (`\\/`) are unescaped first, as the original training code
-    did. The first `</think>` after the opening tag ends the trace.
+    Args:
+        text: the response.
+        reading: what `text` is, which decides only the cases the rule leaves open:
+            - "stored": a dataset row's response (written in the canonical layout). JSON-escaped slashes (`\\/`)
+              are unescaped first, as the original training code did; a text that does not start with
+              `<think>`, or whose trace never closes, is all answer: `("", text)`.
+            - "generation": a model's raw output, which may be prefilled (only `</think>` appears), truncated
+              (the trace never closed) or repeat `</think>`. The trace is the text before the last `</think>`,
+              from after the first `<think>` before it; a trace that never closed has no answer: `(trace, "")`.
+              A generation longer than `MAX_OUTPUT_CHARS` has neither: `("", "")`.
+        reasoning: "generation" only: whether the run's model is a reasoning model, which decides a generation
+            without `</think>`: True → all trace (its template opened the trace, the output never closed it),
+            False → all answer, None → decided from the generation's own `<think>`.
     """
-    text = response.replace("\\/", "/").strip()
-    if not text.startswith(THINK_OPEN):
-        return "", text
-    end = text.find(THINK_CLOSE, len(THINK_OPEN))
-    if end < 0:
-        return "", text
-    return text[len(THINK_OPEN) : end].strip(), text[end + len(THINK_CLOSE) :].strip()
+    if reading == "stored":
+        text = text.replace("\\/", "/").strip()
+        end = text.rfind(THINK_CLOSE)
+        if not text.startswith(THINK_OPEN) or end < len(THINK_OPEN):
+            return "", text
+        return text[len(THINK_OPEN) : end].strip(), text[end + len(THINK_CLOSE) :].strip()
+    if reading != "generation":
+        raise ValueError(f"unknown reading {reading!r}; choose one of {READINGS}")
+    if len(text) > MAX_OUTPUT_CHARS:
+        return "", ""
+    end = text.rfind(THINK_CLOSE)
+    head = text if end < 0 else text[:end]
+    start = head.find(THINK_OPEN)
+    trace = head if start < 0 else head[start + len(THINK_OPEN) :]
+    if end >= 0:
+        return trace.strip(), text[end + len(THINK_CLOSE) :].strip()
+    if reasoning is None:
+        reasoning = start >= 0
+    return (trace.strip(), "") if reasoning else ("", text.strip())
 
 
 def count_think_blocks(response: str) -> int:
@@ -79,25 +110,16 @@ def count_think_blocks(response: str) -> int:
         position = end + len(THINK_CLOSE)
 
 
-def answer_part(generation: str) -> str:
-    """The text that may hold the final answer: after the last `</think>`; "" when a trace opened but never
-    closed; the whole (stripped) generation when there are no think tags."""
-    end = generation.rfind(THINK_CLOSE)
-    if end >= 0:
-        return generation[end + len(THINK_CLOSE) :].strip()
-    if THINK_OPEN in generation:
-        return ""
-    return generation.strip()
+def answer_part(generation: str, reasoning: bool | None = None) -> str:
+    """The part of a model's output that may hold the final answer: `split_think(reading="generation")`'s answer
+    (after the last `</think>`; "" when a trace opened but never closed or `reasoning` says the model thinks)."""
+    return split_think(generation, reading="generation", reasoning=reasoning)[1]
 
 
 def reasoning_part(generation: str) -> str:
-    """The trace: the text between `<think>` and the last `</think>` (or up to the end when it never closed)."""
-    end = generation.rfind(THINK_CLOSE)
-    head = generation if end < 0 else generation[:end]
-    start = head.find(THINK_OPEN)
-    if start >= 0:
-        return head[start + len(THINK_OPEN) :].strip()
-    return "" if end < 0 else head.strip()
+    """The trace of a model's output: `split_think(reading="generation")`'s reasoning (between `<think>` and the
+    last `</think>`, or up to the end when it never closed)."""
+    return split_think(generation, reading="generation")[0]
 
 
 def detect_form(content: str | None, reasoning: str | None = None) -> ReasoningForm:

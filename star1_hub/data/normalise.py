@@ -16,7 +16,10 @@ from typing import Any
 
 from star1_hub.data.schema import CATEGORIES, OTHER_LABEL, DatasetKind, score_spec
 from star1_hub.errors import Star1Error
-from star1_hub.think import count_think_blocks, split_think
+from star1_hub.think import count_think_blocks
+
+# `split_response` is the data API's name for the one think rule, reading a stored row (`star1_hub.think.split_think`)
+from star1_hub.think import split_think as split_response  # noqa: F401
 
 _MAX_REPORTED = 20
 
@@ -72,11 +75,6 @@ def read_records(path: str | Path) -> list[dict[str, Any]]:
     if bad:
         raise DataValidationError(str(path), bad)
     return rows
-
-
-def split_response(response: str) -> tuple[str, str]:
-    """Split a `<think>…</think> answer` response into (reasoning, answer); see `star1_hub.think.split_think`."""
-    return split_think(response)
 
 
 def _literal(value: Any, expected: type) -> Any:

@@ -14,8 +14,8 @@ from typing import Any
 from rich.table import Table
 from rich.text import Text
 
-from star1_hub.data.normalise import split_response
 from star1_hub.data.plots import category_source_counts
+from star1_hub.think import split_think
 
 EXAMPLE_ROWS = 3
 
@@ -62,7 +62,7 @@ def summarise(dataset, stage_record: dict[str, Any] | None = None, examples: int
     if "response" in columns:
         summary["responses"] = len(responses)  # rows with a response (failed rows have none)
         if responses:
-            parts = [split_response(response) for response in responses]
+            parts = [split_think(response) for response in responses]
             summary["median_reasoning_chars"] = int(median(len(reasoning) for reasoning, _ in parts))
             summary["median_answer_chars"] = int(median(len(answer) for _, answer in parts))
     if "score" in columns:
@@ -154,7 +154,7 @@ def examples_table(summary: dict[str, Any]) -> Table | None:
             table.add_section()
         for key, value in row.items():
             if key == "response" and isinstance(value, str):
-                reasoning, answer = split_response(value)
+                reasoning, answer = split_think(value)
                 pairs = [("reasoning", reasoning), ("answer", answer)]
             else:
                 pairs = [(key, value)]

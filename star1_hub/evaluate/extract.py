@@ -4,8 +4,9 @@ The original STAR-1 graders took the *first* regex match or code block anywhere 
 came from a draft inside the reasoning trace (see docs/deviations.md). Every extractor here first cuts the
 generation down to its answer part, then takes the *last* well-formed answer in it.
 
-Which part is the answer depends on whether the evaluated model is a reasoning model, decided once per run
-(`star1_hub.evaluate.reasoning`), so a base R1-Distill model served with its own template (which pre-fills
+The answer part is `star1_hub.think.answer_part` (the project's one think rule, `split_think` reading a
+generation). Which part is the answer depends on whether the evaluated model is a reasoning model, decided once
+per run (`star1_hub.evaluate.reasoning`), so a base R1-Distill model served with its own template (which pre-fills
 `<think>\\n`, its output only closes the trace) and a STAR-1 model that writes `<think>` itself are scored alike:
 
 - reasoning model: the text after the last `</think>`; no `</think>` → no answer (a truncated trace);
@@ -20,25 +21,9 @@ from __future__ import annotations
 
 import re
 
-from star1_hub.think import MAX_OUTPUT_CHARS, THINK_CLOSE, THINK_OPEN
-from star1_hub.think import reasoning_part as reasoning_part  # re-exported: one trace rule for every caller
-
-
-def answer_part(generation: str, reasoning: bool | None = None) -> str:
-    """The part of `generation` that may contain the final answer (see the module docstring).
-
-    Args:
-        generation: the model's output.
-        reasoning: whether the run's model is a reasoning model; None decides from this generation's tags.
-    """
-    if len(generation) > MAX_OUTPUT_CHARS:
-        return ""
-    end = generation.rfind(THINK_CLOSE)
-    if end >= 0:
-        return generation[end + len(THINK_CLOSE) :].strip()
-    if reasoning is None:
-        reasoning = THINK_OPEN in generation
-    return "" if reasoning else generation.strip()
+from star1_hub.think import THINK_CLOSE
+from star1_hub.think import answer_part as answer_part  # re-exported: one think rule (star1_hub.think.split_think)
+from star1_hub.think import reasoning_part as reasoning_part
 
 
 def trace_closed(generation: str) -> bool:

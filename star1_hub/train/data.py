@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from star1_hub.data.normalise import split_response
 from star1_hub.errors import Star1Error
+from star1_hub.think import format_think, split_think
 
 logger = logging.getLogger(__name__)
 
@@ -32,13 +32,14 @@ class DatasetSourceError(Star1Error, ValueError):
 
 
 def build_target(response: str, think_flag: int = 1, base_flag: int = 0) -> str:
-    """The assistant training text for one response (see module docstring)."""
-    reasoning, answer = split_response(response)
+    """The assistant training text for one response (see module docstring): the stored response read and written
+    by the one think rule (`star1_hub.think.split_think` / `format_think`)."""
+    reasoning, answer = split_think(response)
     if think_flag:
-        return f"<think>\n{reasoning}\n</think>\n\n{answer}"
+        return format_think(reasoning, answer)
     if base_flag:
         return answer
-    return f"<think>\n\n</think>\n\n{answer}"
+    return format_think("", answer)
 
 
 def to_messages(question: str, response: str, think_flag: int = 1, base_flag: int = 0) -> list[dict[str, str]]:

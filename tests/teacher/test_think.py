@@ -11,6 +11,7 @@ from star1_hub.think import (
     count_think_blocks,
     format_think,
     normalise_reasoning,
+    reasoning_part,
     split_think,
 )
 
@@ -69,3 +70,42 @@ def test_split_count_and_answer_part_keep_their_semantics():
     assert answer_part("<think>a</think>b</think> final ") == "final"
     assert answer_part("<think>never closed") == ""
     assert format_think(" r ", " a ") == "<think>\nr\n</think>\n\na"
+
+
+# The one think rule: the trace ends at the LAST `</think>`, for stored rows and model output alike; the two
+# readings differ only where the rule leaves a choice (text outside the layout, a trace that never closed).
+@pytest.mark.parametrize(
+    ("text", "stored", "generation"),
+    [
+        ("<think>a</think>b", ("a", "b"), ("a", "b")),
+        ("<think>a</think>b</think>c", ("a</think>b", "c"), ("a</think>b", "c")),  # a repeated closer
+        ("<think>x<think>y</think>z</think>w", ("x<think>y</think>z", "w"), ("x<think>y</think>z", "w")),  # nested
+        ("<think>a</think></think>", ("a</think>", ""), ("a</think>", "")),  # closer twice, nothing after
+        ("<think>a<\\/think>b", ("a", "b"), ("a<\\/think>b", "")),  # only a stored row unescapes `\\/`
+        ("plan</think>answer", ("", "plan</think>answer"), ("plan", "answer")),  # the prefilled form
+        ("<think>never closed", ("", "<think>never closed"), ("never closed", "")),
+        ("no tags", ("", "no tags"), ("", "no tags")),
+    ],
+)
+def test_one_think_rule_reads_the_last_closer(text, stored, generation):
+    assert split_think(text) == split_think(text, reading="stored") == stored
+    assert split_think(text, reading="generation") == generation
+    assert (reasoning_part(text), answer_part(text)) == generation
+
+
+def test_the_canonical_layout_reads_the_same_either_way():
+    for reasoning, answer in (("weigh it", "No."), ("line one\nline two", "Here: `</b>` is fine")):
+        text = format_think(reasoning, answer)
+        assert split_think(text) == split_think(text, reading="generation") == (reasoning, answer)
+
+
+def test_a_generation_decides_a_missing_closer_by_the_runs_reasoning_flag():
+    assert split_think("still thinking", reading="generation", reasoning=True) == ("still thinking", "")
+    assert split_think("<think>x", reading="generation", reasoning=False) == ("", "<think>x")
+    assert answer_part("plain", reasoning=True) == "" and answer_part("plain", reasoning=False) == "plain"
+
+
+def test_an_oversized_generation_has_no_answer_and_an_unknown_reading_is_an_error():
+    assert split_think("a" * (MAX_OUTPUT_CHARS + 1) + "</think>b", reading="generation") == ("", "")
+    with pytest.raises(ValueError, match="unknown reading 'model'"):
+        split_think("x", reading="model")  # type: ignore[arg-type]

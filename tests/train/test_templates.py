@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from star1_hub.train.data import build_target, split_response, to_messages
+from star1_hub.think import split_think
+from star1_hub.train.data import build_target, to_messages
 from star1_hub.train.templates import (
     QWEN_DEFAULT_SYSTEM_PROMPT,
     TEMPLATE_NAMES,
@@ -65,7 +66,7 @@ def test_template_supervises_exactly_the_assistant_turn(template_case, star1_row
         text = tok.decode(supervised, skip_special_tokens=False)
         assert text == messages[1]["content"] + tok.eos_token, row["id"]
         assert supervised[-1] == tok.eos_token_id
-        reasoning, answer = split_response(row["response"])
+        reasoning, answer = split_think(row["response"])
         assert answer and answer in text
         if think_flag:
             assert reasoning and f"<think>\n{reasoning}\n</think>" in text
@@ -93,7 +94,7 @@ def test_r1_layout_matches_spec(r1_qwen_tokenizer, star1_rows):
     apply_training_template(r1_qwen_tokenizer, "r1-distill-qwen")
     row = star1_rows[0]
     text = r1_qwen_tokenizer.apply_chat_template(to_messages(row["question"], row["response"]), tokenize=False)
-    reasoning, answer = split_response(row["response"])
+    reasoning, answer = split_think(row["response"])
     expected = (
         f"<｜begin▁of▁sentence｜><｜User｜>{row['question'].strip()}<｜Assistant｜><think>\n{reasoning}\n</think>"
         f"\n\n{answer}<｜end▁of▁sentence｜>"
@@ -128,8 +129,8 @@ def test_target_formats_follow_flags():
     )
     assert build_target(response, 0, 0).startswith("<think>\n\n</think>\n\nI can't")
     assert build_target(response, 0, 1) == "I can't help with that, but here is a safe alternative."
-    assert split_response("no think block at all") == ("", "no think block at all")
-    assert split_response("<think>a<\\/b</think> c") == ("a</b", "c")
+    assert split_think("no think block at all") == ("", "no think block at all")
+    assert split_think("<think>a<\\/b</think> c") == ("a</b", "c")
 
 
 def test_unknown_template_name_is_a_clear_error(r1_qwen_tokenizer):
@@ -153,7 +154,7 @@ def test_qwen25_layout_has_qwens_default_system_prompt_and_no_other(qwen25_token
     row = star1_rows[0]
     messages = to_messages(row["question"], row["response"], think_flag=0, base_flag=1)
     text = qwen25_tokenizer.apply_chat_template(messages, tokenize=False)
-    _, answer = split_response(row["response"])
+    _, answer = split_think(row["response"])
     assert text == (
         f"<|im_start|>system\n{QWEN_DEFAULT_SYSTEM_PROMPT}<|im_end|>\n<|im_start|>user\n{row['question'].strip()}"
         f"<|im_end|>\n<|im_start|>assistant\n{answer}<|im_end|>\n"
@@ -171,7 +172,7 @@ def test_llama31_layout_has_headers_and_date_preamble(llama31_tokenizer, star1_r
     row = star1_rows[0]
     messages = to_messages(row["question"], row["response"], think_flag=0, base_flag=1)
     text = llama31_tokenizer.apply_chat_template(messages, tokenize=False)
-    _, answer = split_response(row["response"])
+    _, answer = split_think(row["response"])
     preamble = "Cutting Knowledge Date: December 2023\nToday Date: 26 Jul 2024\n\n"
     assert text == (
         f"<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\n{preamble}<|eot_id|>"
