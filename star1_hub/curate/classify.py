@@ -20,7 +20,6 @@ from star1_hub.curate.parsing import ALLOWED_LABELS, MAX_LABELS, check_categorie
 from star1_hub.curate.provenance import empty_provenance, provenance_feature, with_provenance
 
 NAME = "classify"
-OUTPUT_CONFIG = "classified"
 # The paper left temperature at the API default (1.0); we pin 0 (docs/deviations.md).
 DEFAULT_PARAMS: dict[str, Any] = {"temperature": 0.0, "max_tokens": 1024}
 EXPECTED_COMPLETION_TOKENS = 20

@@ -21,7 +21,6 @@ from star1_hub.data.schema import (
 from star1_hub.teacher.task import TaskCounts as StageCounts
 
 NAME = "filter"
-OUTPUT_CONFIG = "filtered"
 BENIGN_SOURCE = "4o_rewrite"
 
 

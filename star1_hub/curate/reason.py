@@ -30,7 +30,6 @@ from star1_hub.curate.provenance import empty_provenance, provenance_feature, wi
 from star1_hub.data.schema import OTHER_LABEL
 
 NAME = "reason"
-OUTPUT_CONFIG = "reasoned"
 # The paper's DeepSeek-R1 settings (docs/curation.md, "Reason").
 DEFAULT_PARAMS: dict[str, Any] = {"temperature": 0.6, "top_p": 0.7, "max_tokens": 8000}
 EXPECTED_COMPLETION_TOKENS = 1500

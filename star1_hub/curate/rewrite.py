@@ -19,7 +19,6 @@ from star1_hub.curate.provenance import empty_provenance, provenance_feature, wi
 from star1_hub.data.schema import CATEGORIES
 
 NAME = "rewrite"
-OUTPUT_CONFIG = "rewritten"
 # The paper's rewriter call: max 1,024 completion tokens, temperature left at the API default.
 DEFAULT_PARAMS: dict[str, Any] = {"max_tokens": 1024}
 EXPECTED_COMPLETION_TOKENS = 40

@@ -27,7 +27,6 @@ from star1_hub.data.schema import (
 from star1_hub.think import split_think
 
 NAME = "score"
-OUTPUT_CONFIG = "scored"
 # GPT-4o in the paper ran at the API default temperature (1.0); we pin 0 (docs/deviations.md).
 DEFAULT_PARAMS: dict[str, Any] = {"temperature": 0.0, "max_tokens": 1024}
 EXPECTED_COMPLETION_TOKENS = 60

@@ -17,7 +17,6 @@ from star1_hub.hub.trees import TreeStore, is_folder
 
 logger = logging.getLogger(__name__)
 
-LOCAL_USER = "star1-local"
 LFS_SIZE_THRESHOLD = 10 * 1024 * 1024  # the Hub's default; `Limits.max_inline_file_bytes` sets the server's
 # Suffixes the Hub's default .gitattributes routes through LFS whatever their size.
 LFS_SUFFIXES = frozenset(

@@ -300,13 +300,6 @@ class TeacherEngine:
             form=form,
         )
 
-    def evaluate(
-        self, request: ChatRequest, payload: dict[str, Any], parser: Parser | None
-    ) -> tuple[str | None, str | None, Any]:
-        """Judge a response payload: (error reason or None, detail, parsed value)."""
-        error, detail, parsed, _ = self.judge(request, payload, parser)
-        return error, detail, parsed
-
     def judge(
         self, request: ChatRequest, payload: dict[str, Any], parser: Parser | None
     ) -> tuple[str | None, str | None, Any, Reply | None]:

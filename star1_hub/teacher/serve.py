@@ -252,15 +252,6 @@ def stop_on_signals(signals: tuple[int, ...] = (signal.SIGTERM, signal.SIGHUP)):
             signal.signal(sig, old_handler)
 
 
-def vllm_available() -> bool:
-    """True when an interpreter with vLLM can be found."""
-    try:
-        find_vllm_python()
-    except ServeError:
-        return False
-    return True
-
-
 __all__ = [
     "ServeError",
     "StopRequested",
@@ -270,5 +261,4 @@ __all__ = [
     "free_port",
     "start_vllm",
     "stop_on_signals",
-    "vllm_available",
 ]

@@ -129,15 +129,6 @@ class Star1ScriptArguments:
 
 EMBEDDED_ALIAS = "embedded"  # `model_name_or_path: embedded` = the SmolLM2-135M checkpoint shipped with the package
 
-LAUNCH_KEYS = (
-    "accelerate_config",
-    "num_processes",
-    "num_machines",
-    "machine_rank",
-    "main_process_ip",
-    "main_process_port",
-)
-
 
 def dataclass_types() -> tuple[type, ...]:
     """The dataclasses a recipe is parsed into, in order: script, training (SFTConfig), model."""
