@@ -1,8 +1,9 @@
 """python dataset_scripts/build_star41k.py --config dataset_scripts/star41k.yaml [--limit K] [--local-dir DIR] [--no-embeddings]
 
-Build STAR-41K config `collected` (docs/curation.md, "Collection"): collect the 18 sources, deduplicate and decontaminate them against
-every evaluation set, push the rows with a card section, plot and manifest, and tag the commit. The later STAR-41K
-configs (classified / reasoned / scored) are built by dataset_scripts/build_star1.py from that tag.
+Build STAR-41K config `collected` (docs/curation.md, "Collection"): collect the 18 sources, deduplicate and
+decontaminate them against every evaluation set, push the rows with a card section, plot and manifest in one commit
+that carries the tag. The later STAR-41K configs (classified / reasoned / scored) are built by
+dataset_scripts/build_star1.py from that tag.
 """
 
 from __future__ import annotations
@@ -47,20 +48,20 @@ def run_collect(config: dict) -> dict:
         embedding_threads=step.get("embedding_threads"),
         pipeline=PipelineConfig(**(config.get("pipeline") or {})),
     )
+    if config.get("output") and config.get("tag"):  # a taken tag fails now, not after the collection run
+        from star1_hub.hub.commit import ensure_tag_free
+
+        ensure_tag_free(config["output"], config["tag"])
     result = collect(options)
     summary = {"rows": len(result.questions), "kept": {s["name"]: s["kept"] for s in result.manifest["sources"]}}
     if step.get("save_dir"):
         summary["save_dir"] = str(save_local(result, Path(step["save_dir"])))
     if config.get("output"):
-        commit = push_collected(result, config["output"], private=bool(config.get("private", False)))
+        tag = config.get("tag")
+        commit = push_collected(result, config["output"], tag=tag, private=bool(config.get("private", False)))
         summary.update(repo=config["output"], commit=commit)
-        if config.get("tag"):
-            from huggingface_hub import HfApi
-
-            HfApi().create_tag(
-                config["output"], tag=config["tag"], revision=commit, repo_type="dataset", exist_ok=True
-            )
-            summary["tag"] = config["tag"]
+        if tag:
+            summary["tag"] = tag
     return summary
 
 

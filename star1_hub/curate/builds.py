@@ -18,7 +18,6 @@ from typing import Any
 from star1_hub.curate.options import StageContext, StageOptions
 from star1_hub.curate.pipeline import run_stage, stage_endpoint
 from star1_hub.curate.stage import get_stage
-from star1_hub.curate.versioning import tag_build
 from star1_hub.errors import RecipeError
 from star1_hub.teacher.endpoint import EndpointConfig
 
@@ -143,10 +142,15 @@ def run_plan(
         StageContext.load(endpoint.model, options)
         preflight(endpoint, max_tokens=max_tokens_of(stage, endpoint), longest_prompt_chars=0)
     tag, limit = config.get("tag"), config.get("limit")
+    last_step = {step.repo: i for i, step in enumerate(plan)}  # each repo's last push carries the tag
+    if tag:  # a taken tag fails before the first paid call, not after the build
+        from star1_hub.hub.commit import ensure_tag_free
+
+        for repo in last_step:
+            ensure_tag_free(repo, tag)
     results: dict[str, Any] = {"stages": {}, "commits": {}, "tags": {}}
-    last: dict[str, str] = {}  # repo -> last sha
     previous: str | None = None
-    for step in plan:
+    for i, step in enumerate(plan):
         sha, counts, _ = run_stage(
             step.stage,
             step.input_ref if step.input_ref is not None else previous,
@@ -156,16 +160,14 @@ def run_plan(
             input_config=step.input_config,
             cache_dir=_cache(config, step.stage),
             limit=limit if step.input_ref is not None else None,
+            tag=tag if tag and last_step[step.repo] == i else None,  # tagged inside that commit
         )
         results["stages"][step.stage] = counts.to_dict()
         results["commits"][step.stage] = f"{step.repo}@{sha}"
-        last[step.repo] = sha
+        if tag and last_step[step.repo] == i:
+            results["tags"][step.repo] = tag
         previous = f"{step.repo}@{sha}"
         logger.info("%s: %s", step.stage, counts.to_dict())
-    if tag:
-        for repo, sha in last.items():
-            tag_build(repo, tag, sha, message=f"build {tag}")
-            results["tags"][repo] = tag
     return results
 
 

@@ -205,11 +205,14 @@ def run_stage(
     Raises:
         StageFailed: every request failed, or a configuration failure dominates; nothing was pushed.
     """
-    from star1_hub.curate.versioning import load_stage_input, push_stage, tag_build
+    from star1_hub.curate.versioning import load_stage_input, push_stage
+    from star1_hub.hub.commit import ensure_tag_free
 
     options = options or StageOptions()
     default_in, default_out = get_stage(stage).configs_for(options)
     output_config = output_config or default_out
+    if tag:  # a taken tag fails now, not after the run
+        ensure_tag_free(output_repo, tag)
     source = load_stage_input(input_ref, input_config or default_in, limit=limit)
     output, counts, accounting = run_stage_on_dataset(stage, source.dataset, endpoint, options, cache_dir)
     problem = unhealthy_reason(counts)
@@ -220,9 +223,7 @@ def run_stage(
             counts,
         )
     record = stage_record(stage, source.describe(), endpoint, options, counts, accounting)
-    sha = push_stage(output, output_repo, output_config, record)
-    if tag:
-        tag_build(output_repo, tag, sha, message=f"{stage} → {output_config}")
+    sha = push_stage(output, output_repo, output_config, record, tag=tag, tag_message=f"{stage} → {output_config}")
     return sha, counts, record
 
 

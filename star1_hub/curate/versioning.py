@@ -1,15 +1,20 @@
-"""Hub I/O of the curation stages: read `repo@rev`, push a stage as a named config in ONE commit, tag builds.
+"""Hub I/O of the curation chain: read `repo@rev`; `push_stage`, the ONE publisher of a config of a curated
+dataset repo (`collected` and every stage output), in ONE commit that may carry a tag.
 
 Layout of a curated dataset repo:
 
-    <config>/train-00000-of-00001.parquet   one file per stage output (features stored in the parquet schema)
-    plots/<config>.png                      category and source distribution of that output
-    curation.json                           manifest: per config, input repo + sha, stage settings, counts, cost
-    README.md                               card rendered from `model_cards/curation_card.md.jinja`; its YAML
-                                            header lists every config so `load_dataset(repo, config)` works
+    <config>/train-00000-of-00001.parquet   one file per config (features stored in the parquet schema)
+    plots/<config>.png                      category and source distribution of that output (`collected`: rows
+                                            per source after each dedup / decontamination step)
+    curation.json                           manifest: per config, input + sha, stage settings, counts, cost
+                                            (`collected`: the whole collection manifest under `collect`)
+    README.md                               card rendered from `model_cards/curation_card.md.jinja`, one section
+                                            per config of the manifest; its YAML header lists every config so
+                                            `load_dataset(repo, config)` works
 
-A stage push writes its parquet file, its plot, the updated manifest and the re-rendered card in a single
-commit, so every commit is a consistent snapshot and a stage can be re-run from any earlier sha.
+A push writes its parquet file, its plot, the updated manifest and the card re-rendered from that manifest in a
+single commit (tagged by `commit_to_hub(tag=…)` when asked), so every commit is a consistent snapshot, no push
+can drop another config's section, and a stage can be re-run from any earlier sha or tag.
 """
 
 from __future__ import annotations
@@ -175,17 +180,38 @@ def distribution_plot(dataset, title: str) -> bytes:
 
 
 def push_stage(
-    dataset, repo_id: str, config: str, record: dict[str, Any], *, card_title: str | None = None, private: bool = False
+    dataset,
+    repo_id: str,
+    config: str,
+    record: dict[str, Any],
+    *,
+    plot: bytes | None = None,
+    tag: str | None = None,
+    tag_message: str | None = None,
+    message: str | None = None,
+    card_title: str | None = None,
+    private: bool = False,
 ) -> str:
     """Push `dataset` as config `config` of `repo_id` with its manifest record; return the new commit sha.
 
+    Every config of a curated repo (`collected` included) is published here, so the manifest, the card and
+    the YAML `configs:` always describe all of them.
+
     Args:
-        dataset: the stage output.
+        dataset: the config's rows.
         repo_id: target dataset repo (created if missing).
-        config: config name (`classified`, `reasoned`, `scored`, `filtered`, `default`, …).
-        record: what to record for this stage (input, settings, counts, accounting); rows/features are added.
+        config: config name (`collected`, `classified`, `reasoned`, `scored`, `filtered`, `default`, …).
+        record: what to record for this config (stage, input, settings, counts, accounting; `collect`: the
+            collection manifest); rows/features/pushed_at are added.
+        plot: PNG for `plots/<config>.png` (default: the category and source distribution of the rows).
+        tag: tag the commit (a taken tag is refused before anything is committed).
+        tag_message: annotation of the tag.
+        message: commit title (default: `<stage>: push config '<config>' (<n> rows)`).
         card_title: heading of the dataset card (default: the repo name).
         private: create the repo as private.
+
+    Raises:
+        TagExistsError: `tag` already names a commit of the repo (nothing committed).
     """
     from star1_hub.cards import render_card
     from star1_hub.hub.commit import Changes, commit_to_hub
@@ -201,7 +227,9 @@ def push_stage(
         parquet = Path(tmp) / "data.parquet"
         _write_parquet(dataset, parquet)
         files: dict[str, Any] = {DATA_FILE.format(config=config): parquet}
-        if len(dataset):  # an empty stage output gets no plot (the card says so)
+        if plot is not None:
+            files[f"plots/{config}.png"] = plot
+        elif len(dataset):  # an empty stage output gets no plot (the card says so)
             files[f"plots/{config}.png"] = distribution_plot(dataset, f"{repo_id} / {config} ({len(dataset)} rows)")
 
         def build(head: str) -> Changes:
@@ -218,19 +246,23 @@ def push_stage(
             )
             return Changes(
                 files={**files, MANIFEST: json.dumps(manifest, indent=1, sort_keys=True)},
-                delete=[f"plots/{config}.png"],  # a stale plot of an earlier, non-empty push of this config
+                # a stale plot of an earlier, non-empty push of this config; shards of an earlier, bigger push
+                delete=[f"plots/{config}.png", f"{config}/"],
                 card=card,
             )
 
         commit = commit_to_hub(
             repo_id,
             build,
-            message=f"{record.get('stage', config)}: push config '{config}' ({len(dataset)} rows)",
+            message=message or f"{record.get('stage', config)}: push config '{config}' ({len(dataset)} rows)",
             repo_type="dataset",
+            tag=tag,
+            tag_message=tag_message,
             private=private,
         )
     sha = commit.sha
-    logger.info("pushed %s rows to %s config %s at %s", len(dataset), repo_id, config, sha[:12])
+    tagged = f" (tag {tag})" if tag else ""
+    logger.info("pushed %s rows to %s config %s at %s%s", len(dataset), repo_id, config, sha[:12], tagged)
     return sha
 
 
@@ -258,10 +290,3 @@ def _front_matter(manifest: dict[str, Any], foreign: list[dict[str, Any]]) -> st
         configs.append(entry)
     meta = {"license": "apache-2.0", "language": ["en"], "tags": ["safety", "reasoning", "star1"], "configs": configs}
     return yaml.safe_dump(meta, sort_keys=False, allow_unicode=True)
-
-
-def tag_build(repo_id: str, tag: str, revision: str, message: str | None = None) -> None:
-    """Tag `revision` of `repo_id` (a finished build); an existing tag with that name is an error."""
-    from star1_hub.hub.commit import tag_revision
-
-    tag_revision(repo_id, tag, revision, message=message, repo_type="dataset")

@@ -203,6 +203,24 @@ def _existing_tags(api: HfApi, repo_id: str, repo_type: str) -> set[str]:
     return {ref.name for ref in api.list_repo_refs(repo_id, repo_type=repo_type).tags}
 
 
+def ensure_tag_free(repo_id: str, tag: str, *, repo_type: str = "dataset", api: HfApi | None = None) -> None:
+    """Refuse `tag` when it already names a commit of `repo_id` (a repo that does not exist has no tags).
+
+    Long runs call this before their work starts, so a taken tag fails in seconds, not after the run;
+    `commit_to_hub(tag=…)` checks again before it commits.
+
+    Raises:
+        TagExistsError: the tag exists already.
+    """
+    from huggingface_hub import HfApi
+
+    api = api or HfApi()
+    if api.repo_exists(repo_id, repo_type=repo_type) and tag in _existing_tags(api, repo_id, repo_type):
+        raise TagExistsError(
+            f"tag {tag!r} already exists on {repo_type} {repo_id}; pick a new tag (tags are immutable)"
+        )
+
+
 def tag_revision(
     repo_id: str,
     tag: str,
@@ -297,11 +315,9 @@ def commit_to_hub(
 
     if not callable(changes) and changes.card is not None:
         validate(changes.card)  # before anything is written, a new repo included
+    if tag:
+        ensure_tag_free(repo_id, tag, repo_type=repo_type, api=api)  # before anything is written
     existed = api.repo_exists(repo_id, repo_type=repo_type)
-    if tag and existed and tag in _existing_tags(api, repo_id, repo_type):
-        raise TagExistsError(
-            f"tag {tag!r} already exists on {repo_type} {repo_id}; pick a new tag (tags are immutable)"
-        )
     if not existed:
         api.create_repo(repo_id, repo_type=repo_type, private=private, exist_ok=True, space_sdk=space_sdk)
     branch = revision or "main"

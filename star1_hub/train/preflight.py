@@ -52,6 +52,12 @@ class SourceCheck:
         return f"data: {where}: {rows}{weight}; {columns} ({self.how})"
 
 
+def top_level_columns(metadata) -> list[str]:
+    """The dataset's columns from a parquet footer (`category`, `score`), not the leaf names of its nested fields
+    (`element`, `Content_Safety_Compliance`) that `ParquetSchema.names` lists."""
+    return list(metadata.schema.to_arrow_schema().names)
+
+
 def _local_files(path: Path) -> list[Path]:
     return sorted(p for p in path.iterdir() if p.suffix in LOCAL_SUFFIXES) if path.is_dir() else [path]
 
@@ -64,7 +70,7 @@ def _check_local(source: DatasetSource) -> SourceCheck:
         if file.suffix == ".parquet":
             metadata = pq.read_metadata(file)
             rows += metadata.num_rows
-            columns = columns or list(metadata.schema.names)
+            columns = columns or top_level_columns(metadata)
         elif file.suffix == ".jsonl":
             lines = [line for line in file.read_text().splitlines() if line.strip()]
             rows += len(lines)
@@ -97,8 +103,11 @@ def _card_split_info(card: dict[str, Any], config: str | None, split: str) -> tu
 
 
 def _split_files(files: list[str], config: str | None, split: str, suffix: str) -> list[str]:
-    """The repo files of a config's split in the layouts `datasets` writes (`{config}/{split}-…`, `data/{split}-…`)."""
-    prefixes = [f"{config}/{split}-", f"{config}/{split}/"] if config else [f"data/{split}-", f"{split}-", "data/"]
+    """The repo files of a config's split in the layouts `datasets` and the curation publisher write."""
+    if config:
+        prefixes = [f"{config}/{split}-", f"{config}/{split}/"]
+    else:  # `default/…`: the default config of a curated repo (`curate.versioning`), e.g. STAR-1 after select
+        prefixes = [f"data/{split}-", f"{split}-", "data/", f"default/{split}-"]
     for prefix in prefixes:
         matched = sorted(f for f in files if f.startswith(prefix) and f.endswith(suffix))
         if matched:
@@ -126,7 +135,7 @@ def _check_hub(source: DatasetSource) -> SourceCheck:
             with fs.open(f"datasets/{source.name}@{info.sha}/{path}", "rb", block_size=64 * 1024) as handle:
                 metadata = pq.read_metadata(handle)
             total += metadata.num_rows
-            names = names or list(metadata.schema.names)
+            names = names or top_level_columns(metadata)
         check.rows, check.columns = total, names
         check.how = f"from the footers of {len(parquet)} parquet file(s), no rows read"
         return check

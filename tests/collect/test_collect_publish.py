@@ -10,7 +10,8 @@ import typer
 from typer.testing import CliRunner
 
 from star1_hub.collect.cli import register_collect
-from star1_hub.collect.collect import CollectOptions, collect, merge_card, push_collected
+from star1_hub.collect.collect import CollectOptions, collect, push_collected
+from star1_hub.hub.commit import TagExistsError
 
 SOURCES = ["GPTFuzz", "SimpleSafetyTests", "QHarm"]
 
@@ -29,6 +30,23 @@ def test_collect_counts_and_catchers(collect_local_dir):
     assert result.manifest["pipeline"]["embeddings_used"] is False
 
 
+def _card(repo: str, revision: str | None = None):
+    from huggingface_hub import DatasetCard, hf_hub_download
+
+    path = hf_hub_download(repo, "README.md", repo_type="dataset", revision=revision)
+    return DatasetCard(open(path, encoding="utf-8").read())
+
+
+def _manifest(repo: str, revision: str | None = None) -> dict:
+    from huggingface_hub import hf_hub_download
+
+    return json.loads(open(hf_hub_download(repo, "curation.json", repo_type="dataset", revision=revision)).read())
+
+
+def _config_names(card) -> list[str]:
+    return [c["config_name"] for c in card.data.to_dict()["configs"]]
+
+
 @pytest.mark.parametrize("rerun", [False, True])
 def test_push_collected_publishes_config_card_plot_and_manifest(collect_local_dir, local_hub, rerun):
     from datasets import load_dataset
@@ -44,22 +62,37 @@ def test_push_collected_publishes_config_card_plot_and_manifest(collect_local_di
     loaded = load_dataset(repo, "collected", split="train")
     assert loaded["question"] == result.questions and loaded["id"] == [str(i) for i in range(len(result.questions))]
     files = set(api.list_repo_files(repo, repo_type="dataset"))
-    assert {"README.md", "collected_report/counts.png", "collected_report/manifest.json"} <= files
-    readme = api.hf_hub_download(repo, "README.md", repo_type="dataset")
-    text = open(readme, encoding="utf-8").read()
-    assert "config_name: collected" in text  # the YAML written by push_to_hub survived the card merge
-    assert text.count("star1:collected:start") == 1 and "| XSTest | 250 |" in text
-    manifest = json.loads(
-        open(api.hf_hub_download(repo, "collected_report/manifest.json", repo_type="dataset")).read()
+    assert {"README.md", "plots/collected.png", "curation.json"} <= files
+    card = _card(repo)
+    assert _config_names(card) == ["collected"]
+    assert card.text.count("## `collected` — collect") == 1 and "| XSTest | 250 |" in card.text
+    record = _manifest(repo)["configs"]["collected"]
+    assert record["collect"]["rows_sha256"] == result.manifest["rows_sha256"]
+    assert record["rows"] == len(result.questions) == record["counts"]["rows_out"]
+    assert record["counts"]["rows_in"] - record["counts"]["dropped"] == record["rows"]
+
+
+def test_a_stage_pushed_after_collected_keeps_the_collected_section_and_config(collect_local_dir, local_hub):
+    """One publisher: a curation stage re-renders the card from the one manifest, which holds `collected` too."""
+    from datasets import load_dataset
+    from huggingface_hub import HfApi
+
+    from star1_hub.curate.versioning import push_stage
+    from tests.curate.test_versioning import RECORD, empty_final
+
+    repo = f"{HfApi().whoami()['name']}/star41k-chain-{uuid.uuid4().hex[:8]}"
+    result = collect(
+        CollectOptions(sources=SOURCES, test_sets=["XSTest"], local_dir=collect_local_dir, use_embeddings=False)
     )
-    assert manifest["rows_sha256"] == result.manifest["rows_sha256"]
-
-
-def test_merge_card_keeps_other_sections():
-    base = "---\nconfigs: []\n---\n# Title\n\nOther stage text.\n"
-    once = merge_card(base, "section one")
-    twice = merge_card(once, "section two")
-    assert twice.startswith(base.rstrip("\n")) and "section two" in twice and "section one" not in twice
+    push_collected(result, repo)
+    push_stage(empty_final(), repo, "filtered", RECORD)
+    card = _card(repo)
+    assert _config_names(card) == ["collected", "filtered"]
+    assert "## `collected` — collect" in card.text and "| XSTest | 250 |" in card.text
+    assert "## `filtered` — filter" in card.text
+    assert card.text.index("| `collected` |") < card.text.index("| `filtered` |")  # the configs table lists both
+    assert set(_manifest(repo)["configs"]) == {"collected", "filtered"}
+    assert load_dataset(repo, "collected", split="train")["question"] == result.questions
 
 
 def test_cli_collect_writes_local_files(collect_local_dir, tmp_path):
@@ -128,6 +161,10 @@ def test_build_star41k_script_collects_pushes_and_tags(collect_local_dir, local_
     assert summary["rows"] == 9 and summary["tag"] == "collected-v1"
     refs = api.list_repo_refs(repo, repo_type="dataset")
     assert [t.target_commit for t in refs.tags if t.name == "collected-v1"] == [summary["commit"]]
+    commits = _commits(repo)
+    with pytest.raises(TagExistsError, match="collected-v1"):  # tags are immutable: a re-run needs a new one
+        module.run_collect(module.load_config(str(path)))
+    assert _commits(repo) == commits
 
 
 def test_collect_with_the_real_minilm_stages(collect_local_dir, minilm_encoder):
@@ -148,3 +185,63 @@ def test_collect_with_the_real_minilm_stages(collect_local_dir, minilm_encoder):
     )
     assert manifest["rows"] == len(result.questions) <= 9
     assert {"embedding_encode", "stage3_embedding_dedup", "stage4_embedding_decontam"} <= set(manifest["timings_s"])
+
+
+def _star1(*args: str):
+    from star1_hub.cli import app
+
+    return CliRunner().invoke(app, list(args))
+
+
+def _commits(repo: str) -> int:
+    from huggingface_hub import HfApi
+
+    return len(HfApi().list_repo_commits(repo, repo_type="dataset"))
+
+
+def test_readme_chain_collect_tag_then_a_stage_reads_the_tag_and_tags_its_own_commit(
+    collect_local_dir, local_hub, stage_responder, tmp_path
+):
+    """README section 2: `star1 curate collect --output R --tag collected-v1`, then
+    `star1 curate classify --input R@collected-v1 --output R --tag …`; each tag names its push's one commit."""
+    from datasets import load_dataset
+    from huggingface_hub import HfApi
+
+    from star1_hub.teacher.scripted_server import ScriptedServer
+
+    api = HfApi()
+    repo = f"{api.whoami()['name']}/STAR-41K-{uuid.uuid4().hex[:8]}"
+    sources = ["--sources", ",".join(SOURCES), "--test-sets", "XSTest", "--local-dir", str(collect_local_dir)]
+    collected = _star1("curate", "collect", "--output", repo, "--tag", "collected-v1", *sources, "--no-embeddings")
+    assert collected.exit_code == 0, collected.output
+    assert f"--input {repo}@collected-v1" in " ".join(collected.output.split())
+    assert _commits(repo) == 2  # the repo's creation, then the one push (the tag is no extra commit)
+    with ScriptedServer(responder=stage_responder, served_models=["scripted"]) as server:
+        classified = _star1(
+            "curate", "classify", "--input", f"{repo}@collected-v1", "--output", repo, "--base-url",
+            server.base_url, "--model", "scripted", "--cache-dir", str(tmp_path / "cache"), "--tag", "classified-v1",
+        )  # fmt: skip
+    assert classified.exit_code == 0, classified.output
+    tags = {t.name: t.target_commit for t in api.list_repo_refs(repo, repo_type="dataset").tags}
+    commits = [c.commit_id for c in api.list_repo_commits(repo, repo_type="dataset")]  # newest first
+    assert tags == {"classified-v1": commits[0], "collected-v1": commits[1]}
+    questions = load_dataset(repo, "collected", revision="collected-v1", split="train")["question"]
+    assert len(load_dataset(repo, "classified", revision="classified-v1", split="train")) == len(questions)
+    card = _card(repo, "classified-v1")
+    assert sorted(_config_names(card)) == ["classified", "collected"]
+    assert "## `collected` — collect" in card.text and "## `classified` — classify" in card.text
+
+
+def test_collect_refuses_a_taken_tag_before_collecting_and_commits_nothing(collect_local_dir, local_hub):
+    from huggingface_hub import HfApi
+
+    repo = f"{HfApi().whoami()['name']}/STAR-41K-{uuid.uuid4().hex[:8]}"
+    args = ["--sources", "GPTFuzz", "--test-sets", "XSTest", "--local-dir", str(collect_local_dir), "--no-embeddings"]
+    first = _star1("curate", "collect", "--output", repo, "--tag", "collected-v1", *args)
+    assert first.exit_code == 0, first.output
+    commits = _commits(repo)
+    (collect_local_dir / "GPTFuzz.csv").write_text("wrong_column\nplaceholder\n")  # a collection run would fail
+    again = _star1("curate", "collect", "--output", repo, "--tag", "collected-v1", *args)
+    assert again.exit_code == 2
+    assert "tag 'collected-v1' already exists" in " ".join(again.output.split())
+    assert _commits(repo) == commits

@@ -99,11 +99,14 @@ def test_skipping_wildchat_is_explicit_and_recorded(collect_local_dir):
     result = collect(_options(collect_local_dir, "wildchat-tests/never-read", skip_test_sets=["wildchat"]))
     assert result.manifest["test_sets"] == []
     assert result.manifest["test_sets_skipped"] == ["WildChat"]
-    from star1_hub.collect.collect import render_card_section
+    from star1_hub.cards import render_card
+    from star1_hub.collect.collect import collected_record
 
-    assert "Left out of decontamination on request (`--skip-test-set`): WildChat" in render_card_section(
-        result.manifest, "plot.png"
+    record = {**collected_record(result.manifest), "rows": len(result.questions)}
+    card = render_card(
+        "curation_card.md.jinja", front_matter="", repo_id="o/STAR-41K", title="t", configs={"collected": record}
     )
+    assert "Left out of decontamination on request (`--skip-test-set`): WildChat" in card
 
 
 def test_skipping_a_set_that_is_not_selected_is_an_error(collect_local_dir):

@@ -62,3 +62,37 @@ def test_configs_of_another_writer_stay_listed(curate_repo):
 def test_repo_ref_parsing():
     assert parse_repo_ref("org/name@v1") == ("org/name", "v1")
     assert parse_repo_ref("org/name") == ("org/name", None)
+
+
+def test_a_stage_push_carries_its_tag_in_its_one_commit_and_refuses_a_taken_tag(curate_repo):
+    import pytest
+    from huggingface_hub import HfApi
+
+    from star1_hub.hub.commit import TagExistsError
+
+    api, repo = HfApi(), curate_repo("tagged")
+    sha = push_stage(empty_final(), repo, "filtered", RECORD, tag="filtered-v1")
+    commits = api.list_repo_commits(repo, repo_type="dataset")
+    assert [t.target_commit for t in api.list_repo_refs(repo, repo_type="dataset").tags] == [sha]
+    assert commits[0].commit_id == sha
+    with pytest.raises(TagExistsError, match="filtered-v1"):
+        push_stage(empty_final(), repo, "default", RECORD, tag="filtered-v1")
+    assert len(api.list_repo_commits(repo, repo_type="dataset")) == len(commits)  # nothing committed
+
+
+def test_a_build_with_a_taken_tag_stops_before_its_first_stage(questions_repo, curate_repo, tmp_path):
+    import pytest
+    from huggingface_hub import HfApi
+
+    from star1_hub.curate.builds import PlanStep, run_plan
+    from star1_hub.hub.commit import TagExistsError
+
+    api, star41k, star1 = HfApi(), curate_repo("b41k"), curate_repo("b1")
+    push_stage(empty_final(), star1, "filtered", RECORD, tag="v1")
+    plan = [  # no model stage: the plan would run without an endpoint
+        PlanStep("filter", None, star41k, questions_repo, "collected"),
+        PlanStep("select", None, star1),
+    ]
+    with pytest.raises(TagExistsError, match=star1):
+        run_plan(plan, {}, StageOptions(n=2), {"tag": "v1", "cache_dir": str(tmp_path)})
+    assert not api.repo_exists(star41k, repo_type="dataset")  # the first stage never ran
