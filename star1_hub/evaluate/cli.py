@@ -117,18 +117,40 @@ def graders_command(
     Console().print(fit_table(table_rows, columns, key_columns=["grader"], title="star1 eval graders"))
 
 
-def _judge_config(judge_base_url, judge_model, guard_base_url, guard_model, cache):
-    """The judges by role: the guard from --guard-*, the refusal and rubric judge from --judge-*; None if neither."""
+API_KEY_ENV_HELP = (
+    "Name of the environment variable holding the API key of {what} (default: $OPENAI_API_KEY, else none)."
+)
+
+
+def _judge_config(
+    judge_base_url, judge_model, guard_base_url, guard_model, cache, guard_api_key_env=None, judge_api_key_env=None
+):
+    """The judges by role: the guard from --guard-*, the refusal and rubric judge from --judge-*; None if neither.
+
+    Each role sends the key from its own variable (--guard-api-key-env, --judge-api-key-env); a role sharing the
+    other's server (no URL of its own) shares its key variable too."""
     from star1_hub.evaluate.judge import JudgeConfig
 
-    for flag, model, url in (("--judge", judge_model, judge_base_url), ("--guard", guard_model, guard_base_url)):
+    roles = (("--judge", judge_model, judge_base_url, judge_api_key_env),
+             ("--guard", guard_model, guard_base_url, guard_api_key_env))  # fmt: skip
+    for flag, model, url, key_env in roles:
         if url and not model:
             raise typer.BadParameter(f"{flag}-base-url needs {flag}-model")
         if model and not (url or judge_base_url or guard_base_url):
             raise typer.BadParameter(f"{flag}-model needs {flag}-base-url")
+        if key_env and not model:
+            raise typer.BadParameter(f"{flag}-api-key-env is the key of {flag}-model's server: give {flag}-model")
     if not (judge_model or guard_model):
         return None
-    return JudgeConfig.from_flags(guard_base_url, guard_model, judge_base_url, judge_model, cache_dir=cache)
+    return JudgeConfig.from_flags(
+        guard_base_url,
+        guard_model,
+        judge_base_url,
+        judge_model,
+        cache_dir=cache,
+        guard_api_key_env=guard_api_key_env,
+        judge_api_key_env=judge_api_key_env,
+    )
 
 
 def _default_output_dir(model: str, recipe_name: str, suite: str, backend: str) -> Path:
@@ -153,6 +175,7 @@ def run_command(
     served_model: str = typer.Option(
         None, "--served-model", help="Model name on that server (default: --model without @revision)."
     ),
+    api_key_env: str = typer.Option(None, "--api-key-env", help=API_KEY_ENV_HELP.format(what="--base-url's server")),
     backend: str = typer.Option(None, "--backend", help="endpoint | inprocess (default: endpoint with --base-url)."),
     max_samples: int = typer.Option(None, "--max-samples", help="Evaluate only the first K rows of each task."),
     tasks: str = typer.Option(None, "--tasks", help="Comma-separated task names (overrides --suite)."),
@@ -161,8 +184,14 @@ def run_command(
     ),
     guard_base_url: str = typer.Option(None, "--guard-base-url", help="Server of the guard (Llama-Guard-3)."),
     guard_model: str = typer.Option(None, "--guard-model", help="Guard model name (safety verdicts)."),
+    guard_api_key_env: str = typer.Option(
+        None, "--guard-api-key-env", help=API_KEY_ENV_HELP.format(what="the guard's server")
+    ),
     judge_base_url: str = typer.Option(None, "--judge-base-url", help="Server of the refusal and rubric judge."),
     judge_model: str = typer.Option(None, "--judge-model", help="Refusal (XSTest) and StrongREJECT rubric judge."),
+    judge_api_key_env: str = typer.Option(
+        None, "--judge-api-key-env", help=API_KEY_ENV_HELP.format(what="the judge's server")
+    ),
     request_timeout: float = typer.Option(
         None, "--request-timeout", help="Seconds per generation request (default: none for a local server, 300 else)."
     ),
@@ -194,6 +223,7 @@ def run_command(
 ) -> None:
     """Check the servers, generate, score, judge, and (with --org) publish."""
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     from star1_hub.evaluate.aggregate import failing_tasks
@@ -203,6 +233,7 @@ def run_command(
     from star1_hub.evaluate.registry import select_tasks
     from star1_hub.evaluate.runner import parse_model_ref, run_eval
     from star1_hub.home import star1_home
+    from star1_hub.teacher.endpoint import endpoint_from_flags
     from star1_hub.teacher.redact import url_credentials
 
     try:  # validated before anything else; active (STAR1_EVAL_PROMPT_DIR) until the command ends
@@ -221,7 +252,15 @@ def run_command(
     backend = backend or ("endpoint" if base_url else "inprocess")
     cache = cache_dir or star1_home() / "eval-cache"
     served = served_model or parse_model_ref(model)[0]
-    judge = _judge_config(judge_base_url, judge_model, guard_base_url, guard_model, cache)
+    if api_key_env and backend != "endpoint":
+        raise typer.BadParameter("is the key of --base-url's server: give --base-url", param_hint="'--api-key-env'")
+    if backend == "endpoint" and base_url:  # the same validation as every endpoint (e.g. a key given as its name)
+        endpoint_from_flags(
+            base_url=base_url, model=served, api_key_env=api_key_env, where="--base-url / --api-key-env"
+        )
+    judge = _judge_config(
+        judge_base_url, judge_model, guard_base_url, guard_model, cache, guard_api_key_env, judge_api_key_env
+    )
     needs_guard = any(t.kind == "harmful" for t in selected)
     needs_judge = any(t.kind == "overrefusal" or t.extra.get("rubric") for t in selected)
     report = run_preflight(
@@ -231,6 +270,7 @@ def run_command(
         judge,
         needs_guard=needs_guard and judge is not None and judge.use_guard,
         needs_judge=needs_judge and judge is not None and judge.use_judge,
+        api_key_env=api_key_env,
         model=parse_model_ref(model)[0],
         model_revision=parse_model_ref(model)[1],
         base_model=base_model,
@@ -238,9 +278,9 @@ def run_command(
     errors = Console(stderr=True)
     for check in report.checks:  # passed checks on stdout; failures on stderr, where a user error belongs
         if check["ok"]:
-            console.print(f"[green]{check['role']}: {check['detail']}[/]")
-        else:
-            errors.print(f"[red]{check['role']}: {check['detail']}[/]")
+            console.print(f"[green]{check['role']}: {escape(check['detail'])}[/]", soft_wrap=True)
+        else:  # one line each, never wrapped inside a flag or a model name (copyable)
+            errors.print(f"[red]{check['role']}: {escape(check['detail'])}[/]", soft_wrap=True)
     if not report.ok:
         errors.print("[red]preflight failed: nothing was generated[/]")
         raise typer.Exit(2)
@@ -264,6 +304,7 @@ def run_command(
         cache_dir=cache,
         task_sources=_parse_sources(task_source),
         judge=judge,
+        api_key_env=api_key_env,
         request_timeout_s=request_timeout,
         retry_failed=retry_failed,
     )
@@ -309,8 +350,14 @@ def rejudge_command(
     run_dir: Path = typer.Argument(..., help="The --output-dir of a finished `star1 eval run`."),
     guard_base_url: str = typer.Option(None, "--guard-base-url", help="Server of the guard."),
     guard_model: str = typer.Option(None, "--guard-model", help="Guard model name."),
+    guard_api_key_env: str = typer.Option(
+        None, "--guard-api-key-env", help=API_KEY_ENV_HELP.format(what="the guard's server")
+    ),
     judge_base_url: str = typer.Option(None, "--judge-base-url", help="Server of the refusal and rubric judge."),
     judge_model: str = typer.Option(None, "--judge-model", help="Refusal and rubric judge model name."),
+    judge_api_key_env: str = typer.Option(
+        None, "--judge-api-key-env", help=API_KEY_ENV_HELP.format(what="the judge's server")
+    ),
     cache_dir: Path = typer.Option(None, "--cache-dir", help="Request cache (default: $STAR1_HOME/eval-cache)."),
 ) -> None:
     """Re-run only the judges on a finished run's stored generations (never regenerates)."""
@@ -320,7 +367,13 @@ def rejudge_command(
     from star1_hub.home import star1_home
 
     judge = _judge_config(
-        judge_base_url, judge_model, guard_base_url, guard_model, cache_dir or star1_home() / "eval-cache"
+        judge_base_url,
+        judge_model,
+        guard_base_url,
+        guard_model,
+        cache_dir or star1_home() / "eval-cache",
+        guard_api_key_env,
+        judge_api_key_env,
     )
     if judge is None:
         raise typer.BadParameter("rejudge needs --guard-model and/or --judge-model (with their base URLs)")

@@ -81,7 +81,7 @@ def generate_endpoint(
     base_url: str,
     served_model: str,
     cache_dir: Path | None,
-    api_key: str | None = None,
+    api_key_env: str | None = None,
     request_timeout_s: float | None = None,
     retry_failed: bool = False,
 ) -> tuple[list[Generation], dict]:
@@ -91,6 +91,7 @@ def generate_endpoint(
     set: it is never scored, only counted (star1_hub.evaluate.aggregate).
 
     Args:
+        api_key_env: the variable holding the server's key (read when sending; None: `$OPENAI_API_KEY`).
         request_timeout_s: per-request timeout; None = `default_request_timeout` (none for a local server).
         retry_failed: re-send requests whose failure is recorded in the cache.
 
@@ -115,7 +116,7 @@ def generate_endpoint(
         EngineConfig(
             base_url=base_url,
             model=served_model,
-            api_key=api_key,
+            api_key_env=api_key_env,
             concurrency=recipe.concurrency,
             cache_dir=cache_dir,
             stage="eval-generate",

@@ -28,7 +28,7 @@ from star1_hub.evaluate.extract import answer_part
 from star1_hub.evaluate.judges.guard import guard_task
 from star1_hub.evaluate.judges.refusal import refusal_task
 from star1_hub.evaluate.judges.strongreject import rubric_task
-from star1_hub.teacher.endpoint import EndpointConfig
+from star1_hub.teacher.endpoint import EndpointConfig, endpoint_from_flags
 
 logger = logging.getLogger(__name__)
 
@@ -63,24 +63,32 @@ class JudgeConfig:
         cache_dir: Path | None = None,
         note: str = "",
         api_key_env: str | None = None,
+        guard_api_key_env: str | None = None,
+        judge_api_key_env: str | None = None,
     ) -> JudgeConfig:
         """Roles from command-line style values: a role is wired when its model is given (its URL falls back to the
-        other role's URL, for one server serving both)."""
+        other role's URL, for one server serving both; its key variable then falls back with it).
 
-        def endpoint(url: str | None, model: str | None) -> EndpointConfig | None:
+        Key variables: `guard_api_key_env` / `judge_api_key_env` per role (`--guard-api-key-env`,
+        `--judge-api-key-env`), else `api_key_env` for both, else `$OPENAI_API_KEY` (see `read_api_key`)."""
+        guard_key = guard_api_key_env or (None if guard_base_url else judge_api_key_env) or api_key_env
+        judge_key = judge_api_key_env or (None if judge_base_url else guard_api_key_env) or api_key_env
+
+        def endpoint(flag: str, url: str | None, model: str | None, key_env: str | None) -> EndpointConfig | None:
             if not model:
                 return None
-            return EndpointConfig(
-                base_url=url or "",
+            return endpoint_from_flags(
+                base_url=url,
                 model=model,
-                api_key_env=api_key_env,
+                api_key_env=key_env,
                 concurrency=JUDGE_CONCURRENCY,
-                output_retries=0,  # greedy judges: a re-sample would repeat the same reply
+                retry_policy="judge",  # greedy judges: a re-sample would repeat the same reply
+                where=f"{flag}-* flags",
             )
 
         return cls(
-            guard=endpoint(guard_base_url or judge_base_url, guard_model),
-            judge=endpoint(judge_base_url or guard_base_url, judge_model),
+            guard=endpoint("--guard", guard_base_url or judge_base_url, guard_model, guard_key),
+            judge=endpoint("--judge", judge_base_url or guard_base_url, judge_model, judge_key),
             cache_dir=cache_dir,
             note=note,
         )

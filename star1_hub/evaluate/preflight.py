@@ -9,57 +9,30 @@ Checks, each failure naming its fix:
 - one generation protocol: a fine-tuned model renders the same generation prompt as its base model (the base from
   `--base-model`, else the training record `star1_training.json` or the card's `base_model`), so base and
   fine-tuned are generated alike. Only the tokenizers' own BOS/EOS strings may differ.
-No benchmark data is loaded and no generation request is sent to the evaluated model.
+No benchmark data is loaded and no generation request is sent to the evaluated model. Every server is asked with
+its own key (`--api-key-env`, `--guard-api-key-env`, `--judge-api-key-env`) through the one client and error
+type of star1_hub.teacher.preflight; a refused key names the variable it came from.
 """
 
 from __future__ import annotations
 
 import json
-import urllib.error
-import urllib.request
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from star1_hub.errors import Star1Error
+from star1_hub.errors import RecipeError
+from star1_hub.teacher.preflight import PreflightReport, check_served, list_models, ping
 
 PROMPT_MARGIN_TOKENS = 2048
 """Tokens kept for the prompt on top of the largest generation budget (the longest benchmark prompts)."""
 
-
-class PreflightError(Star1Error, RuntimeError):
-    """A server, model or context check failed; the message says what to change."""
-
-
-@dataclass
-class PreflightReport:
-    """What the preflight found, for the run's results and the console."""
-
-    checks: list[dict] = field(default_factory=list)
-
-    def add(self, role: str, ok: bool, detail: str) -> None:
-        self.checks.append({"role": role, "ok": ok, "detail": detail})
-
-    @property
-    def ok(self) -> bool:
-        return all(check["ok"] for check in self.checks)
-
-    def failures(self) -> list[str]:
-        return [f"{c['role']}: {c['detail']}" for c in self.checks if not c["ok"]]
-
-
-def _get_json(url: str, api_key: str | None, timeout_s: float, body: dict | None = None) -> dict:
-    headers = {"Authorization": f"Bearer {api_key or 'EMPTY'}", "Content-Type": "application/json"}
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(url, data=data, headers=headers, method="GET" if body is None else "POST")
-    with urllib.request.urlopen(request, timeout=timeout_s) as response:  # noqa: S310 - the user's own server URL
-        return json.loads(response.read().decode())
-
-
-def served_models(base_url: str, api_key: str | None = None, timeout_s: float = 10.0) -> dict[str, int | None]:
-    """`{model id: max_model_len or None}` from the server's `/v1/models`."""
-    listing = _get_json(base_url.rstrip("/") + "/models", api_key, timeout_s)
-    return {str(m.get("id")): m.get("max_model_len") for m in listing.get("data") or [] if isinstance(m, dict)}
+ROLE_FLAGS = {
+    "generation": ("--base-url", "--served-model", "--api-key-env"),
+    "guard": ("--guard-base-url", "--guard-model", "--guard-api-key-env"),
+    "refusal judge": ("--judge-base-url", "--judge-model", "--judge-api-key-env"),
+    "rubric judge": ("--judge-base-url", "--judge-model", "--judge-api-key-env"),
+}
+"""The flags that set each role's server URL, model and key variable (named in the failures)."""
 
 
 def required_context(recipe) -> int:
@@ -67,30 +40,30 @@ def required_context(recipe) -> int:
     return max(recipe.budgets.values()) + PROMPT_MARGIN_TOKENS
 
 
-def _check_served(report: PreflightReport, role: str, base_url: str, model: str, api_key: str | None) -> dict | None:
+def _check_served(
+    report: PreflightReport, role: str, base_url: str, model: str, api_key_env: str | None
+) -> dict[str, int | None] | None:
+    """Add the role's "served" check; the listing (`{model: max_model_len}`, or {} when the server has none)."""
+    url_flag, model_flag, key_flag = ROLE_FLAGS[role]
     try:
-        models = served_models(base_url, api_key)
-    except (urllib.error.URLError, OSError, ValueError) as exc:
-        report.add(role, False, f"{base_url} does not answer /v1/models ({exc}); start the server or fix the URL")
+        listing = list_models(base_url, api_key_env, key_flag=key_flag, url_flag=url_flag)
+        check_served(listing, model, model_flag)
+    except RecipeError as exc:  # PreflightError included: unreachable, key refused, not served
+        report.add(role, False, str(exc))
         return None
-    if model not in models:
-        report.add(
-            role,
-            False,
-            f"{base_url} does not serve {model!r} (it serves {sorted(models)}); pass the served name, or start the "
-            f"server with --served-model-name {model}",
-        )
-        return None
+    if listing.models is None:
+        report.add(role, True, listing.note)
+        return {}
     report.add(role, True, f"{base_url} serves {model!r}")
-    return models
+    return listing.models
 
 
-def _check_answers(report: PreflightReport, role: str, base_url: str, model: str, api_key: str | None) -> None:
-    body = {"model": model, "messages": [{"role": "user", "content": "ping"}], "max_tokens": 1, "temperature": 0}
+def _check_answers(report: PreflightReport, role: str, base_url: str, model: str, api_key_env: str | None) -> None:
+    url_flag, _, key_flag = ROLE_FLAGS[role]
     try:
-        _get_json(base_url.rstrip("/") + "/chat/completions", api_key, 60.0, body)
-    except (urllib.error.URLError, OSError, ValueError) as exc:
-        report.add(role, False, f"{model!r} at {base_url} did not answer a one-token request ({exc})")
+        ping(base_url, model, api_key_env, key_flag=key_flag, url_flag=url_flag)
+    except RecipeError as exc:
+        report.add(role, False, str(exc))
         return
     report.add(role, True, f"{model!r} answers")
 
@@ -218,7 +191,7 @@ def run_preflight(
     judge=None,
     needs_guard: bool = False,
     needs_judge: bool = False,
-    api_key: str | None = None,
+    api_key_env: str | None = None,
     model: str | None = None,
     model_revision: str | None = None,
     base_model: str | None = None,
@@ -228,6 +201,8 @@ def run_preflight(
     Args:
         recipe: the eval Recipe (its largest budget sets the context needed).
         base_url / served_model: the generation server and the model name it serves.
+        api_key_env: the variable holding the generation server's key (None: `$OPENAI_API_KEY`, else none);
+            the judges' keys come with their endpoints. Every check sends its server's key.
         judge: a JudgeConfig (roles: `guard` endpoint; refusal and rubric judge on the `judge` endpoint).
         needs_guard / needs_judge: whether the selected tasks use the guard / the refusal or rubric judge.
         model / model_revision: the evaluated model (local folder or Hub repo); with it, the protocol check runs.
@@ -237,9 +212,9 @@ def run_preflight(
     if model:
         check_generation_protocol(report, model, model_revision, base_model)
     if base_url:
-        models = _check_served(report, "generation", base_url, served_model or "", api_key)
+        models = _check_served(report, "generation", base_url, served_model or "", api_key_env)
         if models is not None:
-            context, needed = models.get(served_model), required_context(recipe)
+            context, needed = models.get(served_model or ""), required_context(recipe)
             if context is None:
                 report.add("generation", True, f"{base_url} does not advertise max_model_len; not checked")
             elif context < needed:
@@ -260,12 +235,11 @@ def run_preflight(
             roles += [("refusal judge", judge.judge), ("rubric judge", judge.judge)]
         checked = set()
         for role, endpoint in roles:
-            url, model = endpoint.base_url, endpoint.model
-            if (url, model) in checked:
-                report.add(role, True, f"same server and model as an earlier role ({model!r})")
+            url, model, key_env = endpoint.base_url, endpoint.model, endpoint.api_key_env
+            if (url, model, key_env) in checked:
+                report.add(role, True, f"same server, model and key as an earlier role ({model!r})")
                 continue
-            checked.add((url, model))
-            key = endpoint.api_key()
-            if _check_served(report, role, url, model, key) is not None:
-                _check_answers(report, role, url, model, key)
+            checked.add((url, model, key_env))
+            if _check_served(report, role, url, model, key_env) is not None:
+                _check_answers(report, role, url, model, key_env)
     return report

@@ -124,7 +124,7 @@ def run_eval(
     cache_dir: Path | None = None,
     task_sources: dict[str, str] | None = None,
     judge=None,
-    api_key: str | None = None,
+    api_key_env: str | None = None,
     inprocess_model=None,
     request_timeout_s: float | None = None,
     retry_failed: bool = False,
@@ -143,6 +143,7 @@ def run_eval(
         cache_dir: teacher-engine cache for generations and judges (re-runs cost 0 requests).
         task_sources: task name → source override.
         judge: a JudgeConfig, or None to skip LLM judges (safety tasks then report string-match only).
+        api_key_env: the variable holding the generation server's key (None: `$OPENAI_API_KEY`, else none).
         inprocess_model: an already loaded lighteval model to reuse (tests, demo).
         request_timeout_s: per-request timeout of the endpoint backend (None: none for a local server).
         retry_failed: re-send generations whose failure is recorded in the cache.
@@ -175,7 +176,7 @@ def run_eval(
             base_url,
             served_model,
             None if cache_dir is None else Path(cache_dir),
-            api_key,
+            api_key_env,
             request_timeout_s=request_timeout_s,
             retry_failed=retry_failed,
         )

@@ -28,7 +28,8 @@ A responder may also return a dict: the assistant `message` itself.
 
 `/v1/models` lists the served models with `max_model_len`, as vLLM does; a request whose estimated prompt
 tokens + `max_tokens` exceed it is answered 400 with vLLM's wording, and with `served_models` given, a request
-for another model is answered 404.
+for another model is answered 404. With `api_key` set, like `vllm serve --api-key`, every `/v1` request without
+`Authorization: Bearer <api_key>` is answered 401 `{"error": "Unauthorized"}` (and counted in `refused_auth`).
 """
 
 from __future__ import annotations
@@ -110,7 +111,10 @@ class _State:
         served_models: list[str] | None = None,
         max_model_len: int = DEFAULT_MAX_MODEL_LEN,
         huge_bytes: int = 64 * 2**20,
+        api_key: str | None = None,
     ):
+        self.api_key = api_key
+        self.refused_auth = 0
         self.huge_bytes = int(huge_bytes)
         self.auth_echo: Callable[[str], str] | None = None
         if reasoning_form is not None and reasoning_form not in REASONING_FORMS:
@@ -266,6 +270,10 @@ class _App:
         path = path.split("?", 1)[0]
         self.current_authorization = headers.get("authorization", "")
         self.state.authorizations[self.current_authorization] += 1
+        key = self.state.api_key
+        if key and path.startswith("/v1/") and self.current_authorization != f"Bearer {key}":
+            self.state.refused_auth += 1
+            return _response(401, {"error": "Unauthorized"})  # vLLM's --api-key answer
         if path == "/v1/chat/completions" and method == "POST":
             return await self.chat(json.loads(body))
         if path == "/v1/models":
@@ -277,7 +285,8 @@ class _App:
             return _response(200, {"object": "list", "data": data})
         if path == "/_scripted/stats":
             s = self.state
-            return _response(200, {"total": s.total, "by_key": dict(s.by_key), "batches_created": s.batches_created})
+            stats = {"total": s.total, "by_key": dict(s.by_key), "batches_created": s.batches_created}
+            return _response(200, stats | {"refused_auth": s.refused_auth})
         if path == "/v1/files" and method == "POST":
             return self.upload(headers.get("content-type", ""), body)
         if path.startswith("/v1/files/") and path.endswith("/content"):
@@ -491,6 +500,8 @@ class ScriptedServer:
         served_models: Model ids listed by /v1/models and accepted (None: list "scripted-model", accept any).
         max_model_len: Context length advertised in /v1/models and enforced on prompt + max_tokens.
         huge_bytes: Body size of a `huge` fault's reply.
+        api_key: When set, answer 401 to every `/v1` request that does not send this key (as `vllm serve
+            --api-key` does); `refused_auth` counts them.
         auth_echo: How an `auth` fault's 401 message echoes the Authorization header (`Callable[[str], str]`, e.g.
             URL-encoded or split across lines; default: as received). Thread mode only.
         process: Run in a child process (uses the other core; only the default responder, counts over HTTP).
@@ -513,6 +524,7 @@ class ScriptedServer:
         served_models: list[str] | None = None,
         max_model_len: int = DEFAULT_MAX_MODEL_LEN,
         huge_bytes: int = 64 * 2**20,
+        api_key: str | None = None,
         auth_echo: Callable[[str], str] | None = None,
         process: bool = False,
         port: int = 0,
@@ -532,6 +544,7 @@ class ScriptedServer:
             served_models=served_models,
             max_model_len=max_model_len,
             huge_bytes=huge_bytes,
+            api_key=api_key,
         )
         self.state = _State(responder=responder, **self.options)  # validates the options in both modes
         self.state.auth_echo = auth_echo
@@ -623,7 +636,12 @@ class ScriptedServer:
     def _stats(self) -> dict[str, Any]:
         if self._child is None:
             s = self.state
-            return {"total": s.total, "by_key": dict(s.by_key), "batches_created": s.batches_created}
+            return {
+                "total": s.total,
+                "by_key": dict(s.by_key),
+                "batches_created": s.batches_created,
+                "refused_auth": s.refused_auth,
+            }
         with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/_scripted/stats", timeout=30) as response:
             return json.loads(response.read())
 
@@ -631,6 +649,11 @@ class ScriptedServer:
     def request_count(self) -> int:
         """Chat requests received so far (batch lines included)."""
         return self._stats()["total"]
+
+    @property
+    def refused_auth(self) -> int:
+        """Requests answered 401 because they did not send `api_key`."""
+        return self._stats()["refused_auth"]
 
     @property
     def batches_created(self) -> int:

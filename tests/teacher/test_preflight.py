@@ -19,8 +19,9 @@ def test_a_healthy_endpoint_reports_its_models_and_context():
     with ScriptedServer(served_models=["deepseek-r1"], max_model_len=16384) as server:
         report = preflight(_endpoint(server.base_url), max_tokens=8000, longest_prompt_chars=6000)
         assert server.request_count == 0  # nothing was generated
-    assert report.served_models == ["deepseek-r1"] and report.max_model_len == 16384
-    assert report.needed_tokens == 8000 + 2001
+    endpoint, context = report.checks
+    assert report.ok and endpoint["served_models"] == ["deepseek-r1"]
+    assert context["max_model_len"] == 16384 and context["needed_tokens"] == 8000 + 2001
 
 
 def test_a_down_endpoint_names_the_fix():
@@ -58,3 +59,60 @@ def test_a_missing_key_variable_is_named(monkeypatch):
     with ScriptedServer() as server:
         with pytest.raises(RecipeError, match="STAR1_PREFLIGHT_KEY"):
             preflight(_endpoint(server.base_url, api_key_env="STAR1_PREFLIGHT_KEY"), max_tokens=10)
+
+
+KEY = "sk-preflight-placeholder-0123456789abcdef"
+
+
+def test_the_key_the_endpoint_names_is_sent(monkeypatch):
+    monkeypatch.setenv("STAR1_PREFLIGHT_KEY", KEY)
+    with ScriptedServer(served_models=["deepseek-r1"], api_key=KEY) as server:
+        report = preflight(_endpoint(server.base_url, api_key_env="STAR1_PREFLIGHT_KEY"), max_tokens=10)
+        assert server.refused_auth == 0 and server.authorizations == {f"Bearer {KEY}": 1}
+    assert report.ok
+
+
+def test_no_key_names_the_flag_to_pass(monkeypatch):
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    with ScriptedServer(served_models=["deepseek-r1"], api_key=KEY) as server:
+        with pytest.raises(PreflightError, match=r"HTTP 401 .*no API key was sent; pass --api-key-env VAR"):
+            preflight(_endpoint(server.base_url), max_tokens=10)
+
+
+@pytest.mark.parametrize("variable", ["STAR1_PREFLIGHT_KEY", "OPENAI_API_KEY"])
+def test_a_refused_key_names_its_variable_never_the_key(monkeypatch, variable):
+    wrong = "sk-wrong-placeholder-fedcba9876543210"
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.setenv(variable, wrong)
+    extra = {"api_key_env": variable} if variable != "OPENAI_API_KEY" else {}
+    with ScriptedServer(served_models=["deepseek-r1"], api_key=KEY) as server:
+        with pytest.raises(PreflightError) as info:
+            preflight(_endpoint(server.base_url, **extra), max_tokens=10)
+    message = str(info.value)
+    assert (
+        f"refused the API key (from {variable}; HTTP 401" in message and f"put a valid key in ${variable}" in message
+    )
+    assert wrong not in message and KEY not in message
+    if variable == "OPENAI_API_KEY":  # the default variable: say how to name another one
+        assert "or pass --api-key-env VAR" in message
+
+
+def test_a_one_token_ping_sends_the_key_and_names_a_refusal(monkeypatch):
+    from star1_hub.teacher.preflight import ping
+
+    monkeypatch.setenv("STAR1_PREFLIGHT_KEY", KEY)
+    with ScriptedServer(served_models=["deepseek-r1"], api_key=KEY) as server:
+        ping(server.base_url, "deepseek-r1", "STAR1_PREFLIGHT_KEY")
+        assert server.request_count == 1 and server.refused_auth == 0
+        monkeypatch.setenv("STAR1_PREFLIGHT_KEY", "sk-wrong-placeholder-fedcba9876543210")
+        with pytest.raises(PreflightError, match=r"refused the API key \(from STAR1_PREFLIGHT_KEY"):
+            ping(server.base_url, "deepseek-r1", "STAR1_PREFLIGHT_KEY", key_flag="--judge-api-key-env")
+
+
+def test_a_server_without_a_model_list_is_a_note_not_an_error():
+    from star1_hub.teacher.preflight import ModelListing, check_served
+
+    listing = ModelListing("http://127.0.0.1:1/v1", None, "no listing")
+    check_served(listing, "anything")  # nothing to check against
+    with pytest.raises(PreflightError, match=r"pass --guard-model with one of those"):
+        check_served(ModelListing("http://127.0.0.1:1/v1", {"a": None}), "b", "--guard-model")

@@ -11,7 +11,8 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from star1_hub.evaluate.preflight import PreflightReport, check_generation_protocol, compare_generation_prompts
+from star1_hub.evaluate.preflight import check_generation_protocol, compare_generation_prompts
+from star1_hub.teacher.preflight import PreflightReport
 from star1_hub.train.record import TRAINING_RECORD
 from star1_hub.train.templates import (
     R1_ASSISTANT,
