@@ -5,24 +5,22 @@ a thin table and importing it does not load torch, datasets or the Hub client.
 
 Errors a user can cause (a repo, revision, file or local folder that does not exist, offline without a local
 copy, a stage config mismatch, broken YAML, an invalid value, an unreachable endpoint) are reported in one or two
-lines on stderr with exit code 2 (`star1_hub.cli_errors`); `star1 -v …` adds the traceback. Anything else is a
-bug and keeps its traceback. Library loggers (httpx, datasets, huggingface_hub, …) only speak at WARNING unless
-`-v` is given.
+lines on stderr with exit code 2 (`star1_hub.cli_errors`; the project's own are `star1_hub.errors.Star1Error`);
+`star1 -v …` adds the traceback. Anything else is a bug and keeps its traceback. Ctrl-C exits 130 with one line
+saying what was kept (`star1_hub.interrupt`). Library loggers (httpx, datasets, huggingface_hub, …) only speak
+at WARNING, and library warnings a user cannot act on are quiet, unless `-v` is given (`star1_hub.logs`).
 """
 
 from __future__ import annotations
 
 import importlib
-import logging
-import os
 import sys
 import traceback
 
 import typer
 from typer.core import TyperGroup
 
-USER_ERROR_EXIT_CODE = 2
-QUIET_LIBRARY_LOGGERS = ("httpx", "httpcore", "urllib3", "filelock", "datasets", "huggingface_hub", "fsspec")
+from star1_hub.logs import configure_logging
 
 
 class _Star1Group(TyperGroup):
@@ -31,10 +29,17 @@ class _Star1Group(TyperGroup):
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
+        except KeyboardInterrupt as exc:  # Ctrl-C: one line saying what was kept (see star1_hub.interrupt)
+            from star1_hub.interrupt import INTERRUPT_EXIT_CODE, interrupt_line
+
+            if ctx.params.get("verbose"):
+                traceback.print_exception(exc, file=sys.stderr)
+            typer.echo(interrupt_line(exc), err=True)
+            raise typer.Exit(INTERRUPT_EXIT_CODE) from None
         except Exception as exc:
             if (type(exc).__module__ or "").split(".")[0] in ("typer", "click"):
                 raise  # exits, aborts and usage errors: already handled the command-line way
-            from star1_hub.cli_errors import explain
+            from star1_hub.cli_errors import exit_code, explain
 
             lines = explain(exc)
             if lines is None:
@@ -43,7 +48,7 @@ class _Star1Group(TyperGroup):
                 traceback.print_exception(exc, file=sys.stderr)
             for line in lines:
                 typer.echo(line, err=True)
-            raise typer.Exit(USER_ERROR_EXIT_CODE) from exc
+            raise typer.Exit(exit_code(exc)) from exc
 
 
 app = typer.Typer(
@@ -74,26 +79,6 @@ for _name in _COMMAND_MODULES:
             raise
         continue
     _module.register(app)
-
-
-def configure_logging(verbose: bool) -> None:
-    """INFO for star1's own loggers (DEBUG with -v); libraries only at WARNING and Python warnings only with -v.
-
-    Without -v, `datasets`' progress bars (parquet conversion, split generation, `map`) are off, and so are the
-    Hub's upload / download bars when stderr is not a terminal (in logs they are one line per update). An
-    explicit `HF_DATASETS_DISABLE_PROGRESS_BARS` / `HF_HUB_DISABLE_PROGRESS_BARS` wins. Both libraries read
-    these variables when first imported, which happens after this (commands import them lazily).
-    """
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    for name in QUIET_LIBRARY_LOGGERS:
-        logging.getLogger(name).setLevel(logging.DEBUG if verbose else logging.WARNING)
-    # Python warnings (mostly libraries' FutureWarning / DeprecationWarning) go through logging: shown with -v.
-    logging.captureWarnings(True)
-    logging.getLogger("py.warnings").setLevel(logging.WARNING if verbose else logging.ERROR)
-    if not verbose:
-        os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")
-        if not sys.stderr.isatty():
-            os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 
 
 @app.callback()

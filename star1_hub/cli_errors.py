@@ -4,7 +4,8 @@
 traceback). It walks the exception and its causes, outermost first, so a project error that wraps a library
 error (e.g. a stage input error raised from `RepositoryNotFoundError`) speaks with the project's message.
 
-Library exception types are recognised by class name and top-level package, so this module imports nothing
+The project's own user errors derive from `star1_hub.errors.Star1Error` (their message is shown as written, the
+exit code is theirs: `exit_code()`). Library exception types are recognised by class name and top-level package, so this module imports nothing
 heavy and keeps working when an optional library is not installed.
 """
 
@@ -14,6 +15,8 @@ import os
 import re
 from collections.abc import Callable, Iterator
 from urllib.parse import unquote, urlsplit
+
+from star1_hub.errors import Star1Error
 
 MAX_PROJECT_LINES = 25  # our own messages are written to be read whole (a validation error lists its rows)
 
@@ -57,6 +60,22 @@ def _url_of(exc: BaseException) -> str | None:
     return None
 
 
+_READ_METHODS = ("GET", "HEAD", "OPTIONS")
+
+
+def _method_of(exc: BaseException) -> str | None:
+    """The HTTP method of the failed request (GET, POST, …), when the exception carries the request."""
+    for holder in (getattr(exc, "response", None), exc):
+        try:
+            request = getattr(holder, "request", None)
+        except RuntimeError:  # httpx raises when no request is attached
+            request = None
+        method = getattr(request, "method", None)
+        if method:
+            return str(method).upper()
+    return None
+
+
 def _hub_target(exc: BaseException) -> dict[str, str]:
     """Repo type, repo id, revision and file path parsed from the Hub URL of a failed request (what is known)."""
     url = _url_of(exc)
@@ -90,9 +109,8 @@ def _offline() -> bool:
 
 
 def _project(exc: BaseException) -> list[str] | None:
-    """Our own error types carry messages written for the user: show them as they are."""
-    module = type(exc).__module__ or ""
-    if not module.startswith("star1_hub.") or _is(exc, "star1_hub", "UnparseableOutput"):
+    """Our own user errors (`Star1Error`) carry messages written for the user: show them as they are."""
+    if not isinstance(exc, Star1Error):
         return None
     lines = [line.rstrip() for line in str(exc).strip().splitlines() if line.strip()] or [type(exc).__name__]
     if len(lines) > MAX_PROJECT_LINES:
@@ -137,10 +155,10 @@ def _refused_token(exc: BaseException) -> list[str] | None:
     what = f" for {target.get('type', 'repo')} {target['repo']!r}" if target.get("repo") else ""
     reason = "rejected the token" if status == 401 else "refused access"
     said = _first_line(str(getattr(exc, "server_message", None) or ""))
-    return [
-        f"error: {_endpoint()} {reason}{what} (HTTP {status}{': ' + said if said else ''})",
-        "log in with `hf auth login` or set HF_TOKEN to a token that may do this (write access to push)",
-    ]
+    method = _method_of(exc)
+    need = "a token with read access to it" if method in _READ_METHODS else "a token with write access to it"
+    fix = f"log in with `hf auth login` or set HF_TOKEN to {need if method else 'a token that may do this'}"
+    return [f"error: {_endpoint()} {reason}{what} (HTTP {status}{': ' + said if said else ''})", fix]
 
 
 def _revision_not_found(exc: BaseException) -> list[str] | None:
@@ -281,6 +299,11 @@ _EXPLAINERS: tuple[Callable[[BaseException], list[str] | None], ...] = (
     _missing_file,
     _library_value,
 )
+
+
+def exit_code(exc: BaseException) -> int:
+    """The exit code for a user error: the `exit_code` of the first `Star1Error` in the chain, else 2."""
+    return next((error.exit_code for error in _chain(exc) if isinstance(error, Star1Error)), Star1Error.exit_code)
 
 
 def explain(exc: BaseException) -> list[str] | None:

@@ -68,9 +68,11 @@ def register(app: typer.Typer) -> None:
         from star1_hub.home import star1_home
         from star1_hub.hub.auth import TokenError
         from star1_hub.hub.server import make_server
+        from star1_hub.ports import check_port_free
 
         console = Console()
         data_dir = data_dir or star1_home() / "hub"
+        check_port_free(port, host)  # a busy port: the same one line as every `serve` command (exit 2)
         try:
             limits = Limits(
                 max_json_bytes=max_json_bytes,

