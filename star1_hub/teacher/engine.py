@@ -15,30 +15,32 @@ import dataclasses
 import logging
 import time
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from star1_hub.interrupt import kept_on_interrupt
 from star1_hub.teacher.accounting import StageAccounting, price_for
 from star1_hub.teacher.cache import CacheWriter, RequestCache
-from star1_hub.teacher.endpoint import EngineConfig
 from star1_hub.teacher.limits import TokenBucket, backoff_delay
 from star1_hub.teacher.progress import LiveProgress, LiveStats
 from star1_hub.teacher.records import (
     ChatRequest,
     ChatResult,
+    EngineConfig,
     Reply,
     UnparseableOutput,
     request_body,
     request_key,
 )
 from star1_hub.teacher.redact import install_log_redaction, redact, register_key_env
+from star1_hub.teacher.structured import parse_json_output
 from star1_hub.teacher.transport import make_transport
 from star1_hub.think import answer_part, check_size, detect_form, normalise_reasoning
 
 logger = logging.getLogger(__name__)
 
+Parser = Callable[[str], Any]
 _DETAIL_CHARS = 500
 
 
@@ -128,20 +130,18 @@ class TeacherEngine:
 
     # --- public entry points ---------------------------------------------------------------------------------
 
-    def run(self, requests: Iterable[ChatRequest]) -> list[ChatResult]:
+    def run(self, requests: Iterable[ChatRequest], parser: Parser | None = None) -> list[ChatResult]:
         """Run requests and return one result per request, in input order (synchronous).
-
-        Each request reads its own reply: its `parse` (an `LLMTask` builds one from its response model and parse)
-        gives `ChatResult.parsed`, and anything it raises fails that request as "unparseable". A request without
-        `parse` keeps the reply's text only.
 
         Args:
             requests: The chat requests.
+            parser: Optional `Callable[[str], Any]` turning a response text into `ChatResult.parsed`; it raises
+                `UnparseableOutput` for bad text (the result then fails with reason "unparseable").
 
         Returns:
             A list of ChatResult, aligned with `requests`.
         """
-        coroutine = self.arun(requests)
+        coroutine = self.arun(requests, parser)
         cache_dir = self.config.cache_dir
         kept = (
             f"finished requests are in the cache {cache_dir}; re-run the same command to resume" if cache_dir else None
@@ -154,7 +154,7 @@ class TeacherEngine:
             with ThreadPoolExecutor(max_workers=1, thread_name_prefix="teacher-engine") as pool:
                 return pool.submit(asyncio.run, coroutine).result()
 
-    async def arun(self, requests: Iterable[ChatRequest]) -> list[ChatResult]:
+    async def arun(self, requests: Iterable[ChatRequest], parser: Parser | None = None) -> list[ChatResult]:
         """Async version of `run()`."""
         started = time.perf_counter()
         cfg, acc = self.config, self.accounting
@@ -169,15 +169,10 @@ class TeacherEngine:
                 unique[key] = _Pending(key, request, body, [position])
         acc.requests += len(requests)
 
-        pending = self._resolve_from_cache(unique)
-        # The bar counts rows as a stage summary does, over every run() of this engine (a stage maps its rows in
-        # batches through one engine): cached outcomes are finished from the start.
-        self._stats.total += len(requests)
-        for item in unique.values():
-            if item.result is not None:
-                self._stats.cached += len(item.positions)
-                self._stats.finish(item.result.error, item.result.finish_reason, len(item.positions))
+        pending = self._resolve_from_cache(unique, parser)
         if pending:
+            cached = sum(len(item.positions) for item in unique.values() if item.result is not None)
+            self._stats = LiveStats(total=len(pending), cached=cached)
             if cfg.cache_dir is not None:
                 self._writer = CacheWriter(cfg.cache_dir, cfg.stage, cfg.model, cfg.retry_failed)
             try:
@@ -185,9 +180,9 @@ class TeacherEngine:
                     if cfg.batch_api:
                         from star1_hub.teacher.batch import run_batch
 
-                        await run_batch(self, pending, progress)
+                        await run_batch(self, pending, parser, progress)
                     else:
-                        await self._run_live(pending, progress)
+                        await self._run_live(pending, parser, progress)
             finally:
                 if self._writer is not None:  # whatever finished is committed, even if the run is interrupted
                     writer, self._writer = self._writer, None
@@ -232,7 +227,7 @@ class TeacherEngine:
 
     # --- cache -----------------------------------------------------------------------------------------------
 
-    def _resolve_from_cache(self, unique: dict[str, _Pending]) -> list[_Pending]:
+    def _resolve_from_cache(self, unique: dict[str, _Pending], parser: Parser | None) -> list[_Pending]:
         if self.cache is None:
             return list(unique.values())
         keys = list(unique)
@@ -242,12 +237,12 @@ class TeacherEngine:
         pending = []
         for key, item in unique.items():
             if key in hits:
-                error, detail, parsed, reply = self.judge(item.request, hits[key])
+                error, detail, parsed, reply = self.judge(item.request, hits[key], parser)
                 item.result = self._result(
                     key, hits[key], parsed, error, detail, attempts=0, latency=0.0, cached=True, reply=reply
                 )
-            elif key in failures and self._parses_now(item, failures[key]):
-                pass  # an earlier unparseable answer satisfies the request's parse now: served without re-sending
+            elif key in failures and self._parses_now(item, failures[key], parser):
+                pass  # an earlier unparseable answer satisfies the current parser: served without re-sending
             elif key in failures:
                 failure = failures[key]
                 item.result = self._result(
@@ -266,11 +261,11 @@ class TeacherEngine:
             self.accounting.cached_hits += len(item.positions)
         return pending
 
-    def _parses_now(self, item: _Pending, failure: dict[str, Any]) -> bool:
+    def _parses_now(self, item: _Pending, failure: dict[str, Any], parser: Parser | None) -> bool:
         response = failure["response"]
         if failure["reason"] != "unparseable" or not response or response.get("finish_reason") == "length":
             return False
-        error, _, parsed, reply = self.judge(item.request, response)
+        error, _, parsed, reply = self.judge(item.request, response, parser)
         if error is not None:
             return False
         self.cache.put_result(item.key, self.config.stage, self.config.model, response)
@@ -311,11 +306,12 @@ class TeacherEngine:
             form=form,
         )
 
-    def judge(self, request: ChatRequest, payload: dict[str, Any]) -> tuple[str | None, str | None, Any, Reply | None]:
+    def judge(
+        self, request: ChatRequest, payload: dict[str, Any], parser: Parser | None
+    ) -> tuple[str | None, str | None, Any, Reply | None]:
         """Judge a response payload: (error reason or None, detail, parsed value, the Reply parsers saw).
 
-        The parsed value is `request.parse(reply)` (None for a request without `parse`). Any exception raised
-        while reading or parsing the reply (a parser's `UnparseableOutput`, but also a
+        Any exception raised while reading or parsing the reply (a parser's `UnparseableOutput`, but also a
         `RecursionError` on deeply nested JSON, a pydantic `ValidationError`, a `TypeError`) makes this one
         result `unparseable` with the exception as detail; it never escapes into the run.
         """
@@ -326,7 +322,13 @@ class TeacherEngine:
             return "content_filter", "the provider's content filter stopped the output", None, None
         try:
             reply = make_reply(payload, think=request.think)
-            parsed = request.parse(reply) if request.parse is not None else None
+            parsed = None
+            if request.schema is not None and request.parse is None:  # a task's parse validates with its model
+                parsed = parse_json_output(reply.answer, request.schema, allow_fence=not self.config.structured_output)
+            if request.parse is not None:
+                parsed = request.parse(reply)
+            elif parser is not None:
+                parsed = parser(reply.text if request.think else reply.content)
         except UnparseableOutput as exc:
             return "unparseable", str(exc)[:_DETAIL_CHARS], None, None
         except Exception as exc:  # noqa: BLE001 - row-level isolation: a parser bug fails this row only
@@ -359,7 +361,7 @@ class TeacherEngine:
             self.cache.put_outcomes(
                 [(item.key, payload, error, detail, attempts)], self.config.stage, self.config.model, False
             )
-        self._stats.finish(error, (payload or {}).get("finish_reason"), len(item.positions))
+        self._stats.finish(error)
 
     # --- the recorder interface used by the Batch API mode ----------------------------------------------------
 
@@ -380,7 +382,7 @@ class TeacherEngine:
 
         return make_openai_client(self.config)
 
-    async def _run_live(self, pending: list[_Pending], progress: LiveProgress) -> None:
+    async def _run_live(self, pending: list[_Pending], parser: Parser | None, progress: LiveProgress) -> None:
         cfg = self.config
         rpm = TokenBucket(cfg.rpm) if cfg.rpm else None
         tpm = TokenBucket(cfg.tpm, capacity=max(cfg.tpm / 10.0, 1.0)) if cfg.tpm else None  # 6 s of tokens
@@ -391,7 +393,7 @@ class TeacherEngine:
             while queue:
                 item = queue.popleft()
                 try:
-                    await self._send(transport, item, rpm, tpm)
+                    await self._send(transport, item, parser, rpm, tpm)
                 except Exception as exc:  # noqa: BLE001 - row-level isolation: one bad response fails one row
                     detail = f"unexpected {type(exc).__name__} while handling the response: {exc}"[:_DETAIL_CHARS]
                     logger.warning("request %s: %s", item.key[:12], redact(detail, cfg.api_key))
@@ -409,7 +411,9 @@ class TeacherEngine:
         finally:
             await transport.close()
 
-    async def _send(self, transport, item: _Pending, rpm: TokenBucket | None, tpm: TokenBucket | None) -> None:
+    async def _send(
+        self, transport, item: _Pending, parser: Parser | None, rpm: TokenBucket | None, tpm: TokenBucket | None
+    ) -> None:
         cfg, acc, stats = self.config, self.accounting, self._stats
         started = time.perf_counter()
         attempts = output_failures = 0
@@ -431,7 +435,7 @@ class TeacherEngine:
                 acc.add_usage(payload["usage"])
                 if tpm is not None:
                     tpm.adjust(charged - payload["usage"]["prompt_tokens"] - payload["usage"]["completion_tokens"])
-                error, detail, parsed, reply = self.judge(item.request, payload)
+                error, detail, parsed, reply = self.judge(item.request, payload, parser)
                 if error is None:
                     acc.retries += attempts - 1
                     self.record(item, payload, parsed, None, None, attempts, time.perf_counter() - started, reply)
