@@ -98,7 +98,7 @@ def generate_endpoint(
     Returns:
         (generations in task/row/sample order, the engine's accounting dict).
     """
-    from star1_hub.teacher import ChatRequest, EngineConfig, TeacherEngine
+    from star1_hub.teacher import ChatRequest, EndpointConfig, TeacherEngine
 
     requests, keys = [], []
     for task, rows in work:
@@ -112,20 +112,17 @@ def generate_endpoint(
                     )
                 )
                 keys.append((task.name, str(row["id"]), sample))
-    engine = TeacherEngine(
-        EngineConfig(
-            base_url=base_url,
-            model=served_model,
-            api_key_env=api_key_env,
-            concurrency=recipe.concurrency,
-            cache_dir=cache_dir,
-            stage="eval-generate",
-            timeout_s=default_request_timeout(base_url, request_timeout_s),
-            retry_failed=retry_failed,
-            structured_output=False,
-            output_retries=0,  # a truncated generation is a result (counted), not a failure to retry
-        )
+    endpoint = EndpointConfig(
+        base_url=base_url,
+        model=served_model,
+        api_key_env=api_key_env,
+        concurrency=recipe.concurrency,
+        timeout_s=default_request_timeout(base_url, request_timeout_s),
+        retry_failed=retry_failed,
+        structured_output=False,
+        output_retries=0,  # a truncated generation is a result (counted), not a failure to retry
     )
+    engine = TeacherEngine(endpoint.engine_config("eval-generate", cache_dir))
     results = engine.run(requests)
     generations = []
     for (task_name, row_id, sample), result in zip(keys, results, strict=True):

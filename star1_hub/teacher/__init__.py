@@ -11,14 +11,19 @@ Importing this package is cheap; `openai` is loaded when the first request is se
 
 from star1_hub.errors import RecipeError, UnparseableOutput
 from star1_hub.teacher.accounting import DEFAULT_PRICES, StageAccounting
-from star1_hub.teacher.endpoint import RETRY_POLICIES, EndpointConfig, endpoint_from_flags, parse_param_flags
+from star1_hub.teacher.endpoint import (
+    RETRY_POLICIES,
+    EndpointConfig,
+    EngineConfig,
+    endpoint_from_flags,
+    parse_param_flags,
+)
 from star1_hub.teacher.engine import TeacherEngine
 from star1_hub.teacher.preflight import PreflightError, PreflightReport, preflight
 from star1_hub.teacher.records import (
     FAILURE_REASONS,
     ChatRequest,
     ChatResult,
-    EngineConfig,
     Reply,
     request_body,
     request_key,

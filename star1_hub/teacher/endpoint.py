@@ -1,5 +1,7 @@
 """`EndpointConfig`: where an LLM lives and how hard it may be driven — one type for curation, judges, eval
 generation and the build scripts, loaded the same way from a YAML block and from command-line flags.
+`EngineConfig`, what a `TeacherEngine` runs with, is an `EndpointConfig` plus the settings of one run (stage,
+cache, progress, prices): the endpoint's fields are declared and validated once, here.
 
     endpoint = EndpointConfig.from_mapping(yaml_block, where="star1.yaml: teacher")
     engine = TeacherEngine(endpoint.engine_config(stage="reason", cache_dir="cache"))
@@ -10,6 +12,7 @@ the key is read from the environment only where a request is sent.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
 import os
@@ -133,8 +136,8 @@ class EndpointConfig:
 
     @classmethod
     def field_names(cls) -> tuple[str, ...]:
-        """The keys a YAML block or flag set may give."""
-        return tuple(f.name for f in dataclasses.fields(cls))
+        """The keys a YAML block or flag set may give (the endpoint's fields, never a run's)."""
+        return tuple(f.name for f in dataclasses.fields(EndpointConfig))
 
     @classmethod
     def from_mapping(
@@ -206,13 +209,77 @@ class EndpointConfig:
 
     def public_dict(self) -> dict[str, Any]:
         """The settings that go into dataset cards and manifests (the key's variable name only, never a key)."""
-        return dataclasses.asdict(self)
+        return {name: copy.deepcopy(getattr(self, name)) for name in EndpointConfig.field_names()}
 
-    def engine_config(self, stage: str = "default", cache_dir: Path | str | None = None, **runtime: Any):
-        """The `EngineConfig` of one stage on this endpoint (`runtime`: progress, prices, batch polling)."""
-        from star1_hub.teacher.records import EngineConfig
+    def engine_config(
+        self, stage: str = "default", cache_dir: Path | str | None = None, **runtime: Any
+    ) -> EngineConfig:
+        """The `EngineConfig` of one stage on this endpoint (`runtime`: progress, prices, batch polling).
 
-        return EngineConfig.from_endpoint(self, stage=stage, cache_dir=cache_dir, **runtime)
+        The endpoint's `params` travel along: `run_task` sends them over each task's own params.
+        """
+        settings = {name: getattr(self, name) for name in EndpointConfig.field_names()}
+        settings["params"] = dict(self.params)
+        return EngineConfig(**settings, stage=stage, cache_dir=cache_dir, **runtime)
+
+
+@dataclass
+class EngineConfig(EndpointConfig):
+    """The configuration of a `TeacherEngine` (one stage): an `EndpointConfig` plus the settings of the run.
+
+    Build it with `endpoint.engine_config(stage, cache_dir)`; the endpoint fields (base_url, model, api_key_env,
+    params, concurrency, rpm, tpm, timeout_s, max_attempts, output_retries, back-off, structured_output,
+    batch_api, transport, retry_failed) are `EndpointConfig`'s, validated the same way.
+
+    Args (the run's own):
+        api_key: API key for this process only; None reads `$<api_key_env>`, else `$OPENAI_API_KEY`, else
+            "EMPTY" (local servers). Never logged, stored or pickled (a pickled config reads the environment).
+        cache_dir: Directory of the sqlite request cache (`teacher_cache.sqlite`), None to disable caching.
+        stage: Stage name for accounting and for the batch-job table.
+        prices: Price overrides `{model: (usd_per_1M_prompt_tokens, usd_per_1M_completion_tokens)}`.
+        progress: Show a live progress bar.
+        batch_poll_s: Seconds between Batch API status polls.
+        batch_completion_window: `completion_window` of created batch jobs.
+        max_response_bytes: Largest reply body read; a longer one is stopped there and fails the attempt
+            (`server_error`), so a broken gateway cannot exhaust memory.
+    """
+
+    api_key: str | None = field(default=None, repr=False, compare=False)
+    cache_dir: Path | str | None = None
+    stage: str = "default"
+    prices: dict[str, tuple[float, float]] | None = None
+    progress: bool = True
+    batch_poll_s: float = 10.0
+    batch_completion_window: str = "24h"
+    max_response_bytes: int = 8 * 2**20  # transport.MAX_RESPONSE_BYTES (not imported: this module stays light)
+
+    def __post_init__(self) -> None:
+        from star1_hub.teacher.redact import register_secret
+
+        self.validate("EngineConfig")
+        register_secret(self.api_key)  # redacted from every detail, log line and cached reply of this process
+        if not isinstance(self.max_response_bytes, int) or self.max_response_bytes < 1024:
+            raise RecipeError(
+                f"EngineConfig: `max_response_bytes` = {self.max_response_bytes!r} is invalid; give an integer ≥ 1024"
+            )
+        if self.cache_dir is not None:
+            self.cache_dir = Path(self.cache_dir)
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["api_key"] = None  # keys are never pickled: the unpickled config reads the environment
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+
+    def resolved_api_key(self) -> str:
+        """The key to send: the configured one, else `$<api_key_env>`, else `$OPENAI_API_KEY`, else "EMPTY".
+
+        Raises:
+            RecipeError: `api_key_env` names a variable that is not set.
+        """
+        return self.api_key or read_api_key(self.api_key_env)
 
 
 def _url_credentials(url: str) -> str | None:

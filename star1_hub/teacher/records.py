@@ -1,4 +1,5 @@
-"""The engine's data types: requests, results, configuration, and the canonical request key."""
+"""The engine's data types: requests, results, and the canonical request key (its configuration, `EngineConfig`,
+is an `EndpointConfig` plus run settings: star1_hub.teacher.endpoint)."""
 
 from __future__ import annotations
 
@@ -6,13 +7,9 @@ import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from star1_hub.errors import UnparseableOutput
-
-if TYPE_CHECKING:
-    from star1_hub.teacher.endpoint import EndpointConfig
 
 # Failure reasons a ChatResult.error can carry.
 FAILURE_REASONS = (
@@ -110,143 +107,6 @@ class ChatResult:
     def ok(self) -> bool:
         """True when the request succeeded."""
         return self.error is None
-
-
-@dataclass
-class EngineConfig:
-    """Configuration of a TeacherEngine (one stage).
-
-    Args:
-        base_url: OpenAI-compatible endpoint, e.g. `http://127.0.0.1:8000/v1` or `https://api.openai.com/v1`.
-        model: Model name sent with every request (part of the cache key).
-        api_key: API key for this process only; None reads `$<api_key_env>`, else `$OPENAI_API_KEY`, else
-            "EMPTY" (local servers). Never logged, stored or pickled (a pickled config reads the environment).
-        api_key_env: Name of the environment variable holding the key.
-        params: The endpoint's generation parameters; `run_task` sends them over each task's own params.
-        concurrency: Maximum requests in flight.
-        rpm: Requests-per-minute limit (token bucket), None for no limit.
-        tpm: Tokens-per-minute limit (prompt estimate + max_tokens, corrected by the reported usage), None for none.
-        timeout_s: Per-attempt timeout in seconds; None for no total timeout.
-        max_attempts: Attempts per request, retries included.
-        cache_dir: Directory of the sqlite request cache (`teacher_cache.sqlite`), None to disable caching.
-        stage: Stage name for accounting and for the batch-job table.
-        retry_failed: Re-send requests whose failure is recorded in the cache (otherwise they are returned as failed).
-        structured_output: Send `response_format=json_schema` when a request has a schema.
-        batch_api: Use the provider's Batch API (`/v1/files` + `/v1/batches`) instead of live requests.
-        prices: Price overrides `{model: (usd_per_1M_prompt_tokens, usd_per_1M_completion_tokens)}`.
-        output_retries: Extra attempts for `length`, `content_filter` and `unparseable` outputs.
-        backoff_base_s: First back-off delay (doubles per attempt, full jitter).
-        backoff_max_s: Longest back-off or Retry-After wait honoured.
-        progress: Show a live progress bar.
-        batch_poll_s: Seconds between Batch API status polls.
-        batch_completion_window: `completion_window` of created batch jobs.
-        transport: "openai" (`openai.AsyncOpenAI`, default) or "aiohttp" (a lean session posting the same
-            request; about 4x less CPU per request, for high-rate local servers). See `star1_hub.teacher.transport`.
-        max_response_bytes: Largest reply body read; a longer one is stopped there and fails the attempt
-            (`server_error`), so a broken gateway cannot exhaust memory.
-    """
-
-    base_url: str = "http://127.0.0.1:8000/v1"
-    model: str = "smollm2"
-    api_key: str | None = field(default=None, repr=False, compare=False)
-    concurrency: int = 64
-    rpm: float | None = None
-    tpm: float | None = None
-    timeout_s: float | None = 300.0
-    max_attempts: int = 5
-    cache_dir: Path | str | None = None
-    stage: str = "default"
-    retry_failed: bool = False
-    structured_output: bool = True
-    batch_api: bool = False
-    prices: dict[str, tuple[float, float]] | None = None
-    output_retries: int = 1
-    backoff_base_s: float = 1.0
-    backoff_max_s: float = 60.0
-    progress: bool = True
-    batch_poll_s: float = 10.0
-    batch_completion_window: str = "24h"
-    transport: str = "openai"
-    api_key_env: str | None = None
-    params: dict[str, Any] = field(default_factory=dict)
-    max_response_bytes: int = 8 * 2**20  # transport.MAX_RESPONSE_BYTES (not imported: records stays light)
-
-    def __post_init__(self) -> None:
-        from star1_hub.teacher.redact import register_secret, url_credentials
-
-        if not isinstance(self.base_url, str) or (found := url_credentials(self.base_url)):
-            raise ValueError(
-                f"EngineConfig.base_url carries credentials ({found}); give the bare endpoint URL and the key "
-                "through api_key_env (the URL is written into cache keys, records and cards)"
-            )
-        register_secret(self.api_key)  # redacted from every detail, log line and cached reply of this process
-        if not isinstance(self.max_response_bytes, int) or self.max_response_bytes < 1024:
-            raise ValueError(
-                f"EngineConfig.max_response_bytes must be an integer ≥ 1024, got {self.max_response_bytes!r}"
-            )
-        if self.concurrency < 1:
-            raise ValueError(f"EngineConfig.concurrency must be ≥ 1, got {self.concurrency}")
-        if self.max_attempts < 1:
-            raise ValueError(f"EngineConfig.max_attempts must be ≥ 1, got {self.max_attempts}")
-        if self.transport not in ("openai", "aiohttp"):
-            raise ValueError(f"EngineConfig.transport must be 'openai' or 'aiohttp', got {self.transport!r}")
-        for name in ("rpm", "tpm"):
-            value = getattr(self, name)
-            if value is not None and value <= 0:
-                raise ValueError(f"EngineConfig.{name} must be positive or None, got {value}")
-        if self.cache_dir is not None:
-            self.cache_dir = Path(self.cache_dir)
-
-    def __getstate__(self) -> dict[str, Any]:
-        state = dict(self.__dict__)
-        state["api_key"] = None  # keys are never pickled: the unpickled config reads the environment
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
-
-    def resolved_api_key(self) -> str:
-        """The key to send: the configured one, else `$<api_key_env>`, else `$OPENAI_API_KEY`, else "EMPTY".
-
-        Raises:
-            RecipeError: `api_key_env` names a variable that is not set.
-        """
-        if self.api_key:
-            return self.api_key
-        from star1_hub.teacher.endpoint import read_api_key
-
-        return read_api_key(self.api_key_env)
-
-    @classmethod
-    def from_endpoint(
-        cls, endpoint: EndpointConfig, stage: str = "default", cache_dir: Path | str | None = None, **runtime: Any
-    ) -> EngineConfig:
-        """The engine configuration of one stage on `endpoint` (the one place that maps the fields).
-
-        `runtime` sets the engine-only fields: progress, prices, batch_poll_s, batch_completion_window.
-        `endpoint.params` travel along: `run_task` sends them over each task's own params.
-        """
-        return cls(
-            base_url=endpoint.base_url,
-            model=endpoint.model,
-            api_key_env=endpoint.api_key_env,
-            params=dict(endpoint.params),
-            concurrency=endpoint.concurrency,
-            rpm=endpoint.rpm,
-            tpm=endpoint.tpm,
-            timeout_s=endpoint.timeout_s,
-            max_attempts=endpoint.max_attempts,
-            output_retries=endpoint.output_retries,
-            backoff_base_s=endpoint.backoff_base_s,
-            backoff_max_s=endpoint.backoff_max_s,
-            structured_output=endpoint.structured_output,
-            batch_api=endpoint.batch_api,
-            transport=endpoint.transport,
-            retry_failed=endpoint.retry_failed,
-            cache_dir=cache_dir,
-            stage=stage,
-            **runtime,
-        )
 
 
 def response_format(request: ChatRequest) -> dict[str, Any]:

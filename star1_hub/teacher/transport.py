@@ -30,8 +30,8 @@ import logging
 import time
 from typing import Any
 
+from star1_hub.teacher.endpoint import EngineConfig
 from star1_hub.teacher.limits import parse_retry_after
-from star1_hub.teacher.records import EngineConfig
 from star1_hub.teacher.redact import redact, scrub
 
 logger = logging.getLogger(__name__)

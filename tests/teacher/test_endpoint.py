@@ -59,7 +59,7 @@ def test_engine_config_is_built_from_the_endpoint_and_never_pickles_a_key(monkey
     config = endpoint.engine_config(stage="reason", cache_dir="cache")
     assert isinstance(config, EngineConfig) and config.stage == "reason" and config.timeout_s is None
     assert config.resolved_api_key() == "secret-value-123456"
-    explicit = EngineConfig(api_key="explicit-secret-abcdef")
+    explicit = EngineConfig(base_url="http://h/v1", model="m", api_key="explicit-secret-abcdef")
     assert b"explicit-secret-abcdef" not in pickle.dumps(explicit)
     assert "secret" not in repr(config) + repr(endpoint) + repr(explicit)
     monkeypatch.delenv("STAR1_TEST_KEY")

@@ -59,6 +59,10 @@ def test_declared_length_above_the_limit_and_compressed_bodies_are_refused_befor
 
 
 def test_the_limit_is_validated_and_defaults_to_the_transport_bound():
-    assert EngineConfig().max_response_bytes == MAX_RESPONSE_BYTES == 8 * MiB
+    assert (
+        EngineConfig(base_url="http://127.0.0.1:8000/v1", model="m").max_response_bytes
+        == MAX_RESPONSE_BYTES
+        == 8 * MiB
+    )
     with pytest.raises(ValueError, match="max_response_bytes"):
         fast_config("http://127.0.0.1:1/v1", max_response_bytes=0)

@@ -57,4 +57,4 @@ def test_api_key_from_environment(monkeypatch, tmp_path, caplog):
         engine.run(questions(3))
         assert server.authorizations[f"Bearer {SECRET}"] == 3
     assert SECRET not in _everything_written(tmp_path, caplog, engine)
-    assert SECRET not in repr(EngineConfig(api_key=SECRET))
+    assert SECRET not in repr(EngineConfig(base_url="http://127.0.0.1:8000/v1", model="m", api_key=SECRET))
