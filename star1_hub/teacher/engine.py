@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from star1_hub.interrupt import kept_on_interrupt
 from star1_hub.teacher.accounting import StageAccounting, price_for
 from star1_hub.teacher.cache import CacheWriter, RequestCache
 from star1_hub.teacher.endpoint import EngineConfig
@@ -141,12 +142,17 @@ class TeacherEngine:
             A list of ChatResult, aligned with `requests`.
         """
         coroutine = self.arun(requests, parser)
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            return asyncio.run(coroutine)
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="teacher-engine") as pool:
-            return pool.submit(asyncio.run, coroutine).result()
+        cache_dir = self.config.cache_dir
+        kept = (
+            f"finished requests are in the cache {cache_dir}; re-run the same command to resume" if cache_dir else None
+        )
+        with kept_on_interrupt(kept):
+            try:
+                asyncio.get_running_loop()
+            except RuntimeError:
+                return asyncio.run(coroutine)
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="teacher-engine") as pool:
+                return pool.submit(asyncio.run, coroutine).result()
 
     async def arun(self, requests: Iterable[ChatRequest], parser: Parser | None = None) -> list[ChatResult]:
         """Async version of `run()`."""
