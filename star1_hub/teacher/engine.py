@@ -170,9 +170,14 @@ class TeacherEngine:
         acc.requests += len(requests)
 
         pending = self._resolve_from_cache(unique, parser)
+        # The bar counts rows as a stage summary does, over every run() of this engine (a stage maps its rows in
+        # batches through one engine): cached outcomes are finished from the start.
+        self._stats.total += len(requests)
+        for item in unique.values():
+            if item.result is not None:
+                self._stats.cached += len(item.positions)
+                self._stats.finish(item.result.error, item.result.finish_reason, len(item.positions))
         if pending:
-            cached = sum(len(item.positions) for item in unique.values() if item.result is not None)
-            self._stats = LiveStats(total=len(pending), cached=cached)
             if cfg.cache_dir is not None:
                 self._writer = CacheWriter(cfg.cache_dir, cfg.stage, cfg.model, cfg.retry_failed)
             try:
@@ -361,7 +366,7 @@ class TeacherEngine:
             self.cache.put_outcomes(
                 [(item.key, payload, error, detail, attempts)], self.config.stage, self.config.model, False
             )
-        self._stats.finish(error)
+        self._stats.finish(error, (payload or {}).get("finish_reason"), len(item.positions))
 
     # --- the recorder interface used by the Batch API mode ----------------------------------------------------
 

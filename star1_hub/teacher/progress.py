@@ -1,7 +1,10 @@
-"""The engine's live progress bar: done / truncated / failed / cached / in flight / req/s (rich, on stderr).
+"""The engine's live progress bar: done / failed / truncated / cached / in flight / req/s (rich, on stderr).
 
-`truncated` counts outputs that hit the token limit (finish_reason `length`): they are kept (and, in evaluation,
-judged), so they are not shown as failed; `cached` counts answers served from the request cache this run.
+The bar counts results as the stage summary counts rows: one per request row (a request repeated by several rows
+counts for each), answers served from the request cache included (`cached` says how many), so its last line
+agrees with the summary's `ok` / `failed`. `done` and `failed` follow the result's error (a failed row of the
+summary, whatever the reason); `truncated` counts outputs that hit the token limit (finish_reason `length`) among
+them: failed where the task refuses a cut-off output (curation), done where it keeps one.
 """
 
 from __future__ import annotations
@@ -23,24 +26,24 @@ class LiveStats:
     sent: int = 0
     started: float = field(default_factory=time.monotonic)
 
-    def finish(self, error: str | None) -> None:
-        """Count one finished request by its outcome."""
+    def finish(self, error: str | None, finish_reason: str | None = None, rows: int = 1) -> None:
+        """Count a finished request (for the `rows` rows that asked it) by its outcome."""
         if error is None:
-            self.done += 1
-        elif error == "length":
-            self.truncated += 1
+            self.done += rows
         else:
-            self.failed += 1
+            self.failed += rows
+        if error == "length" or finish_reason == "length":
+            self.truncated += rows
 
     @property
     def finished(self) -> int:
-        """Requests with a final outcome (done, truncated or failed)."""
-        return self.done + self.truncated + self.failed
+        """Rows with a final outcome (done or failed)."""
+        return self.done + self.failed
 
     def line(self) -> str:
         """The bar's status text."""
         return (
-            f"done {self.done} · truncated {self.truncated} · failed {self.failed} · cached {self.cached} · "
+            f"done {self.done} · failed {self.failed} · truncated {self.truncated} · cached {self.cached} · "
             f"in flight {self.inflight} · {self.rate():.1f} req/s"
         )
 

@@ -167,6 +167,9 @@ class TaskCounts:
 
     `sent` counts rows answered by a request this run; `cached` rows answered from the request cache (no request
     sent). `ok` and `failed` cover both: `sent + cached = ok + failed` minus the `bad_input` rows, never prompted.
+    `forms` counts the `ok` rows by the reasoning form their row records (`provenance.reasoning_form`, e.g. `json`
+    for the reason stage's JSON format; rows without provenance: the form the reply arrived in), so it says what
+    the rows say (empty for a stage that records no form, e.g. classify).
     """
 
     stage: str
@@ -217,6 +220,15 @@ def count_errors(before, after, stage: str, cached: int = 0) -> TaskCounts:
     counts.sent -= cached
     counts.cached = cached
     return counts
+
+
+def _recorded_form(row: dict[str, Any], reply_form: str | None) -> str | None:
+    """The reasoning form an answered row records in its provenance (None: a stage that records none, e.g.
+    classify); for a task without provenance, the form its reply arrived in."""
+    provenance = row.get("provenance")
+    if isinstance(provenance, dict):
+        return provenance.get("reasoning_form")
+    return reply_form or "none"
 
 
 def _endpoint_params(engine) -> dict[str, Any]:
@@ -276,8 +288,6 @@ def run_task(dataset, task: LLMTask, engine, batch_size: int = 512, params: dict
         results = engine.run(requests) if requests else []
         for i, result in zip(todo, results, strict=True):
             from_cache += bool(result.cached)
-            if result.form:
-                forms[result.form] += 1
             if result.error is not None:
                 rows[i]["error"] = f"{task.name}:{result.error}"
                 if result.error_detail:
@@ -288,6 +298,9 @@ def run_task(dataset, task: LLMTask, engine, batch_size: int = 512, params: dict
                 examples.setdefault(reason, f"finish_reason={result.finish_reason!r}")
             else:
                 rows[i].update(result.parsed or {})
+                form = _recorded_form(rows[i], result.form)
+                if form is not None:
+                    forms[form] += 1
         return {column: [row.get(column) for row in rows] for column in columns}
 
     fingerprint = hashlib.sha256(f"{dataset._fingerprint}:{task.name}:{id(engine)}".encode()).hexdigest()[:32]
