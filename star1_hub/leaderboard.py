@@ -293,12 +293,12 @@ def terminal_table(rows: list[dict], width: int, title: str | None = None):
 
 def show(org: str, token: str | None = None, as_json: bool = False) -> list[dict]:
     """Print the leaderboard (a table that fits the terminal, or a JSON list for scripts) and return its rows."""
-    from rich.console import Console
+    from star1_hub.console_tables import table_console
 
     rows = load_rows(org, token)
     if as_json:
         sys.stdout.write(json.dumps(rows, indent=2, sort_keys=True) + "\n")
         return rows
-    console = Console()
+    console = table_console()  # the terminal's width; into a pipe or a log, wide enough that no id is cut
     console.print(terminal_table(rows, console.width, title=f"{leaderboard_repo(org)} ({len(rows)} rows)"))
     return rows

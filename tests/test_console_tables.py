@@ -48,3 +48,26 @@ def test_missing_values_render_empty_and_headers_are_readable():
         fit_table([{"name": "x"}], ["name", "samples"], key_columns=["name"], headers={"samples": "sample count"})
     )
     assert "sample count" in text and "None" not in text
+
+
+LONG_ROWS = [{"model": "my-org/" + "SmolLM2-135M-Instruct-STAR1-demo-with-a-long-name-" * 3, "safety": "62.5"}]
+
+
+def test_into_a_pipe_a_table_takes_its_natural_width_and_cuts_no_name(monkeypatch, capsys):
+    """Output that is not a terminal has no edge: rich's 80-column default would fold the id."""
+    from star1_hub.console_tables import table_console
+
+    monkeypatch.delenv("COLUMNS", raising=False)
+    table_console().print(fit_table(LONG_ROWS, ["model", "safety"], key_columns=["model"]))
+    out = capsys.readouterr().out
+    assert "┃ model" in out  # a table, not the one-block-per-row layout of a narrow terminal
+    assert any(LONG_ROWS[0]["model"] in line and "62.5" in line for line in out.splitlines())
+
+
+def test_a_set_width_is_still_kept_into_a_pipe(monkeypatch, capsys):
+    from star1_hub.console_tables import table_console
+
+    monkeypatch.setenv("COLUMNS", "80")
+    table_console().print(fit_table(LONG_ROWS, ["model", "safety"], key_columns=["model"]))
+    lines = capsys.readouterr().out.splitlines()
+    assert all(len(line) <= 80 for line in lines) and "┃" not in "\n".join(lines)

@@ -55,16 +55,14 @@ def _print_tasks(as_json: bool = False) -> None:
     """Print the task list: an 80-column-safe table (task names never cut) or JSON for scripts."""
     import json
 
-    from rich.console import Console
-
-    from star1_hub.console_tables import fit_table
+    from star1_hub.console_tables import fit_table, table_console
 
     rows = list_tasks_table()
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
         return
     columns = ["name", "suite", "kind", "source", "samples", "description"]
-    Console().print(fit_table(rows, columns, key_columns=["name"], title="star1 eval tasks"))
+    table_console().print(fit_table(rows, columns, key_columns=["name"], title="star1 eval tasks"))
 
 
 @eval_app.callback(invoke_without_command=True)
@@ -93,9 +91,7 @@ def graders_command(
     grader: list[str] = typer.Option([], "--grader", help="Only this grader (repeatable; default: all)."),
 ) -> None:
     """Print each grader's measured agreement with its labelled validation data (a missing one says so)."""
-    from rich.console import Console
-
-    from star1_hub.console_tables import fit_table
+    from star1_hub.console_tables import fit_table, table_console
     from star1_hub.evaluate.graders import GRADERS, validation_rows
 
     unknown = [name for name in grader if name not in GRADERS]
@@ -114,7 +110,7 @@ def graders_command(
         for row in rows
     ]
     columns = ["grader", "agreement", "n", "split", "source"]
-    Console().print(fit_table(table_rows, columns, key_columns=["grader"], title="star1 eval graders"))
+    table_console().print(fit_table(table_rows, columns, key_columns=["grader"], title="star1 eval graders"))
 
 
 API_KEY_ENV_HELP = (
