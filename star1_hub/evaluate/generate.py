@@ -122,7 +122,7 @@ def generate_endpoint(
         structured_output=False,
         output_retries=0,  # a truncated generation is a result (counted), not a failure to retry
     )
-    engine = TeacherEngine(endpoint.engine_config("eval-generate", cache_dir))
+    engine = TeacherEngine(endpoint.engine_config("eval-generate", cache_dir), keep_truncated=True)
     results = engine.run(requests)
     generations = []
     for (task_name, row_id, sample), result in zip(keys, results, strict=True):

@@ -87,10 +87,13 @@ class TeacherEngine:
 
     Args:
         config: The stage's EngineConfig.
+        keep_truncated: The caller keeps an output cut at the token limit as a result (evaluation), so the
+            progress bar counts it as done (and truncated); otherwise as failed (and truncated), as a stage does.
     """
 
-    def __init__(self, config: EngineConfig):
+    def __init__(self, config: EngineConfig, *, keep_truncated: bool = False):
         self.config = config
+        self.keep_truncated = keep_truncated
         register_key_env(config.api_key_env)  # its value is redacted from every detail, reply and log line
         install_log_redaction()  # every log record of the process (ours and the HTTP libraries') is redacted
         self.accounting = StageAccounting(
@@ -100,7 +103,7 @@ class TeacherEngine:
             batch_api=config.batch_api,
         )
         self._cache: RequestCache | None = None
-        self._stats = LiveStats()
+        self._stats = LiveStats(keep_truncated=keep_truncated)
         self._writer: CacheWriter | None = None
 
     def __repr__(self) -> str:
@@ -122,11 +125,12 @@ class TeacherEngine:
     def __getstate__(self) -> dict[str, Any]:
         # Picklable for datasets.map (fingerprinting, num_proc > 1): the sqlite connection is reopened lazily in
         # each process. Accounting then counts per process.
-        return {"config": self.config, "accounting": self.accounting}
+        return {"config": self.config, "accounting": self.accounting, "keep_truncated": self.keep_truncated}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.config, self.accounting = state["config"], state["accounting"]
-        self._cache, self._stats, self._writer = None, LiveStats(), None
+        self.keep_truncated = state.get("keep_truncated", False)
+        self._cache, self._stats, self._writer = None, LiveStats(keep_truncated=self.keep_truncated), None
 
     # --- public entry points ---------------------------------------------------------------------------------
 

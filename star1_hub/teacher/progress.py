@@ -24,11 +24,12 @@ class LiveStats:
     cached: int = 0
     inflight: int = 0
     sent: int = 0
+    keep_truncated: bool = False  # an output cut at the token limit is a result (evaluation), not a failure
     started: float = field(default_factory=time.monotonic)
 
     def finish(self, error: str | None, finish_reason: str | None = None, rows: int = 1) -> None:
         """Count a finished request (for the `rows` rows that asked it) by its outcome."""
-        if error is None:
+        if error is None or (error == "length" and self.keep_truncated):
             self.done += rows
         else:
             self.failed += rows
