@@ -209,21 +209,36 @@ class _PrefixSplit:
             self.rows[order], self.tail[order], self.head_norm[order], self.tail_start[order], self.norm[order]
         ), order
 
-    def mass_before(self, row_ids: np.ndarray, columns: np.ndarray, start: int, stop: int) -> np.ndarray:
-        """Σ x_f² over the features of rows `row_ids` (all in [start, stop)) with frequency rank < `columns`."""
+    def chunk_mass(self, start: int, stop: int) -> _ChunkMass:
+        """The cumulative squared mass of rows [start, stop), for `_ChunkMass.before` lookups."""
         lo, hi = self.rows.indptr[start], self.rows.indptr[stop]
+        stride = self.rows.shape[1] + 1
         local_keys = (
-            np.repeat(np.arange(stop - start, dtype=np.int64), np.diff(self.rows.indptr[start : stop + 1]))
-            * (self.rows.shape[1] + 1)
+            np.repeat(np.arange(stop - start, dtype=np.int64), np.diff(self.rows.indptr[start : stop + 1])) * stride
             + self.rows.indices[lo:hi]
         )
         cumulative = np.r_[0.0, np.cumsum(self.rows.data[lo:hi] ** 2)]
-        at = np.searchsorted(local_keys, (row_ids - start) * (self.rows.shape[1] + 1) + columns)
-        first = self.rows.indptr[row_ids] - lo
-        return cumulative[at] - cumulative[first]
+        return _ChunkMass(start, stride, local_keys, cumulative, self.rows.indptr[start : stop + 1] - lo)
 
 
-_Y_BLOCK_ROWS = 65536
+@dataclass
+class _ChunkMass:
+    """Prefix masses of a chunk of rows (columns in frequency order), computed once per chunk."""
+
+    start: int
+    stride: int
+    local_keys: np.ndarray  # local row × stride + column, sorted
+    cumulative: np.ndarray  # running Σ x_f² over the chunk's entries, with a leading 0
+    first: np.ndarray  # offset of each local row's first entry
+
+    def before(self, row_ids: np.ndarray, columns: np.ndarray) -> np.ndarray:
+        """Σ x_f² over the features of rows `row_ids` (global ids in the chunk) with frequency rank < `columns`."""
+        local = row_ids - self.start
+        at = np.searchsorted(self.local_keys, local * self.stride + columns)
+        return np.maximum(self.cumulative[at] - self.cumulative[self.first[local]], 0.0)
+
+
+_Y_BLOCK_ROWS = 16384
 
 
 def _prefix_pairs(a: sparse.csr_matrix, b: sparse.csr_matrix | None, threshold: float, chunk_rows: int) -> CosinePairs:
@@ -256,11 +271,12 @@ def _prefix_pairs(a: sparse.csr_matrix, b: sparse.csr_matrix | None, threshold: 
     passes = [(split_a, split_b, False)] if self_pairs else [(split_a, split_b, False), (split_b, split_a, True)]
     for x_side, y_side, swapped in passes:
         # the y tails, transposed once per block of rows (slicing and transposing per chunk would cost O(rows)
-        # per chunk, i.e. quadratic in the rows)
+        # per chunk, i.e. quadratic in the rows); a block's rows start their tails at most at its last row's start
         n_y = y_side.rows.shape[0]
         y_blocks = [
-            (low, min(low + _Y_BLOCK_ROWS, n_y), y_side.tail[low : low + _Y_BLOCK_ROWS].T.tocsr())
+            (low, high, y_side.tail[low:high].T.tocsr(), int(y_side.tail_start[high - 1]), y_side.head_norm[low:high])
             for low in range(0, n_y, _Y_BLOCK_ROWS)
+            for high in [min(low + _Y_BLOCK_ROWS, n_y)]
         ]
         for start in range(0, x_side.rows.shape[0], chunk_rows):
             stop = min(start + chunk_rows, x_side.rows.shape[0])
@@ -273,13 +289,27 @@ def _prefix_pairs(a: sparse.csr_matrix, b: sparse.csr_matrix | None, threshold: 
             if first_y >= n_y:
                 continue
             x_tail = x_side.tail[start:stop]
+            mass = x_side.chunk_mass(start, stop)
+            x_ids = np.arange(start, stop)
             parts = []
-            for low, high, y_tail_t in y_blocks:
-                if high > first_y:
-                    product = (x_tail @ y_tail_t).tocoo()
-                    parts.append(
-                        (product.row.astype(np.int64) + start, product.col.astype(np.int64) + low, product.data)
-                    )
+            for low, high, y_tail_t, last_start, y_head_norm in y_blocks:
+                if high <= first_y:
+                    continue
+                product = x_tail @ y_tail_t
+                if not product.nnz:
+                    continue
+                # cheap first cut, valid for the whole block: ‖x before y's tail‖ ≤ ‖x before the block's last
+                # tail start‖ (the exact bound below is never larger, and the doubled slack covers rounding)
+                reach = np.sqrt(mass.before(x_ids, np.full(len(x_ids), last_start)))
+                need = (threshold - 2 * _BOUND_SLACK) - np.repeat(reach, np.diff(product.indptr)) * y_head_norm[
+                    product.indices
+                ]
+                hits = np.flatnonzero(product.data >= need)
+                if len(hits):
+                    xs = np.searchsorted(product.indptr, hits, side="right") - 1 + start
+                    parts.append((xs, product.indices[hits].astype(np.int64) + low, product.data[hits]))
+            if not parts:
+                continue
             xs, ys, partial = (np.concatenate(values) for values in zip(*parts, strict=True))
             x_first, y_first = x_side.tail_start[xs], y_side.tail_start[ys]
             if self_pairs:
@@ -289,8 +319,7 @@ def _prefix_pairs(a: sparse.csr_matrix, b: sparse.csr_matrix | None, threshold: 
             else:
                 keep = x_first <= y_first
             xs, ys, partial, y_first = xs[keep], ys[keep], partial[keep], y_first[keep]
-            before = np.maximum(x_side.mass_before(xs, y_first, start, stop), 0.0)
-            bound = partial + np.sqrt(before) * y_side.head_norm[ys]
+            bound = partial + np.sqrt(mass.before(xs, y_first)) * y_side.head_norm[ys]
             keep = bound >= threshold - _BOUND_SLACK
             xs, ys = xs[keep], ys[keep]
             if not len(xs):
