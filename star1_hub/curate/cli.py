@@ -25,25 +25,6 @@ curate_app = typer.Typer(
 )
 
 
-def _endpoint_block(**flags) -> dict:
-    """The flags that were given, as an endpoint block (`params` merged from --params JSON and --param k=v)."""
-    from star1_hub.errors import RecipeError
-    from star1_hub.teacher.endpoint import parse_param_flags
-
-    params_json, param_items = flags.pop("params_json"), flags.pop("param_items")
-    try:
-        params = json.loads(params_json) if params_json else {}
-    except json.JSONDecodeError as exc:
-        raise RecipeError(f"--params is not valid JSON: {exc.msg}; e.g. --params '{{\"temperature\": 0}}'") from None
-    if not isinstance(params, dict):
-        raise RecipeError("--params must be a JSON object, e.g. --params '{\"temperature\": 0}'")
-    params |= parse_param_flags(param_items)
-    block = {key: value for key, value in flags.items() if value is not None}
-    if params:
-        block["params"] = params
-    return block
-
-
 def _print_counts(console, counts) -> None:
     """The counts as JSON, then the server's (or parser's) own message for each failure reason."""
     from rich.markup import escape
@@ -71,13 +52,24 @@ def _make_command(stage: str):
         concurrency: int | None = typer.Option(None, "--concurrency", help="Requests in flight (default 64)."),
         rpm: float | None = typer.Option(None, "--rpm", help="Requests per minute limit."),
         tpm: float | None = typer.Option(None, "--tpm", help="Tokens per minute limit."),
-        timeout: float | None = typer.Option(None, "--timeout", help="Seconds per request attempt (default 300)."),
+        timeout_s: float | None = typer.Option(
+            None, "--timeout-s", "--timeout", help="Seconds per request attempt (default 300)."
+        ),
         retry_policy: str | None = typer.Option(
             None, "--retry-policy", help="paper-r1 | paper-gpt4o | engine | judge (attempts and re-samples)."
         ),
         max_attempts: int | None = typer.Option(None, "--max-attempts", help="Attempts per request."),
         output_retries: int | None = typer.Option(
             None, "--output-retries", help="Re-samples of truncated / unparseable outputs (within the attempts)."
+        ),
+        backoff_base_s: float | None = typer.Option(
+            None, "--backoff-base-s", help="First back-off delay after a transient failure (default 1; doubles)."
+        ),
+        backoff_max_s: float | None = typer.Option(
+            None, "--backoff-max-s", help="Longest back-off or Retry-After wait honoured (default 60)."
+        ),
+        transport: str | None = typer.Option(
+            None, "--transport", help="openai (the SDK, default) | aiohttp (lean, for high-rate local servers)."
         ),
         batch_api: bool | None = typer.Option(None, "--batch-api", help="Use the provider Batch API (50% cheaper)."),
         no_structured_output: bool = typer.Option(
@@ -110,9 +102,10 @@ def _make_command(stage: str):
         from rich.markup import escape
 
         from star1_hub.curate.options import StageContext, StageOptions
-        from star1_hub.curate.pipeline import StageFailed, estimate_stage, run_stage, stage_endpoint
+        from star1_hub.curate.pipeline import StageFailed, estimate_stage, run_stage
         from star1_hub.curate.stage import get_stage
         from star1_hub.home import star1_home
+        from star1_hub.teacher.endpoint import endpoint_from_flags
 
         console = Console()
         spec = get_stage(stage)
@@ -131,24 +124,28 @@ def _make_command(stage: str):
         StageContext.load(model or "", options)  # the policy / prompt texts, before anything is read or sent
         endpoint = None
         if spec.calls_model:
-            block = _endpoint_block(
+            endpoint = endpoint_from_flags(  # the YAML blocks' parser, with the stage's paper defaults
                 base_url=base_url,
                 model=model,
                 api_key_env=api_key_env,
                 params_json=params,
-                param_items=param,
+                params=param,
                 concurrency=concurrency,
                 rpm=rpm,
                 tpm=tpm,
-                timeout_s=timeout,
+                timeout_s=timeout_s,
                 retry_policy=retry_policy,
                 max_attempts=max_attempts,
                 output_retries=output_retries,
+                backoff_base_s=backoff_base_s,
+                backoff_max_s=backoff_max_s,
                 batch_api=batch_api,
                 structured_output=False if no_structured_output else None,
+                transport=transport,
                 retry_failed=retry_failed,
+                defaults=spec.endpoint_defaults,
+                where="command-line flags",
             )
-            endpoint = stage_endpoint(stage, block, where="command-line flags")
         if dry_run:
             if endpoint is None:
                 console.print(f"{stage} calls no model: nothing to estimate")

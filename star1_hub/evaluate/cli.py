@@ -189,7 +189,10 @@ def run_command(
         None, "--judge-api-key-env", help=API_KEY_ENV_HELP.format(what="the judge's server")
     ),
     request_timeout: float = typer.Option(
-        None, "--request-timeout", help="Seconds per generation request (default: none for a local server, 300 else)."
+        None,
+        "--timeout-s",
+        "--request-timeout",
+        help="Seconds per generation request attempt (default: none for a local server, 300 else).",
     ),
     retry_failed: bool = typer.Option(False, "--retry-failed", help="Re-send generations that failed before."),
     allow_failures: bool = typer.Option(
@@ -223,6 +226,7 @@ def run_command(
     from rich.table import Table
 
     from star1_hub.evaluate.aggregate import failing_tasks
+    from star1_hub.evaluate.generate import default_request_timeout
     from star1_hub.evaluate.preflight import run_preflight
     from star1_hub.evaluate.prompts import PromptDirError, use_prompt_dir
     from star1_hub.evaluate.recipe import load_recipe
@@ -252,7 +256,11 @@ def run_command(
         raise typer.BadParameter("is the key of --base-url's server: give --base-url", param_hint="'--api-key-env'")
     if backend == "endpoint" and base_url:  # the same validation as every endpoint (e.g. a key given as its name)
         endpoint_from_flags(
-            base_url=base_url, model=served, api_key_env=api_key_env, where="--base-url / --api-key-env"
+            base_url=base_url,
+            model=served,
+            api_key_env=api_key_env,
+            timeout_s=default_request_timeout(base_url, request_timeout),  # 0: none, as documented
+            where="--base-url / --api-key-env / --timeout-s",
         )
     judge = _judge_config(
         judge_base_url, judge_model, guard_base_url, guard_model, cache, guard_api_key_env, judge_api_key_env

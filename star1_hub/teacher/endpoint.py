@@ -313,6 +313,23 @@ def parse_param_flags(values: list[str] | None, where: str = "--param") -> dict[
     return params
 
 
+def parse_params_json(text: str | None, where: str = "--params") -> dict[str, Any]:
+    """The `--params` JSON object (None or empty: {}).
+
+    Raises:
+        RecipeError: not valid JSON, or not an object.
+    """
+    if not text:
+        return {}
+    try:
+        params = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise RecipeError(f"{where} is not valid JSON: {exc.msg}; e.g. {where} '{{\"temperature\": 0}}'") from None
+    if not isinstance(params, dict):
+        raise RecipeError(f"{where} must be a JSON object, e.g. {where} '{{\"temperature\": 0}}'")
+    return params
+
+
 def endpoint_from_flags(
     *,
     base_url: str | None,
@@ -320,20 +337,27 @@ def endpoint_from_flags(
     where: str = "command-line flags",
     defaults: dict[str, Any] | None = None,
     params: list[str] | dict[str, Any] | None = None,
+    params_json: str | None = None,
     **flags: Any,
 ) -> EndpointConfig:
-    """Build an `EndpointConfig` from typer flag values with the same parser as the YAML blocks.
+    """Build an `EndpointConfig` from typer flag values with the same parser as the YAML blocks: the one way every
+    command (`star1 curate`, `star1 eval`, the judges) turns flags into an endpoint.
 
-    Flags left at None are not given (the defaults or the dataclass defaults apply). `params` accepts the raw
-    `--param key=value` list or a dict. Example in a typer command:
+    Flags are named as the YAML keys (`--timeout-s` for `timeout_s`, `--backoff-base-s`, `--transport`, ...);
+    flags left at None are not given (the defaults or the dataclass defaults apply). `params` accepts the raw
+    `--param key=value` list or a dict; `params_json` the `--params` JSON object, which the `--param` items
+    override. Example in a typer command:
 
         endpoint = endpoint_from_flags(base_url=base_url, model=model, api_key_env=api_key_env,
                                        params=param, concurrency=concurrency, retry_policy=retry_policy)
     """
     block: dict[str, Any] = {"base_url": base_url, "model": model, **flags}
     block = {key: value for key, value in block.items() if value is not None}
+    merged = parse_params_json(params_json)
     if params:
-        block["params"] = params if isinstance(params, dict) else parse_param_flags(params)
+        merged |= params if isinstance(params, dict) else parse_param_flags(params)
+    if merged:
+        block["params"] = merged
     return EndpointConfig.from_mapping(block, where=where, defaults=defaults)
 
 

@@ -78,15 +78,21 @@ def test_unknown_or_missing_yaml_keys_name_the_file_and_key(tmp_path):
 
 def test_cli_flags_and_yaml_block_give_the_same_endpoint():
     from star1_hub.curate.builds import endpoint_from
-    from star1_hub.curate.cli import _endpoint_block
-    from star1_hub.curate.pipeline import stage_endpoint
+    from star1_hub.curate.stage import get_stage
+    from star1_hub.teacher.endpoint import endpoint_from_flags
 
     yaml_block = {"base_url": "http://h/v1", "model": "r1", "params": {"max_tokens": 512}, "concurrency": 4}
     from_yaml = endpoint_from({"_path": "x.yaml", "teacher": yaml_block}, "teacher", "reason")
     flags = dict.fromkeys(("api_key_env", "rpm", "tpm", "timeout_s", "retry_policy", "max_attempts"))
-    flags |= dict.fromkeys(("output_retries", "batch_api", "structured_output", "retry_failed"))
-    block = _endpoint_block(
-        base_url="http://h/v1", model="r1", params_json=None, param_items=["max_tokens=512"], concurrency=4, **flags
+    flags |= dict.fromkeys(("output_retries", "batch_api", "structured_output", "retry_failed", "transport"))
+    from_flags = endpoint_from_flags(  # as `star1 curate reason` calls it
+        base_url="http://h/v1",
+        model="r1",
+        params_json=None,
+        params=["max_tokens=512"],
+        concurrency=4,
+        defaults=get_stage("reason").endpoint_defaults,
+        **flags,
     )
-    assert stage_endpoint("reason", block, where="flags") == from_yaml
+    assert from_flags == from_yaml
     assert from_yaml.max_attempts == 10  # the reason stage's paper retry policy fills what the block leaves out
