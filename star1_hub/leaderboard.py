@@ -17,8 +17,10 @@ import logging
 import sys
 from pathlib import Path
 
+from star1_hub.errors import Star1Error
 from star1_hub.space.app import (
     ROWS_PATH,
+    LeaderboardNotFound,
     benchmarks_of,
     flags_of,
     partial_benchmarks,
@@ -36,6 +38,32 @@ ERROR_LABELS = ("unparseable", "error")  # judge labels counted as errors of a b
 
 def leaderboard_repo(org: str) -> str:
     return f"{org}/{LEADERBOARD_NAME}"
+
+
+class LeaderboardNotFoundError(Star1Error, LookupError):
+    """`<org>/star1-leaderboard` does not exist on the Hub: a missing leaderboard, which is not an empty one."""
+
+    def __init__(self, org: str, endpoint: str):
+        self.org, self.repo_id = org, leaderboard_repo(org)
+        super().__init__(
+            f"the leaderboard dataset {self.repo_id} does not exist on {endpoint} (or it is private)\n"
+            f"`star1 eval run … --org {org}` creates it with its first result; otherwise check --org, or log in "
+            "(`hf auth login` / HF_TOKEN) for a private one"
+        )
+
+
+def require_leaderboard(org: str, token: str | None = None) -> str:
+    """The leaderboard's repo id, once the Hub confirms it exists.
+
+    Raises:
+        LeaderboardNotFoundError: it does not exist (or is private and `token` cannot read it).
+    """
+    from huggingface_hub import HfApi, constants
+
+    repo_id = leaderboard_repo(org)
+    if not HfApi(token=token).repo_exists(repo_id, repo_type="dataset", token=token):
+        raise LeaderboardNotFoundError(org, constants.ENDPOINT)
+    return repo_id
 
 
 def _expected_size(task_name: str) -> int | None:
@@ -213,15 +241,17 @@ def render_plot(rows: list[dict]) -> bytes | None:
 
 
 def load_rows(org: str, token: str | None = None, revision: str | None = None) -> list[dict]:
-    """Current leaderboard rows ([] when the dataset or its rows file does not exist yet)."""
-    from huggingface_hub import hf_hub_download
-    from huggingface_hub.errors import EntryNotFoundError, RepositoryNotFoundError
+    """Current leaderboard rows ([] when the dataset exists but has no rows file yet: an empty leaderboard).
+
+    Raises:
+        LeaderboardNotFoundError: the dataset does not exist (nothing was ever published under `org`).
+    """
+    from star1_hub.space.app import load_rows as load_repo_rows
 
     try:
-        path = hf_hub_download(leaderboard_repo(org), ROWS_PATH, repo_type="dataset", token=token, revision=revision)
-    except (RepositoryNotFoundError, EntryNotFoundError):
-        return []
-    return [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
+        return load_repo_rows(leaderboard_repo(org), token=token, revision=revision)
+    except LeaderboardNotFound as exc:
+        raise LeaderboardNotFoundError(org, exc.endpoint) from None
 
 
 def append_row(org: str, row: dict, token: str | None = None) -> str:
@@ -292,7 +322,11 @@ def terminal_table(rows: list[dict], width: int, title: str | None = None):
 
 
 def show(org: str, token: str | None = None, as_json: bool = False) -> list[dict]:
-    """Print the leaderboard (a table that fits the terminal, or a JSON list for scripts) and return its rows."""
+    """Print the leaderboard (a table that fits the terminal, or a JSON list for scripts) and return its rows.
+
+    Raises:
+        LeaderboardNotFoundError: the leaderboard does not exist (an existing empty one prints "0 rows").
+    """
     from star1_hub.console_tables import table_console
 
     rows = load_rows(org, token)

@@ -71,11 +71,16 @@ def push_space(org: str, space_id: str | None = None, token: str | None = None) 
 
     Returns:
         The Space id.
+
+    Raises:
+        LeaderboardNotFoundError: `<org>/star1-leaderboard` does not exist (a Space over nothing is refused).
     """
     from huggingface_hub import HfApi
 
     from star1_hub.hub.commit import Changes, commit_to_hub, parse_ref
+    from star1_hub.leaderboard import require_leaderboard
 
+    require_leaderboard(org, token)
     space_id = parse_ref(space_id or default_space_id(org), what="--space").repo_id
     files = space_files(org)
     card = files.pop("README.md")
@@ -91,6 +96,30 @@ def push_space(org: str, space_id: str | None = None, token: str | None = None) 
     return space_id
 
 
+def runs_spaces(endpoint: str | None = None) -> bool:
+    """Whether the Hub at `endpoint` (default: the configured one) runs Spaces: huggingface.co does, a local
+    Hub (`star1 hub serve`) only stores their files."""
+    from urllib.parse import urlsplit
+
+    from huggingface_hub import constants
+
+    host = (urlsplit(endpoint or constants.ENDPOINT).hostname or "").lower()
+    return host in ("huggingface.co", "hf.co") or host.endswith(".huggingface.co")
+
+
+def where_to_see(org: str, space_id: str) -> str:
+    """What `star1 leaderboard space` prints after the push: the Space's page, or on a Hub that does not run
+    Spaces, the command that serves the same app locally."""
+    from huggingface_hub import constants
+
+    if runs_spaces():
+        return f"pushed Space {space_id}: {constants.ENDPOINT}/spaces/{space_id}"
+    return (
+        f"pushed Space {space_id} to {constants.ENDPOINT}, which stores a Space's files but does not run it; "
+        f"see the app with: star1 leaderboard serve --org {org}"
+    )
+
+
 class SpaceDependencyError(Star1Error, RuntimeError):
     """gradio (the `space` extra) is not installed."""
 
@@ -100,8 +129,9 @@ def serve(org: str, port: int = 7860, host: str = "127.0.0.1", block: bool = Tru
 
     Raises:
         SpaceDependencyError: gradio is missing (the message says what to install).
+        LeaderboardNotFoundError: `<org>/star1-leaderboard` does not exist.
     """
-    from star1_hub.leaderboard import leaderboard_repo
+    from star1_hub.leaderboard import leaderboard_repo, require_leaderboard
     from star1_hub.space.app import serve as serve_app
 
     try:
@@ -111,4 +141,5 @@ def serve(org: str, port: int = 7860, host: str = "127.0.0.1", block: bool = Tru
             f'the leaderboard app needs gradio: pip install "star1-hub[space]" (gradio=={GRADIO_VERSION})'
         ) from None
 
+    require_leaderboard(org)
     return serve_app(leaderboard_repo(org), host=host, port=port, block=block)

@@ -27,13 +27,14 @@ def leaderboard_space(
     org: str = typer.Option(..., "--org", help=ORG_HELP),
     space: str = typer.Option(None, "--space", help="Space id ORG/NAME (default: <org>/star1-leaderboard-space)."),
 ) -> None:
-    """Push the leaderboard Space (Gradio app, README front matter, requirements) in one commit."""
-    from huggingface_hub import constants
+    """Push the leaderboard Space (Gradio app, README front matter, requirements) in one commit.
 
-    from star1_hub.space import push_space
+    On huggingface.co it prints the Space's page; on a Hub that does not run Spaces (a local one), the command
+    that serves the same app locally."""
+    from star1_hub.space import push_space, where_to_see
 
     space_id = push_space(org, space)
-    typer.echo(f"pushed Space {space_id}: {constants.ENDPOINT}/spaces/{space_id}")
+    typer.echo(where_to_see(org, space_id))
 
 
 @leaderboard_app.command("serve")

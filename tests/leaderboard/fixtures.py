@@ -75,3 +75,67 @@ def publish_pair(api, org: str) -> tuple[str, str]:
     append_row(org, row_from_results(make_results(base, safety=37.5, xstest=87.5, math=25.0), "demo"))
     append_row(org, row_from_results(make_results(tuned, safety=62.5, xstest=75.0, math=0.0, errors=1), "demo"))
     return base, tuned
+
+
+PAPER_TASKS = (  # the paper suite's benchmarks and their kinds (star1_hub.evaluate.registry)
+    ("strongreject", "harmful"),
+    ("jbb", "harmful"),
+    ("wildchat", "harmful"),
+    ("wildjailbreak", "harmful"),
+    ("xstest_safe", "overrefusal"),
+    ("xstest_unsafe", "overrefusal"),
+    ("aime24", "integer"),
+    ("math500", "math"),
+    ("gpqa_diamond", "choice"),
+    ("mmlu_pro", "choice"),
+    ("humaneval", "code"),
+)
+
+
+def make_suite_results(
+    model: str, *, safety: float, xstest: float, reasoning: float, n_prompts: int = 30, errors: int = 0
+) -> dict:
+    """A `run_eval` results dict over the paper suite's 11 benchmarks, each on `n_prompts` prompts (so most are
+    flagged partial) with the same score per group; `errors` generation errors on mmlu_pro."""
+    score = {"harmful": safety, "overrefusal": xstest}
+    tasks = {
+        name: {
+            "kind": kind,
+            "headline_metric": "safety_rate_full" if kind == "harmful" else "pass@1",
+            "headline": score.get(kind, reasoning),
+            "n_prompts": n_prompts,
+            "n_samples": n_prompts,
+            "generation_errors": errors if name == "mmlu_pro" else 0,
+            "truncated": 0,
+        }
+        for name, kind in PAPER_TASKS
+    }
+    results = make_results(model, safety=safety, xstest=xstest, math=reasoning, recipe="paper")
+    results["tasks"] = tasks
+    results["summary"] |= {"reasoning_average": reasoning, "n_samples": n_prompts * len(PAPER_TASKS)}
+    return results
+
+
+def publish_board(api, org: str) -> dict[str, str]:
+    """A paper-suite leaderboard of three models: a base, its STAR-1 fine-tune and a second fine-tune (another
+    seed) at the very same point; the fine-tunes record the base in their cards. Returns role -> model id."""
+    from star1_hub.leaderboard import append_row, row_from_results
+
+    models = {
+        "base": f"{org}/DeepSeek-R1-Distill-Qwen-1.5B",
+        "tuned": f"{org}/DeepSeek-R1-Distill-Qwen-1.5B-STAR1",
+        "seed2": f"{org}/DeepSeek-R1-Distill-Qwen-1.5B-STAR1-seed2",
+    }
+    base_card = "---\nlicense: mit\n---\n# base\n"
+    tuned_card = f"---\nlicense: mit\nbase_model: {models['base']}\ntags:\n- star1-hub\n- sft\n---\n# tuned\n"
+    scores = {
+        "base": {"safety": 41.5, "xstest": 96.0, "reasoning": 44.2},
+        "tuned": {"safety": 88.4, "xstest": 90.5, "reasoning": 43.9, "errors": 2},
+        "seed2": {"safety": 88.4, "xstest": 90.5, "reasoning": 43.9},
+    }
+    for role, repo in models.items():
+        api.create_repo(repo, exist_ok=True)
+        card = base_card if role == "base" else tuned_card
+        api.upload_file(path_or_fileobj=card.encode(), path_in_repo="README.md", repo_id=repo)
+        append_row(org, row_from_results(make_suite_results(repo, **scores[role]), "all"))
+    return models
