@@ -66,22 +66,26 @@ SANDBOX_WORKDIR = "/tmp/humaneval"
 SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 """Mounted read-only into the sandbox (a symlink, as on merged-/usr systems, is recreated as a symlink)."""
 
-# Runs as `python -I -c DRIVER <program> <uid> <nproc>` with the token on stdin. It drops to <uid> when it is root in
-# the sandbox, then sets the process limit (here, not before bwrap: bwrap's own forks must not count the evaluating
-# user's other processes; in a user namespace the limit then counts this sandbox's processes only), moves the original stdout to a private descriptor, sends the candidate's stdin/stdout/stderr to
+# Runs as `python -I -c DRIVER <program> <uid> <nproc> <limits>` with the token on stdin. It drops to <uid> when it is
+# root in the sandbox, then sets the process limit (here, not before bwrap: bwrap's own forks must not count the
+# evaluating user's other processes; in a user namespace the limit then counts this sandbox's processes only) and
+# the other rlimits (`_limit_args`: address space, file size, open files, CPU, core; set here rather than in a
+# `preexec_fn`, which would make every candidate start a full fork() of the evaluating process — with a model
+# loaded, that copy costs more than the candidate — where without one subprocess uses vfork), moves the original stdout to a private descriptor, sends the candidate's stdin/stdout/stderr to
 # /dev/null, runs the program in a fresh namespace (like the official harness's `exec(program, {})`) and writes
 # the token only after it returned. Any exception, SystemExit included, is a failure named by its type.
 DRIVER = """\
 import os, resource, sys
-def _driver(path, uid, nproc):
+def _driver(path, uid, nproc, limits):
     if uid >= 0 and os.getuid() == 0:
         os.setgroups([])
         os.setresgid(uid, uid, uid)
         os.setresuid(uid, uid, uid)
-    try:
-        resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
-    except (ValueError, OSError):
-        pass
+    for name, value in [("RLIMIT_NPROC", nproc)] + [(k, int(v)) for k, v in (p.split("=") for p in limits.split(","))]:
+        try:
+            resource.setrlimit(getattr(resource, name), (value, value))
+        except (ValueError, OSError):  # a hard limit already lower than ours stays as it is
+            pass
     token = os.read(0, 64)
     channel = os.dup(1)
     null = os.open(os.devnull, os.O_RDWR)
@@ -97,7 +101,7 @@ def _driver(path, uid, nproc):
         os._exit(1)
     os.write(channel, token)
     os._exit(0)
-_driver(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]))
+_driver(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4])
 """
 
 
@@ -107,26 +111,16 @@ def build_humaneval_program(prompt: str, code: str, test: str, entry_point: str)
     return prompt + code + "\n" + test + "\n" + f"check({entry_point})"
 
 
-def _candidate_limits(cpu_seconds: int):
-    """A `preexec_fn` that applies `CANDIDATE_LIMITS` (and the CPU limit) in the child before exec; the process
-    limit is set by DRIVER."""
-
-    def apply() -> None:
-        import resource
-
-        for limit, value in (
-            (resource.RLIMIT_AS, CANDIDATE_LIMITS["address_space_bytes"]),
-            (resource.RLIMIT_FSIZE, CANDIDATE_LIMITS["file_size_bytes"]),
-            (resource.RLIMIT_NOFILE, CANDIDATE_LIMITS["open_files"]),
-            (resource.RLIMIT_CPU, cpu_seconds),
-            (resource.RLIMIT_CORE, 0),
-        ):
-            try:
-                resource.setrlimit(limit, (value, value))
-            except (ValueError, OSError):  # a hard limit already lower than ours stays as it is
-                pass
-
-    return apply
+def _limit_args(cpu_seconds: int) -> str:
+    """DRIVER's `<limits>` argument: `CANDIDATE_LIMITS` and the CPU limit as `RLIMIT_NAME=value,…`."""
+    limits = {
+        "RLIMIT_AS": CANDIDATE_LIMITS["address_space_bytes"],
+        "RLIMIT_FSIZE": CANDIDATE_LIMITS["file_size_bytes"],
+        "RLIMIT_NOFILE": CANDIDATE_LIMITS["open_files"],
+        "RLIMIT_CPU": cpu_seconds,
+        "RLIMIT_CORE": 0,
+    }
+    return ",".join(f"{name}={value}" for name, value in limits.items())
 
 
 def _kill_group(process: subprocess.Popen) -> None:
@@ -160,7 +154,7 @@ def bwrap_binary() -> str:
         ) from exc
 
 
-def _bwrap_command(binary: str, program_fd: int, as_root: bool) -> list[str]:
+def _bwrap_command(binary: str, program_fd: int, as_root: bool, cpu_seconds: int) -> list[str]:
     """The bubblewrap command line that runs DRIVER on the program read from `program_fd`."""
     command = [binary, "--die-with-parent", "--new-session"]
     command += ["--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try"]
@@ -190,7 +184,8 @@ def _bwrap_command(binary: str, program_fd: int, as_root: bool) -> list[str]:
     command += ["--perms", "0644", "--file", str(program_fd), f"{SANDBOX_WORKDIR}/candidate.py"]
     command += ["--chdir", SANDBOX_WORKDIR, "--"]
     uid = str(SANDBOX_UID if as_root else -1)
-    command += [python, "-I", "-c", DRIVER, "candidate.py", uid, str(CANDIDATE_LIMITS["processes"])]
+    nproc = str(CANDIDATE_LIMITS["processes"])
+    command += [python, "-I", "-c", DRIVER, "candidate.py", uid, nproc, _limit_args(cpu_seconds)]
     return command
 
 
@@ -232,6 +227,7 @@ def _execute(program: str, timeout_s: float, backend: str, capture_stderr: bool 
     The candidate's own stderr goes to /dev/null (the driver moves it before the program starts); what reaches
     the captured stderr is the sandbox's and the interpreter's start-up errors, named in `detail`."""
     token = secrets.token_hex(16).encode()
+    cpu_seconds = max(1, math.ceil(timeout_s)) + 1
     with tempfile.TemporaryDirectory(prefix="star1-humaneval-") as workdir:
         path = os.path.join(workdir, "candidate.py")
         with open(path, "w") as handle:
@@ -239,12 +235,13 @@ def _execute(program: str, timeout_s: float, backend: str, capture_stderr: bool 
         if backend == "bwrap":
             as_root = os.geteuid() == 0
             program_fd = os.open(path, os.O_RDONLY)
-            command = _bwrap_command(bwrap_binary(), program_fd, as_root)
+            command = _bwrap_command(bwrap_binary(), program_fd, as_root, cpu_seconds)
             env = {"PATH": "/usr/bin:/bin", "PYTHONHASHSEED": "0", "HOME": SANDBOX_WORKDIR, "TMPDIR": SANDBOX_WORKDIR}
             cwd, pass_fds = "/", (program_fd,)
         else:
             program_fd = None
-            command = [_python(), "-I", "-c", DRIVER, path, "-1", str(CANDIDATE_LIMITS["processes"])]
+            nproc = str(CANDIDATE_LIMITS["processes"])
+            command = [_python(), "-I", "-c", DRIVER, path, "-1", nproc, _limit_args(cpu_seconds)]
             env = {"PATH": os.environ.get("PATH", ""), "PYTHONHASHSEED": "0", "HOME": workdir, "TMPDIR": workdir}
             cwd, pass_fds = workdir, ()
         stderr_file = tempfile.TemporaryFile()
@@ -258,7 +255,6 @@ def _execute(program: str, timeout_s: float, backend: str, capture_stderr: bool 
                 env=env,
                 pass_fds=pass_fds,
                 start_new_session=True,  # its own session and process group: killpg reaches what it forks
-                preexec_fn=_candidate_limits(max(1, math.ceil(timeout_s)) + 1),
             )
         finally:
             if program_fd is not None:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import logging
+import multiprocessing
 import os
 import socket
 import subprocess
 import sys
 import threading
 import time
+from concurrent.futures import ProcessPoolExecutor
 
 import pytest
 
@@ -170,7 +172,17 @@ def test_shipped_mutants_are_reproducible_and_labelled_by_the_official_harness()
         c["task_id"]: c["label"] for c in humaneval.humaneval_validation_cases() if c["kind"].startswith("mutant:")
     }
     checked = [m for m in shipped if m["task_id"] in used]
-    assert humaneval.label_with_official_harness(checked) == [m["label"] for m in checked]
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as fresh:
+        labels = fresh.submit(_label_with_official_harness_forking, checked).result(timeout=600)
+    assert labels == [m["label"] for m in checked]
+
+
+def _label_with_official_harness_forking(mutants: list[dict]) -> list[bool]:
+    """`label_with_official_harness` in a fresh interpreter (the test starts one): the official harness forks, and
+    starts a multiprocessing Manager, per mutant, so what is forked is that small process rather than a test worker
+    holding torch and models. Its processes fork as they do in a plain run (a spawned process would spawn them)."""
+    multiprocessing.set_start_method("fork", force=True)
+    return humaneval.label_with_official_harness(mutants)
 
 
 # --- containment that holds with or without the sandbox ------------------------------------------------------------
@@ -190,6 +202,9 @@ def test_humaneval_runs_in_a_fresh_directory_with_limits():
         "    assert resource.getrlimit(resource.RLIMIT_FSIZE)[0] == 16 * 1024**2\n"
         "    assert resource.getrlimit(resource.RLIMIT_AS)[0] == 2 * 1024**3\n"
         "    assert resource.getrlimit(resource.RLIMIT_NPROC)[0] == 64\n"
+        "    assert resource.getrlimit(resource.RLIMIT_NOFILE) == (64, 64)\n"
+        "    assert resource.getrlimit(resource.RLIMIT_CORE) == (0, 0)\n"
+        "    assert resource.getrlimit(resource.RLIMIT_CPU) == (4, 4)\n"  # the 3 s timeout, rounded up, + 1
         # its own session: led by itself (plain runner) or by the sandbox's init, pid 1 of its PID namespace
         "    assert os.getpgid(0) == os.getsid(0) in (os.getpid(), 1)\n"
         "    return a + b\n"
