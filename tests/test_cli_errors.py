@@ -3,6 +3,12 @@
 Each case must end with exit code 2 and at most 3 lines on stderr that name the value at fault — no traceback
 unless `-v` is given — and library loggers must stay quiet. The cases are one table: when a command changes its
 flags, adjust its row.
+
+The recipe cases (`in_process=True`) run the same command through click's CliRunner in the test process: what
+they check is the recipe validation's message and exit code, not the process, and each `star1 train` process
+would import torch, transformers and TRL again (~9 CPU s). The quiet library loggers are checked on the
+executable (the other cases and the two tests after the table). The module is one xdist group, so the published
+repo the cases refer to is made once.
 """
 
 from __future__ import annotations
@@ -18,6 +24,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+pytestmark = pytest.mark.xdist_group("cli-errors")
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 STAR1 = Path(sys.executable).with_name("star1")
 SAMPLE = REPO_ROOT / "star1_hub" / "data" / "samples" / "star1_sample.json"
@@ -32,6 +40,16 @@ def run_star1(*args: str, env: dict[str, str] | None = None, cwd: Path | None = 
     return subprocess.run(
         [str(STAR1), *args], capture_output=True, text=True, env=full_env, cwd=cwd or REPO_ROOT, timeout=600
     )
+
+
+def run_in_process(*args: str) -> subprocess.CompletedProcess:
+    """`star1 ARGS` through click's CliRunner in this process (80 columns), as a CompletedProcess."""
+    from typer.testing import CliRunner
+
+    from star1_hub.cli import app
+
+    result = CliRunner().invoke(app, list(args), env={"COLUMNS": "80"})
+    return subprocess.CompletedProcess(["star1", *args], result.exit_code, result.stdout, result.stderr)
 
 
 def _closed_port() -> int:
@@ -83,6 +101,7 @@ class Case:
     args: object  # Callable[[World], list[str]]
     names: object  # Callable[[World], list[str]]
     env: dict[str, str] = field(default_factory=dict)
+    in_process: bool = False  # through CliRunner (no env: the Hub libraries read theirs at import)
 
 
 CASES = [
@@ -125,6 +144,7 @@ CASES = [
         "train dataset missing",
         lambda w: ["train", str(w.recipes["good"]), "--dataset_name", f"{w.org}/nope", "--dry-run"],
         lambda w: [f"{w.org}/nope"],
+        in_process=True,
     ),
     Case(
         "eval local model folder missing",
@@ -187,19 +207,31 @@ CASES = [
         lambda w: [w.repo, "hf download"],
         env={"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"},
     ),
-    Case("recipe missing", lambda w: ["train", str(w.tmp / "missing.yaml")], lambda w: ["missing.yaml"]),
-    Case("broken YAML", lambda w: ["train", str(w.recipes["broken"]), "--dry-run"], lambda w: ["broken.yaml"]),
+    Case(
+        "recipe missing",
+        lambda w: ["train", str(w.tmp / "missing.yaml")],
+        lambda w: ["missing.yaml"],
+        in_process=True,
+    ),
+    Case(
+        "broken YAML",
+        lambda w: ["train", str(w.recipes["broken"]), "--dry-run"],
+        lambda w: ["broken.yaml"],
+        in_process=True,
+    ),
     Case(
         "bad YAML value",
         lambda w: ["train", str(w.recipes["bad-value"]), "--dry-run"],
         lambda w: ["max_steps", "two"],
+        in_process=True,
     ),
 ]
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
 def test_user_error_is_one_clear_line_and_exit_code_2(world, case):
-    result = run_star1(*case.args(world), env=case.env)
+    assert not (case.in_process and case.env), "a case with its own env runs the executable"
+    result = run_in_process(*case.args(world)) if case.in_process else run_star1(*case.args(world), env=case.env)
     lines = result.stderr.strip().splitlines()
     assert result.returncode == 2, (result.returncode, result.stdout[-2000:], result.stderr[-2000:])
     assert "Traceback" not in result.stderr and "╭" not in result.stderr, result.stderr[-2000:]
