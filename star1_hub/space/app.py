@@ -225,16 +225,19 @@ def short_label(row: dict) -> str:
 
 LABEL_GAP_PT = 7  # horizontal distance of a label from its point
 LABEL_STEP_PT = 11  # vertical step between the candidate places of a label (one line of 8 pt text)
-LABEL_TRIES = 14  # steps up and down on each side before a label settles for the least crowded place
+LABEL_TRIES = 14  # steps up and down on each side
+# Costs of a candidate place (display px²): another label under it is never worth it, a marker or an arrow under
+# it is worth a few lines of distance, and each line away from the point costs a little.
+COST_LABEL, COST_OUTSIDE, COST_STEP, COST_OTHER_SIDE = 1e6, 1e9, 12.0, 6.0
 
 
-def _place_labels(fig, ax, points: list[dict]) -> list:
-    """Annotate each point with its label where the label's box overlaps no other label and stays in the axes.
+def _place_labels(fig, ax, points: list[dict], segments: list[tuple[tuple, tuple]]) -> list:
+    """Annotate each point with its label at the cheapest place: never over another label or outside the axes,
+    and off the markers and arrows (`segments`, data coordinates) unless that costs many lines of distance.
 
-    Candidates: beside the point (the side with more room first), then one line up, one down, two up, … on that
-    side, then the other side. Markers are avoided too (with a lower weight than labels); arrows pass under the
-    labels' white boxes. A label moved off its point's line gets a thin leader line to it. Where no place
-    is free (a crowd beyond LABEL_TRIES lines) the least overlapping candidate is used, and the overlap is logged.
+    Candidates: beside the point on either side (the side with more room first), then one line up, one down,
+    two up, … A label moved off its point's line gets a thin leader line to it. Where no place is free of other
+    labels (a crowd beyond LABEL_TRIES lines) the least overlapping one is used, and the overlap is logged.
     """
     from matplotlib.transforms import Bbox
 
@@ -242,18 +245,21 @@ def _place_labels(fig, ax, points: list[dict]) -> list:
     inside = ax.get_window_extent(renderer)
     to_pixels = ax.transData.transform
     obstacles = [Bbox.from_bounds(x - 5, y - 5, 10, 10) for x, y in to_pixels([_xy(r) for r in points])]
+    for start, end in segments:  # an arrow as a chain of small boxes, one every 4 px
+        (x0, y0), (x1, y1) = to_pixels([start, end])
+        n = max(2, int(((x1 - x0) ** 2 + (y1 - y0) ** 2) ** 0.5 / 4))
+        obstacles += [Bbox.from_bounds(x0 + (x1 - x0) * t / n - 2, y0 + (y1 - y0) * t / n - 2, 4, 4) for t in range(n)]
     placed: list = []
     annotations = []
     for row in sorted(points, key=lambda r: (-r["reasoning_average"], r["safety_average"], short_label(r))):
-        xy = _xy(row)
         sides = (-1, 1) if row["safety_average"] > 55 else (1, -1)  # right-hand points label to their left first
         steps = [0] + [sign * k for k in range(1, LABEL_TRIES + 1) for sign in (1, -1)]
         best = None
-        for side in sides:
+        for side_cost, side in zip((0.0, COST_OTHER_SIDE), sides, strict=True):
             for step in steps:
                 annotation = ax.annotate(
                     short_label(row),
-                    xy,
+                    _xy(row),
                     xytext=(side * LABEL_GAP_PT, step * LABEL_STEP_PT),
                     textcoords="offset points",
                     ha="left" if side > 0 else "right",
@@ -267,19 +273,19 @@ def _place_labels(fig, ax, points: list[dict]) -> list:
                     zorder=4,
                 )
                 box = label_box(annotation, renderer)
-                crowd = (
-                    sum(_overlap(box, other) for other in placed) * 100
+                cost = (
+                    COST_LABEL * sum(_overlap(box, other) for other in placed)
                     + sum(_overlap(box, other) for other in obstacles)
-                    + (0 if _contains(inside, box) else 1e9)
+                    + (0 if _contains(inside, box) else COST_OUTSIDE)
+                    + COST_STEP * abs(step)
+                    + side_cost
                 )
-                if best is None or crowd < best[0]:
+                if best is None or cost < best[0]:
                     if best is not None:
                         best[1].remove()
-                    best = (crowd, annotation, box)
+                    best = (cost, annotation, box)
                 else:
                     annotation.remove()
-                if best[0] == 0:
-                    break
             if best[0] == 0:
                 break
         _, annotation, box = best
@@ -317,7 +323,8 @@ def scatter_figure(rows: list[dict]):
     """Matplotlib figure: safety average (x) vs reasoning average (y), base → STAR-1 arrows from recorded bases.
 
     Both axes are percentages and always span 0–100, so one point (or equal values) never collapses an axis.
-    Labels never overlap (`_place_labels` moves them apart, with leader lines) and are plain text
+    Labels never overlap each other and keep off markers and arrows where they can (`_place_labels` moves them,
+    with leader lines); they are plain text
     (`parse_math=False`): a revision such as `v$\\x$` is a valid branch name, and as mathtext it would fail the
     whole figure. The title mentions arrows only when some are drawn. Returns None when no row has both averages.
     """
@@ -350,7 +357,7 @@ def scatter_figure(rows: list[dict]):
     ax.set_title("safety vs reasoning" + (" (arrows: base → STAR-1 fine-tune; ★ = STAR-1)" if segments else ""))
     ax.grid(alpha=0.3)
     fig.tight_layout()
-    _place_labels(fig, ax, points)  # after the layout: label boxes are measured in the final axes
+    _place_labels(fig, ax, points, segments)  # after the layout: label boxes are measured in the final axes
     return fig
 
 

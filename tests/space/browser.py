@@ -25,7 +25,6 @@ CHROMIUM_FLAGS = (
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
-    "--hide-scrollbars",
 )
 DEVTOOLS_LINE = re.compile(r"DevTools listening on (ws://\S+)")
 
