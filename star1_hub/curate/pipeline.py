@@ -44,7 +44,11 @@ __all__ = [
 
 
 class StageFailed(Star1Error, RuntimeError):
-    """A stage ran but its output is not worth publishing; carries the counts (with the server's own messages)."""
+    """A stage ran but its output is not worth publishing; carries the counts (with the server's own messages).
+
+    A run outcome rather than a mistake in the command: exit code 1 (the paid answers stay in the cache)."""
+
+    exit_code = 1
 
     def __init__(self, message: str, counts: StageCounts):
         super().__init__(message)
