@@ -64,6 +64,7 @@ def test_serve_of_a_missing_leaderboard_exits_2_instead_of_serving(free_port_for
     )
     assert result.returncode == 2, result.stdout + result.stderr
     assert _says_missing(result.stderr, org), result.stderr
+    assert "http://127.0.0.1" not in result.stdout  # nothing claims a page is being served
 
 
 def test_space_on_a_local_hub_prints_the_command_that_serves_it(hub_api):
