@@ -120,6 +120,23 @@ def test_ctrl_c_mid_stage_names_the_cache_and_a_rerun_resumes(questions_repo, cu
     assert resent < len(CURATE_QUESTIONS)  # what finished before Ctrl-C came from the cache
 
 
+def test_ctrl_c_during_training_names_the_checkpoint_folder(monkeypatch, tmp_path):
+    import star1_hub.train.sft as sft
+    from star1_hub.cli import app
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(sft, "run_sft", interrupted)
+    recipe, output_dir = REPO_ROOT / "recipes" / "smoke" / "sft_full.yaml", tmp_path / "run"
+    result = CliRunner().invoke(app, ["train", str(recipe), "--output_dir", str(output_dir)])
+    assert result.exit_code == 130, result.output
+    assert result.output.strip().splitlines()[-1] == (
+        f"interrupted: checkpoints saved so far (if any) are in {output_dir}; re-run the same command to resume "
+        "from the newest"
+    )
+
+
 # --- 3. one base class, its exit code ------------------------------------------------------------------------
 
 # Exceptions the project defines that are NOT a user's mistake: internal signals and server-side errors.

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from star1_hub.errors import Star1Error
+from star1_hub.interrupt import kept_on_interrupt
 from star1_hub.train.config import RecipeError, parse_recipe, resolve_recipe
 
 logger = logging.getLogger(__name__)
@@ -165,13 +166,19 @@ def train_recipe(recipe: str | Path, overrides: list[str] | None = None, dry_run
     )
     checks = preflight_data(script_args)
     _check_unknown_columns(checks, script_args)
+    kept = (  # what a Ctrl-C leaves (`star1_hub.interrupt`): `resume_checkpoint` picks the newest up on a re-run
+        f"checkpoints saved so far (if any) are in {training_args.output_dir}; re-run the same command to resume "
+        "from the newest"
+    )
     if script_args.num_processes == 1:
         from star1_hub.train.sft import run_sft
 
-        return run_sft(script_args, training_args, model_args, recipe_path=str(recipe), overrides=overrides)
+        with kept_on_interrupt(kept):
+            return run_sft(script_args, training_args, model_args, recipe_path=str(recipe), overrides=overrides)
     command = accelerate_command(recipe, overrides, script_args)
     logger.info("launching: %s", " ".join(command))
-    result = subprocess.run(command, env=launch_env(), check=False)
+    with kept_on_interrupt(kept):
+        result = subprocess.run(command, env=launch_env(), check=False)
     if result.returncode != 0:
         raise LaunchError(f"accelerate launch exited with code {result.returncode}; command: {' '.join(command)}")
     return Path(training_args.output_dir)
