@@ -128,14 +128,43 @@ def row_from_results(results: dict, suite: str) -> dict:
     return row
 
 
+def folder_provenance(folder: Path) -> dict:
+    """`base_model` and `star1_finetune` of a local model folder: from the training record `star1 train` wrote,
+    else from the folder's card (`base_model`, with the `star1-hub` tag for a STAR-1 fine-tune); {} without
+    either. An unreadable record is logged and skipped (the row just gets no arrow)."""
+    from star1_hub.train.record import TRAINING_RECORD
+
+    record = folder / TRAINING_RECORD
+    if record.is_file():
+        try:
+            base = json.loads(record.read_text()).get("base_model")
+        except (json.JSONDecodeError, AttributeError, OSError) as exc:
+            logger.warning("leaderboard: %s is not a training record (%s); no base model for this row", record, exc)
+            base = None
+        if base:
+            return {"base_model": str(base), "star1_finetune": True}
+    card = folder / "README.md"
+    if not card.is_file():
+        return {}
+    from huggingface_hub import ModelCard
+
+    data = ModelCard.load(card).data.to_dict()
+    base = data.get("base_model")
+    base = (base[0] if len(base) == 1 else "") if isinstance(base, list) else base or ""
+    return {"base_model": str(base), "star1_finetune": "star1-hub" in (data.get("tags") or []) and bool(base)}
+
+
 def with_provenance(row: dict, token: str | None = None) -> dict:
-    """`row` plus what the model's Hub repo says: resolved commit `sha`, the card's `base_model`, and whether
-    the card marks a STAR-1 fine-tune (tag `star1-hub`). A local folder or an unknown repo adds empty values."""
+    """`row` plus what the model says about itself: for a Hub repo the resolved commit `sha`, the card's
+    `base_model` and whether the card marks a STAR-1 fine-tune (tag `star1-hub`); for a local folder the same
+    from its training record or card (`folder_provenance`). An unknown repo adds empty values."""
     from huggingface_hub import HfApi
     from huggingface_hub.errors import HfHubHTTPError
 
     out = {**row, "sha": row.get("sha") or "", "base_model": row.get("base_model") or "", "star1_finetune": False}
     model = row["model"]
+    if Path(model).is_dir():
+        return out | folder_provenance(Path(model))
     if Path(model).exists() or model.count("/") != 1:
         return out
     try:

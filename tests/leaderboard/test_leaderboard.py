@@ -139,3 +139,22 @@ def test_cli_show_fits_80_columns_and_json_parses(hub_api):
     assert any(line.strip() == base for line in lines) and any(line.strip() == tuned for line in lines)
     as_json = CliRunner().invoke(app, ["leaderboard", "show", "--org", org, "--json"])
     assert as_json.exit_code == 0 and {r["model"] for r in json.loads(as_json.output)} == {base, tuned}
+
+
+def test_a_local_finetune_records_its_base_from_its_training_record_or_card(tmp_path):
+    from star1_hub.leaderboard import with_provenance
+
+    trained, carded, plain = tmp_path / "trained", tmp_path / "carded", tmp_path / "plain"
+    for folder in (trained, carded, plain):
+        folder.mkdir()
+    (trained / "star1_training.json").write_text(json.dumps({"base_model": "org/base", "base_model_revision": None}))
+    (carded / "README.md").write_text("---\nbase_model: org/base\ntags:\n- star1-hub\n---\n# tuned\n")
+    rows = {
+        name: with_provenance(row_from_results(make_results(str(folder)), "demo"))
+        for name, folder in (("trained", trained), ("carded", carded), ("plain", plain))
+    }
+    assert (rows["trained"]["base_model"], rows["trained"]["star1_finetune"]) == ("org/base", True)
+    assert (rows["carded"]["base_model"], rows["carded"]["star1_finetune"]) == ("org/base", True)
+    assert (rows["plain"]["base_model"], rows["plain"]["star1_finetune"]) == ("", False)
+    base = row_from_results(make_results("org/base"), "demo") | {"base_model": "", "star1_finetune": False}
+    assert finetune_pairs([base, rows["trained"], rows["plain"]]) == [(base, rows["trained"])]
