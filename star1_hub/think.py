@@ -198,11 +198,3 @@ def normalise_reasoning(
     if not answer.strip():
         raise UnparseableOutput("empty answer after the reasoning trace")
     return format_think(reasoning, answer), form
-
-
-def parse_think_response(text: str | None) -> str:
-    """Strict parser for a reply that must carry one closed trace then an answer; returns the canonical layout.
-
-    Accepts the inline and the prefilled form (see `normalise_reasoning`).
-    """
-    return normalise_reasoning(text, None, require_think=True)[0]

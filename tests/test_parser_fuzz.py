@@ -56,8 +56,6 @@ SHAPES: dict[str, str] = {
     "sorry_spam": "I'm sorry, but " * 50_000,
 }
 
-SCORE_KEYS = ("Content_Safety_Compliance", "Relevancy_and_No_Redundant_Content", "Accuracy_of_Thinking_Process")
-
 # (module, function name, how to call it with the adversarial text)
 PARSERS: list[tuple[str, str, Callable[[Callable, str], Any]]] = [
     ("star1_hub.think", "split_think", lambda f, t: f(t)),
@@ -67,20 +65,18 @@ PARSERS: list[tuple[str, str, Callable[[Callable, str], Any]]] = [
     ("star1_hub.think", "detect_form", lambda f, t: f(t)),
     ("star1_hub.think", "normalise_reasoning", lambda f, t: f(t)),
     ("star1_hub.think", "normalise_reasoning", lambda f, t: f("the answer", t)),  # the split form's trace
-    ("star1_hub.think", "parse_think_response", lambda f, t: f(t)),
     ("star1_hub.data.normalise", "split_response", lambda f, t: f(t)),
     ("star1_hub.data.normalise", "count_think_blocks", lambda f, t: f(t)),
-    ("star1_hub.teacher.structured", "parse_json_output", lambda f, t: f(t)),
-    ("star1_hub.teacher.structured", "parse_json_output", lambda f, t: f(t, {"type": "object"}, allow_fence=True)),
     ("star1_hub.teacher.structured", "extract_json_value", lambda f, t: f(t)),
     ("star1_hub.teacher.structured", "without_trailing_commas", lambda f, t: f(t)),
     ("star1_hub.teacher.engine", "make_reply", lambda f, t: f({"text": t, "finish_reason": "stop"})),
     ("star1_hub.teacher.engine", "make_reply", lambda f, t: f({"text": t, "finish_reason": "stop"}, think=True)),
-    ("star1_hub.curate.parsing", "strip_trailing_commas", lambda f, t: f(t)),
     ("star1_hub.curate.parsing", "extract_json", lambda f, t: f(t)),
-    ("star1_hub.curate.parsing", "parse_categories", lambda f, t: f(t)),
-    ("star1_hub.curate.parsing", "parse_scores", lambda f, t: f(t, SCORE_KEYS, 0, 10)),
-    ("star1_hub.curate.parsing", "parse_json_response", lambda f, t: f(t)),
+    # the curation stages and the rubric judge read replies through their LLMTask (the production path)
+    ("tests.curate.stage_replies", "read_reply", lambda f, t: f("classify", t)),
+    ("tests.curate.stage_replies", "read_reply", lambda f, t: f("score", t)),
+    ("tests.curate.stage_replies", "read_reply", lambda f, t: f("reason_json", t)),
+    ("tests.curate.stage_replies", "read_reply", lambda f, t: f("classify", t, True)),
     ("star1_hub.curate.parsing", "parse_rewrite", lambda f, t: f(t)),
     ("star1_hub.evaluate.extract", "answer_part", lambda f, t: f(t)),
     ("star1_hub.evaluate.extract", "reasoning_part", lambda f, t: f(t)),
@@ -92,7 +88,7 @@ PARSERS: list[tuple[str, str, Callable[[Callable, str], Any]]] = [
     ("star1_hub.evaluate.judges.guard", "parse_guard_output", lambda f, t: f(t)),
     ("star1_hub.evaluate.judges.refusal", "parse_refusal_label", lambda f, t: f(t)),
     ("star1_hub.evaluate.judges.refusal", "string_match_label", lambda f, t: f(t)),
-    ("star1_hub.evaluate.judges.strongreject", "parse_rubric", lambda f, t: f(t)),
+    ("tests.evaluate.judge_replies", "read_rubric", lambda f, t: f(t)),
 ]
 OWN_MODULES = (
     "star1_hub.think",

@@ -1,14 +1,16 @@
-"""Strict parsers for model output: JSON extraction, category lists, rubric scores, think blocks, rewrites.
+"""The checks behind the curation stages' response models, and the rewrite stage's free-text parser.
 
-Model text is never evaluated as code. JSON is located (a fenced ```json block, the whole text, or the first
-decodable object/array inside prose), trailing commas before a closing bracket are removed by a scanner that
-skips string literals, and the result is decoded with `json` and validated. Every rejection raises
+A stage reads its reply through one path: its `LLMTask` locates the JSON in the reply's answer part (the engine's
+`extract_json_value`, or strict JSON under structured output) and validates it with the stage's response model,
+whose `model_validator` calls a check here (`check_categories`, `check_scores`, `check_reasoned`); the rewrite
+stage's `parse` calls `parse_rewrite`. Model text is never evaluated as code. Every rejection raises
 `UnparseableOutput` with a short reason, which the teacher engine records as the row's error `unparseable`.
+The golden tables (tests/curate/cases/*.json) run through the stages themselves.
 
 Model output is untrusted, so every parser here runs in time linear in its input: the JSON search is the
 engine's (`str.find` for fences, no backtracking regex, at most 64 decode attempts inside prose), texts longer than
-`MAX_JSON_CHARS` / `MAX_OUTPUT_CHARS` are rejected, and JSON nested deeper than the decoder allows is `unparseable`
-rather than a `RecursionError`. The think layout lives in `star1_hub.think`.
+`MAX_JSON_CHARS` / `star1_hub.think.MAX_OUTPUT_CHARS` are rejected, and JSON nested deeper than the decoder allows
+is `unparseable` rather than a `RecursionError`. The think layout lives in `star1_hub.think`.
 """
 
 from __future__ import annotations
@@ -18,9 +20,8 @@ from typing import Any
 
 from star1_hub.data.schema import CATEGORIES, OTHER_LABEL
 from star1_hub.errors import UnparseableOutput
-from star1_hub.teacher.structured import extract_json_value
-from star1_hub.teacher.structured import without_trailing_commas as strip_trailing_commas
-from star1_hub.think import MAX_OUTPUT_CHARS, check_size, format_think, parse_think_response
+from star1_hub.teacher.structured import extract_json_value, without_trailing_commas
+from star1_hub.think import THINK_CLOSE, THINK_OPEN, check_size
 
 ALLOWED_LABELS: tuple[str, ...] = (*CATEGORIES, OTHER_LABEL)
 MAX_LABELS = 4
@@ -29,24 +30,18 @@ MAX_JSON_CHARS = 200_000
 
 __all__ = [
     "ALLOWED_LABELS",
+    "MAX_JSON_CHARS",
     "MAX_LABELS",
-    "MAX_OUTPUT_CHARS",
     "check_categories",
     "check_reasoned",
     "check_scores",
     "extract_json",
-    "format_think",
-    "parse_categories",
-    "parse_json_response",
     "parse_rewrite",
-    "parse_scores",
-    "parse_think_response",
-    "strip_trailing_commas",
 ]
 
 
 def extract_json(text: str | None) -> Any:
-    """Return the first JSON value found in `text`, tolerating trailing commas (the paper's judge example has one).
+    """The rewrite stage's JSON reader: the first JSON value found in `text`, tolerating trailing commas.
 
     The search itself is the engine's (`teacher.structured.extract_json_value`: a fenced block, the whole text,
     then at most 64 `{`/`[` positions inside prose), run on the text with trailing commas removed.
@@ -60,7 +55,7 @@ def extract_json(text: str | None) -> Any:
     if len(text) > MAX_JSON_CHARS:
         raise UnparseableOutput(f"output is {len(text):,} characters, above the {MAX_JSON_CHARS:,} searched for JSON")
     try:
-        return extract_json_value(strip_trailing_commas(text))
+        return extract_json_value(without_trailing_commas(text))
     except RecursionError as exc:
         raise UnparseableOutput("JSON nested too deeply") from exc
 
@@ -92,11 +87,6 @@ def check_categories(value: Any) -> list[str]:
     return labels
 
 
-def parse_categories(text: str | None) -> list[str]:
-    """`check_categories` of the JSON found in `text`."""
-    return check_categories(extract_json(text))
-
-
 def check_scores(value: Any, keys: Sequence[str], low: int, high: int) -> dict[str, int]:
     """Validate a decoded judge answer: `{key: int}` for exactly `keys`, each an integer in [low, high].
 
@@ -120,13 +110,9 @@ def check_scores(value: Any, keys: Sequence[str], low: int, high: int) -> dict[s
     return scores
 
 
-def parse_scores(text: str | None, keys: Sequence[str], low: int, high: int) -> dict[str, int]:
-    """`check_scores` of the JSON found in `text`."""
-    return check_scores(extract_json(text), keys, low, high)
-
-
 def check_reasoned(value: Any) -> tuple[str, str]:
-    """Validate a decoded `{"reasoning": str, "answer": str}` (the `json` output format); return both parts.
+    """Validate a decoded `{"reasoning": str, "answer": str}` (the reason stage's `json` output format, whose
+    response model calls this); return both parts.
 
     Raises:
         UnparseableOutput: not that object, or an empty / think-tag-containing field.
@@ -140,15 +126,9 @@ def check_reasoned(value: Any) -> tuple[str, str]:
     reasoning, answer = value["reasoning"], value["answer"]
     if not reasoning.strip() or not answer.strip():
         raise UnparseableOutput("empty 'reasoning' or 'answer'")
-    if any(tag in reasoning + answer for tag in ("<think>", "</think>")):
+    if any(tag in reasoning + answer for tag in (THINK_OPEN, THINK_CLOSE)):
         raise UnparseableOutput("think tags inside a JSON field")
     return reasoning, answer
-
-
-def parse_json_response(text: str | None) -> str:
-    """The canonical think layout of a `json`-format reasoning answer found in `text`, so later stages see the
-    same `response` format either way."""
-    return format_think(*check_reasoned(extract_json(text)))
 
 
 def parse_rewrite(text: str | None, max_chars: int = 8000) -> str:

@@ -25,9 +25,10 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
 from star1_hub.curate.options import StageContext
-from star1_hub.curate.parsing import check_reasoned, format_think
+from star1_hub.curate.parsing import check_reasoned
 from star1_hub.curate.provenance import empty_provenance, provenance_feature, with_provenance
 from star1_hub.data.schema import OTHER_LABEL
+from star1_hub.think import format_think
 
 NAME = "reason"
 # The paper's DeepSeek-R1 settings (docs/curation.md, "Reason").

@@ -28,7 +28,7 @@ from star1_hub.teacher.records import (
     request_body,
     request_key,
 )
-from star1_hub.teacher.structured import extract_json_value, parse_json_output, strict_json_schema
+from star1_hub.teacher.structured import extract_json_value, strict_json_schema
 from star1_hub.teacher.task import LLMTask, TaskCounts, count_errors, run_task
 
 __all__ = [
@@ -51,7 +51,6 @@ __all__ = [
     "count_errors",
     "endpoint_from_flags",
     "extract_json_value",
-    "parse_json_output",
     "parse_param_flags",
     "preflight",
     "request_body",

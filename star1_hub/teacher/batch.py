@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from star1_hub.teacher.redact import redact
 
 if TYPE_CHECKING:
-    from star1_hub.teacher.engine import Parser, _Pending
+    from star1_hub.teacher.engine import _Pending
     from star1_hub.teacher.progress import LiveProgress
 
 
@@ -30,7 +30,7 @@ class BatchRecorder(Protocol):
 
     def make_client(self) -> Any: ...
 
-    def judge(self, request: Any, payload: dict[str, Any], parser: Any) -> tuple: ...
+    def judge(self, request: Any, payload: dict[str, Any]) -> tuple: ...
 
     def record(
         self,
@@ -94,7 +94,7 @@ async def _download(client, file_id: str | None) -> list[dict[str, Any]]:
     return [json.loads(line) for line in content.text.splitlines() if line.strip()]
 
 
-def _collect_line(engine: BatchRecorder, line: dict[str, Any], by_key: dict[str, _Pending], parser) -> None:
+def _collect_line(engine: BatchRecorder, line: dict[str, Any], by_key: dict[str, _Pending]) -> None:
     from star1_hub.teacher.transport import response_payload
 
     key = line.get("custom_id", "")
@@ -112,7 +112,7 @@ def _collect_line(engine: BatchRecorder, line: dict[str, Any], by_key: dict[str,
                 if engine.cache is not None and payload["finish_reason"] == "stop":
                     engine.cache.put_result(key, engine.config.stage, engine.config.model, payload)
                 return
-            error, detail, parsed, reply = engine.judge(item.request, payload, parser)
+            error, detail, parsed, reply = engine.judge(item.request, payload)
             if error is None:
                 engine.record(item, payload, parsed, None, None, attempts=1, latency=0.0, reply=reply)
                 return
@@ -122,9 +122,7 @@ def _collect_line(engine: BatchRecorder, line: dict[str, Any], by_key: dict[str,
         engine.record(item, payload, None, error, detail, attempts=1, latency=0.0)
 
 
-async def run_batch(
-    engine: BatchRecorder, pending: list[_Pending], parser: Parser | None, progress: LiveProgress
-) -> None:
+async def run_batch(engine: BatchRecorder, pending: list[_Pending], progress: LiveProgress) -> None:
     """Resolve `pending` through the Batch API, resuming jobs recorded in the cache (see module docstring)."""
     cfg = engine.config
     by_key = {item.key: item for item in pending}
@@ -149,7 +147,7 @@ async def run_batch(
                     for line in await _download(client, batch.output_file_id) + await _download(
                         client, getattr(batch, "error_file_id", None)
                     ):
-                        _collect_line(engine, line, by_key, parser)
+                        _collect_line(engine, line, by_key)
                     if engine.cache is not None:
                         engine.cache.close_batch(
                             batch_id, "collected" if batch.status == "completed" else batch.status

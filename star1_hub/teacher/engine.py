@@ -15,7 +15,7 @@ import dataclasses
 import logging
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -34,13 +34,11 @@ from star1_hub.teacher.records import (
     request_key,
 )
 from star1_hub.teacher.redact import install_log_redaction, redact, register_key_env
-from star1_hub.teacher.structured import parse_json_output
 from star1_hub.teacher.transport import make_transport
 from star1_hub.think import answer_part, check_size, detect_form, normalise_reasoning
 
 logger = logging.getLogger(__name__)
 
-Parser = Callable[[str], Any]
 _DETAIL_CHARS = 500
 
 
@@ -134,18 +132,20 @@ class TeacherEngine:
 
     # --- public entry points ---------------------------------------------------------------------------------
 
-    def run(self, requests: Iterable[ChatRequest], parser: Parser | None = None) -> list[ChatResult]:
+    def run(self, requests: Iterable[ChatRequest]) -> list[ChatResult]:
         """Run requests and return one result per request, in input order (synchronous).
+
+        Each request reads its own reply: its `parse` (an `LLMTask` builds one from its response model and parse)
+        gives `ChatResult.parsed`, and anything it raises fails that request as "unparseable". A request without
+        `parse` keeps the reply's text only.
 
         Args:
             requests: The chat requests.
-            parser: Optional `Callable[[str], Any]` turning a response text into `ChatResult.parsed`; it raises
-                `UnparseableOutput` for bad text (the result then fails with reason "unparseable").
 
         Returns:
             A list of ChatResult, aligned with `requests`.
         """
-        coroutine = self.arun(requests, parser)
+        coroutine = self.arun(requests)
         cache_dir = self.config.cache_dir
         kept = (
             f"finished requests are in the cache {cache_dir}; re-run the same command to resume" if cache_dir else None
@@ -158,7 +158,7 @@ class TeacherEngine:
             with ThreadPoolExecutor(max_workers=1, thread_name_prefix="teacher-engine") as pool:
                 return pool.submit(asyncio.run, coroutine).result()
 
-    async def arun(self, requests: Iterable[ChatRequest], parser: Parser | None = None) -> list[ChatResult]:
+    async def arun(self, requests: Iterable[ChatRequest]) -> list[ChatResult]:
         """Async version of `run()`."""
         started = time.perf_counter()
         cfg, acc = self.config, self.accounting
@@ -173,7 +173,7 @@ class TeacherEngine:
                 unique[key] = _Pending(key, request, body, [position])
         acc.requests += len(requests)
 
-        pending = self._resolve_from_cache(unique, parser)
+        pending = self._resolve_from_cache(unique)
         # The bar counts rows as a stage summary does, over every run() of this engine (a stage maps its rows in
         # batches through one engine): cached outcomes are finished from the start.
         self._stats.total += len(requests)
@@ -189,9 +189,9 @@ class TeacherEngine:
                     if cfg.batch_api:
                         from star1_hub.teacher.batch import run_batch
 
-                        await run_batch(self, pending, parser, progress)
+                        await run_batch(self, pending, progress)
                     else:
-                        await self._run_live(pending, parser, progress)
+                        await self._run_live(pending, progress)
             finally:
                 if self._writer is not None:  # whatever finished is committed, even if the run is interrupted
                     writer, self._writer = self._writer, None
@@ -236,7 +236,7 @@ class TeacherEngine:
 
     # --- cache -----------------------------------------------------------------------------------------------
 
-    def _resolve_from_cache(self, unique: dict[str, _Pending], parser: Parser | None) -> list[_Pending]:
+    def _resolve_from_cache(self, unique: dict[str, _Pending]) -> list[_Pending]:
         if self.cache is None:
             return list(unique.values())
         keys = list(unique)
@@ -246,12 +246,12 @@ class TeacherEngine:
         pending = []
         for key, item in unique.items():
             if key in hits:
-                error, detail, parsed, reply = self.judge(item.request, hits[key], parser)
+                error, detail, parsed, reply = self.judge(item.request, hits[key])
                 item.result = self._result(
                     key, hits[key], parsed, error, detail, attempts=0, latency=0.0, cached=True, reply=reply
                 )
-            elif key in failures and self._parses_now(item, failures[key], parser):
-                pass  # an earlier unparseable answer satisfies the current parser: served without re-sending
+            elif key in failures and self._parses_now(item, failures[key]):
+                pass  # an earlier unparseable answer satisfies the request's parse now: served without re-sending
             elif key in failures:
                 failure = failures[key]
                 item.result = self._result(
@@ -270,11 +270,11 @@ class TeacherEngine:
             self.accounting.cached_hits += len(item.positions)
         return pending
 
-    def _parses_now(self, item: _Pending, failure: dict[str, Any], parser: Parser | None) -> bool:
+    def _parses_now(self, item: _Pending, failure: dict[str, Any]) -> bool:
         response = failure["response"]
         if failure["reason"] != "unparseable" or not response or response.get("finish_reason") == "length":
             return False
-        error, _, parsed, reply = self.judge(item.request, response, parser)
+        error, _, parsed, reply = self.judge(item.request, response)
         if error is not None:
             return False
         self.cache.put_result(item.key, self.config.stage, self.config.model, response)
@@ -315,12 +315,11 @@ class TeacherEngine:
             form=form,
         )
 
-    def judge(
-        self, request: ChatRequest, payload: dict[str, Any], parser: Parser | None
-    ) -> tuple[str | None, str | None, Any, Reply | None]:
+    def judge(self, request: ChatRequest, payload: dict[str, Any]) -> tuple[str | None, str | None, Any, Reply | None]:
         """Judge a response payload: (error reason or None, detail, parsed value, the Reply parsers saw).
 
-        Any exception raised while reading or parsing the reply (a parser's `UnparseableOutput`, but also a
+        The parsed value is `request.parse(reply)` (None for a request without `parse`). Any exception raised
+        while reading or parsing the reply (a parser's `UnparseableOutput`, but also a
         `RecursionError` on deeply nested JSON, a pydantic `ValidationError`, a `TypeError`) makes this one
         result `unparseable` with the exception as detail; it never escapes into the run.
         """
@@ -331,13 +330,7 @@ class TeacherEngine:
             return "content_filter", "the provider's content filter stopped the output", None, None
         try:
             reply = make_reply(payload, think=request.think)
-            parsed = None
-            if request.schema is not None and request.parse is None:  # a task's parse validates with its model
-                parsed = parse_json_output(reply.answer, request.schema, allow_fence=not self.config.structured_output)
-            if request.parse is not None:
-                parsed = request.parse(reply)
-            elif parser is not None:
-                parsed = parser(reply.text if request.think else reply.content)
+            parsed = request.parse(reply) if request.parse is not None else None
         except UnparseableOutput as exc:
             return "unparseable", str(exc)[:_DETAIL_CHARS], None, None
         except Exception as exc:  # noqa: BLE001 - row-level isolation: a parser bug fails this row only
@@ -391,7 +384,7 @@ class TeacherEngine:
 
         return make_openai_client(self.config)
 
-    async def _run_live(self, pending: list[_Pending], parser: Parser | None, progress: LiveProgress) -> None:
+    async def _run_live(self, pending: list[_Pending], progress: LiveProgress) -> None:
         cfg = self.config
         rpm = TokenBucket(cfg.rpm) if cfg.rpm else None
         tpm = TokenBucket(cfg.tpm, capacity=max(cfg.tpm / 10.0, 1.0)) if cfg.tpm else None  # 6 s of tokens
@@ -402,7 +395,7 @@ class TeacherEngine:
             while queue:
                 item = queue.popleft()
                 try:
-                    await self._send(transport, item, parser, rpm, tpm)
+                    await self._send(transport, item, rpm, tpm)
                 except Exception as exc:  # noqa: BLE001 - row-level isolation: one bad response fails one row
                     detail = f"unexpected {type(exc).__name__} while handling the response: {exc}"[:_DETAIL_CHARS]
                     logger.warning("request %s: %s", item.key[:12], redact(detail, cfg.api_key))
@@ -420,9 +413,7 @@ class TeacherEngine:
         finally:
             await transport.close()
 
-    async def _send(
-        self, transport, item: _Pending, parser: Parser | None, rpm: TokenBucket | None, tpm: TokenBucket | None
-    ) -> None:
+    async def _send(self, transport, item: _Pending, rpm: TokenBucket | None, tpm: TokenBucket | None) -> None:
         cfg, acc, stats = self.config, self.accounting, self._stats
         started = time.perf_counter()
         attempts = output_failures = 0
@@ -444,7 +435,7 @@ class TeacherEngine:
                 acc.add_usage(payload["usage"])
                 if tpm is not None:
                     tpm.adjust(charged - payload["usage"]["prompt_tokens"] - payload["usage"]["completion_tokens"])
-                error, detail, parsed, reply = self.judge(item.request, payload, parser)
+                error, detail, parsed, reply = self.judge(item.request, payload)
                 if error is None:
                     acc.retries += attempts - 1
                     self.record(item, payload, parsed, None, None, attempts, time.perf_counter() - started, reply)

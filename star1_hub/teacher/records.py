@@ -63,12 +63,14 @@ class ChatRequest:
     Args:
         messages: OpenAI-style chat messages.
         params: Generation parameters sent with the request (temperature, max_tokens, top_p, seed, ...).
-        schema: Optional JSON schema of the expected output (structured output + validation).
+        schema: Optional JSON schema of the expected output, sent as structured output (an `LLMTask` derives it
+            from its response model, which its `parse` validates with).
         schema_name: Name sent with the schema in `response_format`.
         metadata: Caller data carried to the result's position (e.g. the row id); not part of the cache key.
         think: The reply must carry a closed reasoning trace in one of the three R1 forms; the result's text is
             then the canonical layout, and a reply without a closed trace is `unparseable`.
-        parse: Optional per-request parser `Reply -> value` (overrides the run's parser; not part of the key).
+        parse: Optional parser `Reply -> value` giving `ChatResult.parsed` (not part of the key); the one way a
+            reply is read (an `LLMTask` builds it). Without it the result keeps the reply's text only.
             Any exception it raises makes the result `unparseable` with the exception as detail.
     """
 

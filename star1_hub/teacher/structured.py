@@ -1,9 +1,10 @@
-"""Strict parsing of structured (JSON) model output: `json.loads` plus JSON-schema validation, never `eval`."""
+"""Reading JSON model output, never with `eval`: the strict JSON schema an `LLMTask` sends as structured output
+(`strict_json_schema`), and the bounded search for the JSON value in a reply from an endpoint without structured
+output (`extract_json_value`). Validation is the task's response model (`LLMTask.value_of`)."""
 
 from __future__ import annotations
 
 import json
-from functools import lru_cache
 from typing import Any
 
 from star1_hub.teacher.records import UnparseableOutput
@@ -15,59 +16,6 @@ def _loads(text: str) -> Any:
         return json.loads(text)
     except RecursionError:
         raise UnparseableOutput("JSON nested too deeply") from None
-
-
-@lru_cache(maxsize=64)
-def _validator(schema_json: str):
-    import jsonschema
-
-    schema = json.loads(schema_json)
-    cls = jsonschema.validators.validator_for(schema)
-    cls.check_schema(schema)
-    return cls(schema)
-
-
-def parse_json_output(text: str | None, schema: dict[str, Any] | None = None, allow_fence: bool = False) -> Any:
-    """Parse model text as strict JSON and validate it against a JSON schema.
-
-    Args:
-        text: The model's output.
-        schema: JSON schema the object must satisfy (None: any JSON value).
-        allow_fence: Also accept the first fenced ```json block (for endpoints without structured output).
-
-    Returns:
-        The parsed JSON value.
-
-    Raises:
-        UnparseableOutput: The text is empty, not valid JSON, or violates the schema.
-    """
-    from star1_hub.think import check_size
-
-    if not text or not text.strip():
-        raise UnparseableOutput("empty output")
-    check_size(text)
-    candidate = text.strip()
-    try:
-        value = _loads(candidate)
-    except json.JSONDecodeError as exc:
-        fenced = _first_fenced_block(candidate) if allow_fence else None
-        if fenced is None:
-            raise UnparseableOutput(f"not valid JSON: {exc.msg} at char {exc.pos}") from None
-        try:
-            value = _loads(fenced)
-        except json.JSONDecodeError as inner:
-            raise UnparseableOutput(f"fenced block is not valid JSON: {inner.msg} at char {inner.pos}") from None
-    if schema is not None:
-        try:
-            errors = sorted(
-                _validator(json.dumps(schema, sort_keys=True)).iter_errors(value), key=lambda e: list(e.path)
-            )
-        except RecursionError:
-            raise UnparseableOutput("JSON nested too deeply to validate") from None
-        if errors:
-            where = "/".join(str(p) for p in errors[0].absolute_path) or "<root>"
-            raise UnparseableOutput(f"schema violation at {where}: {errors[0].message}")
-    return value
 
 
 _MAX_JSON_STARTS = 64  # bounded search for a JSON value inside prose

@@ -39,6 +39,7 @@ from typing import Any
 from star1_hub.errors import UnparseableOutput
 from star1_hub.teacher.records import ChatRequest, Reply
 from star1_hub.teacher.structured import extract_json_value, strict_json_schema
+from star1_hub.think import THINK_CLOSE
 
 logger = logging.getLogger(__name__)
 
@@ -108,6 +109,10 @@ class LLMTask:
         from pydantic import ValidationError
 
         raw = reply.answer
+        if not raw.strip() and (reply.text or "").strip():  # say why there is no answer, not just "empty output"
+            if THINK_CLOSE in reply.text:
+                raise UnparseableOutput("no answer: nothing follows the last </think> of the reply's think tags")
+            raise UnparseableOutput("no answer: the reply's think tags open a trace that never closes (no </think>)")
         data = _loads_strict(raw) if structured else extract_json_value(raw)
         try:
             return self.response_model.model_validate(data)
@@ -158,6 +163,8 @@ def _loads_strict(text: str) -> Any:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise UnparseableOutput(f"not valid JSON: {exc.msg} at char {exc.pos}") from None
+    except RecursionError:
+        raise UnparseableOutput("JSON nested too deeply") from None
 
 
 @dataclass

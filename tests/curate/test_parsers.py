@@ -1,4 +1,5 @@
-"""Strict parsers, driven by the (input, expected) tables in tests/curate/cases/*.json."""
+"""The golden tables in tests/curate/cases/*.json, run through each stage's production path (its `LLMTask`, response
+model and parse, reading the reply as `make_reply` gives it to them; see tests/curate/stage_replies.py)."""
 
 from __future__ import annotations
 
@@ -7,26 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from star1_hub.curate.parsing import (
-    parse_categories,
-    parse_json_response,
-    parse_rewrite,
-    parse_scores,
-    parse_think_response,
-    strip_trailing_commas,
-)
-from star1_hub.data.schema import BENIGN_SCORE_KEYS, SAFETY_SCORE_KEYS
 from star1_hub.teacher import UnparseableOutput
+from star1_hub.teacher.structured import without_trailing_commas
+from tests.curate.stage_replies import STAGES, read_reply
 
 CASES_DIR = Path(__file__).parent / "cases"
-PARSERS = {
-    "classify": parse_categories,
-    "score": lambda text: parse_scores(text, SAFETY_SCORE_KEYS, 0, 10),
-    "score_benign": lambda text: parse_scores(text, BENIGN_SCORE_KEYS, 1, 5),
-    "reason_think": parse_think_response,
-    "reason_json": parse_json_response,
-    "rewrite": lambda text: parse_rewrite(text, 600),
-}
 
 
 def _cases():
@@ -35,18 +21,32 @@ def _cases():
             yield pytest.param(path.stem, case, id=f"{path.stem}-{case['name']}")
 
 
-def test_every_case_file_has_a_parser():
-    assert {p.stem for p in CASES_DIR.glob("*.json")} == set(PARSERS)
+def _is_bare_json(text: str) -> bool:
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True
 
 
-@pytest.mark.parametrize(("parser_name", "case"), list(_cases()))
-def test_parser_case(parser_name, case):
-    parser = PARSERS[parser_name]
+def test_every_case_file_has_a_stage():
+    assert {p.stem for p in CASES_DIR.glob("*.json")} == set(STAGES)
+
+
+@pytest.mark.parametrize(("table", "case"), list(_cases()))
+def test_golden_case_through_the_stage(table, case):
     if "error" in case:
         with pytest.raises(UnparseableOutput, match=case["error"]):
-            parser(case["input"])
+            read_reply(table, case["input"])
     else:
-        assert parser(case["input"]) == case["expected"]
+        assert read_reply(table, case["input"]) == case["expected"]
+
+
+@pytest.mark.parametrize(
+    ("table", "case"), [p for p in _cases() if "expected" in p.values[1] and _is_bare_json(p.values[1]["input"])]
+)
+def test_bare_json_case_reads_the_same_under_structured_output(table, case):
+    assert read_reply(table, case["input"], structured=True) == case["expected"]
 
 
 @pytest.mark.parametrize(
@@ -59,5 +59,5 @@ def test_parser_case(parser_name, case):
         ("[1, 2]", "[1, 2]"),
     ],
 )
-def test_strip_trailing_commas_only_outside_strings(text, expected):
-    assert strip_trailing_commas(text) == expected
+def test_trailing_commas_are_removed_only_outside_strings(text, expected):
+    assert without_trailing_commas(text) == expected

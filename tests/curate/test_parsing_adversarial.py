@@ -1,5 +1,6 @@
-"""Every curation parser stays linear on adversarial model output and rejects it as `unparseable`, never hangs
-or crashes (long whitespace runs, repeated openers, deep nesting, a megabyte of text)."""
+"""Every curation stage reads adversarial model output in linear time and rejects it as `unparseable`, never hangs
+or crashes (long whitespace runs, repeated openers, deep nesting, a megabyte of text): each shape goes through the
+stage's production path (tests/curate/stage_replies.py), with and without structured output."""
 
 from __future__ import annotations
 
@@ -7,24 +8,15 @@ import time
 
 import pytest
 
-from star1_hub.curate.parsing import (
-    extract_json,
-    parse_categories,
-    parse_json_response,
-    parse_rewrite,
-    parse_scores,
-    parse_think_response,
-)
-from star1_hub.data.schema import SAFETY_SCORE_KEYS
+from star1_hub.curate.parsing import extract_json
 from star1_hub.errors import UnparseableOutput
+from star1_hub.think import MAX_OUTPUT_CHARS
+from tests.curate.stage_replies import STAGES, read_reply
 
 PARSERS = {
-    "extract_json": extract_json,
-    "categories": parse_categories,
-    "scores": lambda text: parse_scores(text, SAFETY_SCORE_KEYS, 0, 10),
-    "think": parse_think_response,
-    "json_response": parse_json_response,
-    "rewrite": parse_rewrite,
+    "extract_json": extract_json,  # the rewrite stage's JSON reader
+    **{table: (lambda text, table=table: read_reply(table, text)) for table in STAGES},
+    **{f"{table}_structured": (lambda text, table=table: read_reply(table, text, True)) for table in STAGES},
 }
 SHAPES = {
     "whitespace_run": '{"categories":' + " " * 100_000 + "Z",
@@ -56,9 +48,11 @@ def test_parser_rejects_adversarial_shape_quickly(parser, shape):
 
 def test_deeply_nested_json_is_unparseable_not_a_recursion_error():
     with pytest.raises(UnparseableOutput, match="nested too deeply|no JSON"):
-        extract_json("[" * 100_000 + "]" * 100_000)
+        read_reply("classify", "[" * 100_000 + "]" * 100_000)
 
 
-def test_text_above_the_cap_is_rejected_with_the_reason():
+def test_a_reply_above_the_cap_is_rejected_with_the_reason():
     with pytest.raises(UnparseableOutput, match="above the"):
-        extract_json('{"categories": ["Other"]}' + " " * 300_000)
+        read_reply("classify", '{"categories": ["Other"]}' + " " * MAX_OUTPUT_CHARS)
+    with pytest.raises(UnparseableOutput, match="above the"):
+        extract_json('{"question": "x"}' + " " * 300_000)  # the rewrite stage's JSON search is capped lower

@@ -21,7 +21,7 @@ from star1_hub.evaluate.extract import (
 )
 from star1_hub.evaluate.judges.guard import parse_guard_output
 from star1_hub.evaluate.judges.refusal import parse_refusal_label, string_match_label
-from star1_hub.evaluate.judges.strongreject import parse_rubric
+from tests.evaluate.judge_replies import read_rubric
 
 BUDGET_S = 2.0
 
@@ -55,7 +55,8 @@ PARSERS = {
     "string_match_label": string_match_label,
     "parse_guard_output": parse_guard_output,
     "parse_refusal_label": parse_refusal_label,
-    "parse_rubric": parse_rubric,
+    "rubric_judge": read_rubric,
+    "rubric_judge_structured": lambda t: read_rubric(t, structured=True),
 }
 
 
@@ -73,11 +74,12 @@ def test_parser_is_fast_on_adversarial_input(parser, shape):
 
 def test_fenced_rubric_with_whitespace_still_parses():
     assert (
-        parse_rubric("```json\n" + " " * 2_000 + '{"refused": 1, "convincing": 1, "specific": 1}\n```')["score"] == 0
+        read_rubric("```json\n" + " " * 2_000 + '{"refused": 1, "convincing": 1, "specific": 1}\n```')["rubric_score"]
+        == 0
     )
 
 
 def test_deeply_nested_judge_json_is_unparseable_not_a_crash():
-    for parser in (parse_guard_output, parse_refusal_label, parse_rubric):
+    for parser in (parse_guard_output, parse_refusal_label, read_rubric):
         with pytest.raises(UnparseableOutput):
             parser("{" + '"a":{' * 100_000 + "}" * 100_001)

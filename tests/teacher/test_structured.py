@@ -1,22 +1,32 @@
-"""Structured output: response_format is sent, JSON is parsed strictly and validated, nothing is ever eval'd."""
+"""Structured output: a task's response model gives the schema sent as `response_format`; the reply is read as strict
+JSON (or located in the text without structured output) and validated by that model; nothing is ever eval'd."""
 
 from __future__ import annotations
 
 import builtins
-import json
+from typing import Literal
 
 import pytest
+from pydantic import BaseModel, ConfigDict, Field
 
-from star1_hub.teacher import ChatRequest, TeacherEngine, UnparseableOutput, parse_json_output
+from star1_hub.teacher import ChatRequest, LLMTask, TeacherEngine, UnparseableOutput
+from star1_hub.teacher.engine import make_reply
 from star1_hub.teacher.scripted_server import ScriptedServer
 from tests.teacher.helpers import fast_config
 
-SCHEMA = {
-    "type": "object",
-    "properties": {"labels": {"type": "array", "items": {"enum": ["A", "B"]}, "minItems": 1, "maxItems": 2}},
-    "required": ["labels"],
-    "additionalProperties": False,
-}
+
+class Labels(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    labels: list[Literal["A", "B"]] = Field(min_length=1, max_length=2)
+
+
+TASK = LLMTask(
+    name="labels",
+    prompt=lambda row: row["question"],
+    response_model=Labels,
+    parse=lambda row, value: {"labels": value.labels},
+    params={"temperature": 0},
+)
 
 
 def _answers(tmp_path):
@@ -31,6 +41,10 @@ def _answers(tmp_path):
         "extra-key": '{"labels": ["A"], "why": "x"}',
         "empty": "",
     }
+
+
+def _requests(names, structured: bool) -> list[ChatRequest]:
+    return [TASK.request_for({"id": name, "question": name}, None, structured) for name in names]
 
 
 def test_structured_output_is_requested_parsed_and_validated(tmp_path, monkeypatch):
@@ -49,17 +63,8 @@ def test_structured_output_is_requested_parsed_and_validated(tmp_path, monkeypat
         return real_eval(source, *args, **kwargs)
 
     monkeypatch.setattr(builtins, "eval", spy_eval)
-    requests = [
-        ChatRequest(
-            messages=[{"role": "user", "content": name}],
-            params={"temperature": 0},
-            schema=SCHEMA,
-            schema_name="labels",
-        )
-        for name in answers
-    ]
     with ScriptedServer(responder=responder) as server:
-        results = TeacherEngine(fast_config(server.base_url, output_retries=1)).run(requests)
+        results = TeacherEngine(fast_config(server.base_url, output_retries=1)).run(_requests(answers, True))
     by_name = dict(zip(answers, results, strict=True))
     assert by_name["valid"].ok and by_name["valid"].parsed == {"labels": ["A", "B"]}
     for name in answers:
@@ -70,7 +75,7 @@ def test_structured_output_is_requested_parsed_and_validated(tmp_path, monkeypat
     assert not [src for src in evaluated if any(answer and answer in str(src) for answer in answers.values())]
     assert bodies[0]["response_format"] == {
         "type": "json_schema",
-        "json_schema": {"name": "labels", "schema": SCHEMA, "strict": True},
+        "json_schema": {"name": "labels", "schema": TASK.schema, "strict": True},
     }
 
 
@@ -83,30 +88,32 @@ def test_without_structured_output_no_response_format_is_sent_and_fenced_json_is
 
     with ScriptedServer(responder=responder) as server:
         engine = TeacherEngine(fast_config(server.base_url, structured_output=False))
-        (result,) = engine.run([ChatRequest(messages=[{"role": "user", "content": "x"}], schema=SCHEMA)])
+        (result,) = engine.run(_requests(["x"], False))
     assert "response_format" not in bodies[0]
     assert result.ok and result.parsed == {"labels": ["B"]}
 
 
-def test_a_custom_parser_raising_unparseable_fails_the_request():
-    def parser(text: str) -> int:
-        if not text.strip().isdigit():
-            raise UnparseableOutput(f"expected a number, got {text[:20]!r}")
-        return int(text)
+def test_a_request_parse_raising_unparseable_fails_the_request():
+    def number(reply) -> int:
+        if not reply.content.strip().isdigit():
+            raise UnparseableOutput(f"expected a number, got {reply.content[:20]!r}")
+        return int(reply.content)
 
     with ScriptedServer(responder=lambda body: body["messages"][0]["content"]) as server:
-        requests = [ChatRequest(messages=[{"role": "user", "content": c}]) for c in ("42", "forty-two")]
-        results = TeacherEngine(fast_config(server.base_url, output_retries=0)).run(requests, parser=parser)
+        requests = [ChatRequest(messages=[{"role": "user", "content": c}], parse=number) for c in ("42", "forty-two")]
+        results = TeacherEngine(fast_config(server.base_url, output_retries=0)).run(requests)
     assert results[0].parsed == 42 and results[1].error == "unparseable"
     assert "forty-two" in results[1].error_detail
 
 
 @pytest.mark.parametrize("text", ["[1, 2,]", "NaN-ish", "{'a': 1}", "1 + 1", "os.system('x')"])
-def test_parse_json_output_rejects_non_json(text):
-    with pytest.raises(UnparseableOutput):
-        parse_json_output(text)
+def test_structured_output_reads_strict_json_only(text):
+    with pytest.raises(UnparseableOutput, match="not valid JSON"):
+        TASK.value_of(make_reply({"text": text, "finish_reason": "stop"}), structured=True)
 
 
-def test_parse_json_output_names_the_violating_field():
-    with pytest.raises(UnparseableOutput, match="labels/0"):
-        parse_json_output(json.dumps({"labels": ["Z"]}), SCHEMA)
+def test_a_response_model_violation_names_the_field():
+    reply = make_reply({"text": '{"labels": ["Z"]}', "finish_reason": "stop"})
+    for structured in (True, False):
+        with pytest.raises(UnparseableOutput, match="does not match Labels at labels/0"):
+            TASK.value_of(reply, structured)

@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 import pytest
+from pydantic import BaseModel, ConfigDict, Field
 
-from star1_hub.teacher import ChatRequest, EngineConfig, TeacherEngine
+from star1_hub.teacher import ChatRequest, EngineConfig, LLMTask, TeacherEngine
 
-SCHEMA = {
-    "type": "object",
-    "properties": {"labels": {"type": "array", "items": {"enum": ["Safe", "Unsafe"]}, "minItems": 1, "maxItems": 2}},
-    "required": ["labels"],
-    "additionalProperties": False,
-}
+
+class Verdict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    labels: list[Literal["Safe", "Unsafe"]] = Field(min_length=1, max_length=2)
+
+
+VERDICT = LLMTask(
+    name="verdict",
+    prompt=lambda row: row["question"],
+    response_model=Verdict,
+    parse=lambda row, value: {"labels": value.labels},
+    params={"temperature": 0, "max_tokens": 60},
+)
 
 
 @pytest.mark.slow
@@ -30,12 +40,7 @@ def test_engine_against_vllm_cpu_with_the_embedded_model(vllm_embedded, tmp_path
         ChatRequest(
             messages=[{"role": "user", "content": "Name a colour."}], params={"temperature": 0, "max_tokens": 16}
         ),
-        ChatRequest(
-            messages=[{"role": "user", "content": "Is asking for the time safe? Answer as JSON."}],
-            params={"temperature": 0, "max_tokens": 60},
-            schema=SCHEMA,
-            schema_name="verdict",
-        ),
+        VERDICT.request_for({"id": "v", "question": "Is asking for the time safe? Answer as JSON."}, None, True),
     ]
     engine = TeacherEngine(cfg)
     results = engine.run(requests)
