@@ -172,7 +172,8 @@ def column_datatypes(columns: list[str]) -> list[str]:
 
 
 def legend_markdown(rows: list[dict], columns: list[str]) -> str:
-    """One line per shown column that a short header leaves unexplained: averages, benchmarks, samples, flags."""
+    """The legend under the table: an entry per shown column that its short header leaves unexplained (averages,
+    benchmarks with their group, metric and full size, samples, judge, flags)."""
     about: dict[str, str] = {}
     for row in rows:
         for b in benchmarks_of(row):
