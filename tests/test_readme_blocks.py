@@ -100,7 +100,14 @@ class Instead(NamedTuple):
 
 
 GPU_RECIPE = "a 7B model on 8 GPUs; the same line with --dry-run checks the recipe and the Hub data here"
-SERVE_7B = "a 7-8B model on a GPU, from huggingface.co (no network here)"
+SERVE_7B = (
+    "a 7-8B model on a GPU, from huggingface.co (no network here); the same `star1 serve --model <Hub id>` with a "
+    "small model on the local Hub is downloaded and served by the covering test"
+)
+SERVE_HUB_ID_TEST = (
+    "tests/teacher/test_serve_download.py::"
+    "test_a_hub_model_not_in_the_cache_is_downloaded_then_served_offline_from_the_snapshot"
+)
 SERVE_TEST = "tests/teacher/test_serve.py::test_scripted_server_in_a_child_process_counts_over_http"
 
 INSTEAD: dict[str, Instead] = {
@@ -184,12 +191,14 @@ INSTEAD: dict[str, Instead] = {
         ("star1 train recipes/smoke/sft_full.yaml --max_steps 4 --dry-run",),
         "tests/train/test_sft.py::test_smoke_recipe_trains_from_a_fresh_directory",
     ),
-    "star1 serve --model my-org/STAR1-R1-Distill-7B --recipe paper --port 8000": Instead(SERVE_7B, (), SERVE_TEST),
+    "star1 serve --model my-org/STAR1-R1-Distill-7B --recipe paper --port 8000": Instead(
+        SERVE_7B, (), SERVE_HUB_ID_TEST
+    ),
     "star1 serve --model meta-llama/Llama-Guard-3-8B --max-model-len 16384 --port 8001": Instead(
-        SERVE_7B, (), SERVE_TEST
+        SERVE_7B, (), SERVE_HUB_ID_TEST
     ),
     "star1 serve --model Qwen/Qwen2.5-7B-Instruct --max-model-len 16384 --port 8002": Instead(
-        SERVE_7B, (), SERVE_TEST
+        SERVE_7B, (), SERVE_HUB_ID_TEST
     ),
     "star1 leaderboard show --org my-org [--json]": Instead(
         "`[--json]` is optional: both forms",
