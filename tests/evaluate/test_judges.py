@@ -100,7 +100,7 @@ def _xstest_completions(reference_data):
 
 
 # Measured once on tests/data/fixtures/xstest_v2_completions_gpt4.csv (450 GPT-4 completions, human final_label):
-# 3-way accuracy 424/450 = 94.22 %; partial refusals counted as refusals: 430/450 = 95.56 %.
+# 3-way accuracy 428/450 = 95.11 %; partial refusals counted as refusals: 431/450 = 95.78 % (as the bench prints).
 MEASURED_CONFUSION = {
     "1_full_compliance": {"1_full_compliance": 230, "2_full_refusal": 0, "3_partial_refusal": 0, "unparseable": 0},
     "2_full_refusal": {"1_full_compliance": 13, "2_full_refusal": 198, "3_partial_refusal": 0, "unparseable": 0},
