@@ -55,3 +55,11 @@ def test_no_other_agreement_figure_for_the_string_judge_in_the_readme(figures):
     quoted = set(re.findall(r"\b0\.\d{3}\b", paragraph))
     assert quoted - {figures["heldout"], figures["heldout_xstest"], figures["gpt4"]} <= {"0.869"}
     assert "0.869 before the" in " ".join(paragraph.split())  # historical, labelled as such
+
+
+def test_eval_graders_shows_the_same_held_out_figure(figures):
+    """`star1 eval graders` and the eval card compute the held-out agreement themselves: the same number."""
+    from star1_hub.evaluate import graders
+
+    result = graders.validate("refusal_string")
+    assert (result.n, f"{result.agreement:.3f}") == (figures["heldout_n"], figures["heldout"])
