@@ -35,6 +35,7 @@ from scipy import sparse
 
 from star1_hub.collect.dedup import (
     CosinePairs,
+    TokenHashes,
     cosine_pairs_at_least,
     dense_pairs_at_least,
     greedy_keep,
@@ -279,9 +280,13 @@ def run_pipeline(
         raise ValueError(f"source names must be unique; repeated: {', '.join(duplicates)}")
 
     started = time.perf_counter()
+    all_texts = [q for src in list(train) + list(tests) for q in src.questions]
     all_counts = None  # token counts of the training rows (in source order), then of the test rows
     if config.tokenise_once:
-        all_counts = _token_counts([q for src in list(train) + list(tests) for q in src.questions])
+        all_counts = _token_counts(all_texts)
+    # whitespace-token hashes of every row, once: the n-gram keys of every step come from these
+    all_hashes = TokenHashes.of(all_texts)
+    del all_texts
     n = config.decontam_ngram_n
     pool = ReferencePool(n)
     offset = sum(len(src.questions) for src in train)
@@ -289,8 +294,9 @@ def run_pipeline(
         test_counts = None
         if all_counts is not None:
             test_counts = all_counts[offset : offset + len(test.questions)]
+        test_keys = all_hashes.select(np.arange(offset, offset + len(test.questions))).keys(n)
         offset += len(test.questions)
-        pool.add(test.questions, test.name, counts=test_counts)
+        pool.add(test.questions, test.name, keys=test_keys, counts=test_counts)
     offset = 0
     stage1_questions: list[str] = []
     stage1_sources: list[str] = []
@@ -301,11 +307,12 @@ def run_pipeline(
         offset += len(rows)
         tally = counts[src.name]
         tally["input"] = len(rows)
-        self_keys = key_table(rows, src.self_dedup_n)
+        src_hashes = all_hashes.select(index)
+        self_keys = src_hashes.keys(src.self_dedup_n)
         keep = ngram_clusters_from_keys(len(rows), *self_keys) == np.arange(len(rows))
         rows, index = _select(rows, keep), index[keep]
         # the decontamination keys are the self-dedup keys when both use the same n
-        keys = _select_keys(self_keys, keep) if src.self_dedup_n == n else key_table(rows, n)
+        keys = _select_keys(self_keys, keep) if src.self_dedup_n == n else src_hashes.select(keep).keys(n)
         tally["after_self_ngram"] = len(rows)
         match = pool.ngram_matches(rows, keys)
         _tally(caught["ngram_decontam"], src.name, [pool.labels[m] for m in match if m >= 0])

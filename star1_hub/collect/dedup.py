@@ -33,7 +33,6 @@ from scipy.sparse.csgraph import connected_components
 
 logger = logging.getLogger(__name__)
 
-_FULL_TEXT_SALT = "\x00full-text\x00"
 # Similarities are compared against the threshold exactly; candidate filters use this slack so that float64
 # rounding in the bounds can never lose a pair whose exact similarity reaches the threshold.
 _BOUND_SLACK = 1e-9
@@ -44,6 +43,59 @@ def normalise(text: str) -> str:
     return " ".join(text.lower().split())
 
 
+def regex_tokens(texts: Sequence[str], pattern: str) -> tuple[np.ndarray, list[str], np.ndarray]:
+    """Tokenise every lowercased text with one regex pass over all of them.
+
+    The texts are joined by newlines (a newline inside a text becomes a space first: both are non-word
+    whitespace, so neither tokens nor lowercasing change) and `pattern` must match a lone newline as its last
+    alternative; the newline matches mark where each text ends. Lowercasing the joined string equals lowercasing
+    each text: the only context-dependent rule of `str.lower` (final sigma) sees a newline exactly as it sees
+    the end of a text.
+
+    Args:
+        texts: the rows.
+        pattern: a regular expression ending in the alternative `|\\n`.
+
+    Returns:
+        (token ids in text order, the vocabulary the ids index, the row of each token).
+    """
+    import re
+
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if not len(texts):
+        return np.zeros(0, dtype=np.int64), [], np.zeros(0, dtype=np.int64)
+    joined = "\n".join(text.replace("\n", " ") for text in texts).lower()
+    tokens = re.findall(pattern, joined)
+    encoded = pc.dictionary_encode(pa.array(tokens, type=pa.large_string()))
+    del tokens
+    ids = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    vocabulary = encoded.dictionary.to_pylist()
+    if "\n" not in vocabulary:  # a single text
+        return ids, vocabulary, np.zeros(len(ids), dtype=np.int64)
+    separator = vocabulary.index("\n")
+    is_separator = ids == separator
+    rows = np.cumsum(is_separator)
+    keep = ~is_separator
+    return ids[keep], vocabulary, rows[keep]
+
+
+_WHITESPACE_TOKENS = r"\S+|\n"  # `str.split()` tokens: \s and str.split share CPython's whitespace table
+_MIX_NGRAM = np.uint64(0x9E3779B97F4A7C15)
+_MIX_TEXT = np.uint64(0xC2B2AE3D27D4EB4F)
+_FULL_TEXT_SALT = np.uint64(0x5BD1E9955BD1E995)
+
+
+def _fmix64(values: np.ndarray) -> np.ndarray:
+    """MurmurHash3's 64-bit finaliser (a bijection that spreads every input bit over the output)."""
+    values = values ^ (values >> np.uint64(33))
+    values = values * np.uint64(0xFF51AFD7ED558CCD)
+    values = values ^ (values >> np.uint64(33))
+    values = values * np.uint64(0xC4CEB9FE1A85EC53)
+    return values ^ (values >> np.uint64(33))
+
+
 def text_keys(text: str, n: int) -> list[int]:
     """Return the 64-bit keys of a text: one per word n-gram of its normalised form, plus one for the whole text.
 
@@ -52,23 +104,80 @@ def text_keys(text: str, n: int) -> list[int]:
         n: n-gram size in whitespace tokens (punctuation stays attached, as in the original).
 
     Returns:
-        Unsigned 64-bit xxh3 hashes; the whole-text key is salted so it never equals an n-gram key.
+        Unsigned 64-bit keys (as `key_table` computes them); the whole-text key is salted apart from n-gram keys.
     """
-    tokens = normalise(text).split()
-    keys = [xxhash.xxh3_64_intdigest(" ".join(tokens[i : i + n])) for i in range(len(tokens) - n + 1)]
-    keys.append(xxhash.xxh3_64_intdigest(_FULL_TEXT_SALT + " ".join(tokens)))
-    return keys
+    return key_table([text], n)[0].tolist()
+
+
+@dataclass
+class TokenHashes:
+    """The whitespace tokens of normalised texts (`normalise`), each as its 64-bit xxh3 hash, rows concatenated.
+
+    Computed once per text (`of`); the n-gram keys of any n and of any subset of rows (`select`) then come from
+    numpy arithmetic on these arrays, without tokenising again.
+    """
+
+    hashes: np.ndarray  # uint64, the tokens of row 0, then row 1, ...
+    offsets: np.ndarray  # int64, len(rows) + 1: row i's tokens are hashes[offsets[i]:offsets[i + 1]]
+
+    @classmethod
+    def of(cls, texts: Sequence[str]) -> TokenHashes:
+        ids, vocabulary, token_rows = regex_tokens(texts, _WHITESPACE_TOKENS)
+        token_hash = np.fromiter((xxhash.xxh3_64_intdigest(tok) for tok in vocabulary), np.uint64, len(vocabulary))
+        offsets = np.r_[0, np.cumsum(np.bincount(token_rows, minlength=len(texts)))].astype(np.int64)
+        return cls(token_hash[ids], offsets)
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    def select(self, rows: np.ndarray) -> TokenHashes:
+        """The rows `rows` (indices or a boolean mask), in that order."""
+        rows = np.flatnonzero(rows) if rows.dtype == bool else np.asarray(rows, dtype=np.int64)
+        lengths = np.diff(self.offsets)[rows]
+        offsets = np.r_[0, np.cumsum(lengths)].astype(np.int64)
+        positions = np.arange(offsets[-1]) - np.repeat(offsets[:-1] - self.offsets[rows], lengths)
+        return TokenHashes(self.hashes[positions], offsets)
+
+    def keys(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """`key_table` of these rows."""
+        hashes, offsets = self.hashes, self.offsets
+        n_rows, count = len(offsets) - 1, len(hashes)
+        lengths = np.diff(offsets)
+        token_rows = np.repeat(np.arange(n_rows, dtype=np.int64), lengths)
+        with np.errstate(over="ignore"):
+            if count >= n:
+                acc = hashes[: count - n + 1].copy()
+                for j in range(1, n):
+                    acc = acc * _MIX_NGRAM + hashes[j : count - n + 1 + j]
+                inside = np.arange(n, count + 1) <= offsets[1:][token_rows[: count - n + 1]]
+                ngram_keys, ngram_rows = _fmix64(acc[inside]), token_rows[: count - n + 1][inside]
+            else:
+                ngram_keys, ngram_rows = np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int64)
+            # the whole text: Σ h_i · m^(L-1-i) over its tokens, plus its length, salted
+            longest = int(lengths.max(initial=0))
+            powers = np.ones(max(longest, 1), dtype=np.uint64)
+            for k in range(1, longest):
+                powers[k] = powers[k - 1] * _MIX_TEXT
+            weighted = hashes * powers[offsets[1:][token_rows] - 1 - np.arange(count)]
+            whole = np.zeros(n_rows, dtype=np.uint64)
+            non_empty = np.flatnonzero(lengths)
+            if len(non_empty):
+                whole[non_empty] = np.add.reduceat(weighted, offsets[:-1][non_empty])
+            whole_keys = _fmix64((whole + lengths.astype(np.uint64) * _MIX_NGRAM) ^ _FULL_TEXT_SALT)
+        return (
+            np.concatenate([ngram_keys, whole_keys]),
+            np.concatenate([ngram_rows, np.arange(n_rows, dtype=np.int64)]),
+        )
 
 
 def key_table(texts: Sequence[str], n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Return (keys, row index) arrays of every key of every text, unique per (key, row)."""
-    all_keys: list[int] = []
-    rows: list[int] = []
-    for row, text in enumerate(texts):
-        keys = set(text_keys(text, n))
-        all_keys.extend(keys)
-        rows.extend([row] * len(keys))
-    return np.asarray(all_keys, dtype=np.uint64), np.asarray(rows, dtype=np.int64)
+    """Return (keys, row index) arrays of every key of every text (a key repeated inside a row may repeat).
+
+    Each whitespace token of the normalised text (`normalise`) is hashed once (xxh3-64 of the token); an n-gram's
+    key mixes its n token hashes in order (multiply-add, then MurmurHash3's finaliser), the whole text's key
+    mixes all of its token hashes and its length with a separate salt (`TokenHashes.keys`).
+    """
+    return TokenHashes.of(texts).keys(n)
 
 
 def ngram_clusters(texts: Sequence[str], n: int) -> np.ndarray:

@@ -166,3 +166,49 @@ def test_dense_embedding_pairs_in_column_blocks_find_the_same_pairs():
     cross_whole = dense_pairs_at_least(emb[:120], emb[120:], 0.6)
     cross_blocked = dense_pairs_at_least(emb[:120], emb[120:], 0.6, chunk_rows=11, chunk_cols=7)
     assert as_set(cross_blocked) == as_set(cross_whole)
+
+
+TRICKY_TEXTS = [
+    "ΟΔΟΣ ΣΟΦΟΣ\nΣ",  # final sigma at a word end, at a line end and alone
+    "İstanbul\tand\u00a0nbsp\u2028line\x1cfile sep",  # dotted capital I, no-break space, line/file separators
+    "",
+    "   \n  ",
+    "Straße ǅemal x_y 12",
+    "one two three four five six seven eight nine",
+    "ZERO two  three\nfour five six seven eight NINE",
+]
+
+
+def test_token_hashes_tokenise_like_lower_then_split():
+    # one regex pass over all texts joined by newlines must give each text's own `text.lower().split()`
+    import xxhash
+
+    hashed = dedup.TokenHashes.of(TRICKY_TEXTS)
+    assert len(hashed) == len(TRICKY_TEXTS)
+    for row, text in enumerate(TRICKY_TEXTS):
+        expected = [xxhash.xxh3_64_intdigest(token) for token in text.lower().split()]
+        assert hashed.hashes[hashed.offsets[row] : hashed.offsets[row + 1]].tolist() == expected, text
+
+
+def test_keys_of_a_text_do_not_depend_on_the_other_texts():
+    together = dedup.key_table(TRICKY_TEXTS, 3)
+    for row, text in enumerate(TRICKY_TEXTS):
+        alone = sorted(text_keys(text, 3))
+        assert sorted(together[0][together[1] == row].tolist()) == alone, text
+    # a selection of rows gives the keys of those texts alone, renumbered
+    hashed = dedup.TokenHashes.of(TRICKY_TEXTS)
+    picked = np.array([5, 0, 6])
+    keys, rows = hashed.select(picked).keys(4)
+    ref_keys, ref_rows = dedup.key_table([TRICKY_TEXTS[i] for i in picked], 4)
+    assert sorted(zip(keys.tolist(), rows.tolist(), strict=True)) == sorted(
+        zip(ref_keys.tolist(), ref_rows.tolist(), strict=True)
+    )
+
+
+def test_ngram_keys_link_exactly_the_texts_sharing_an_ngram():
+    # rows 5 and 6 share the 8 words "two … nine" once normalised (case, a newline, a double space), not 9;
+    # rows 2 and 3 are both empty once normalised, so their whole-text keys are equal
+    assert ngram_clusters(TRICKY_TEXTS, 8).tolist() == [0, 1, 2, 2, 4, 5, 5]
+    assert ngram_clusters(TRICKY_TEXTS, 9).tolist() == [0, 1, 2, 2, 4, 5, 6]
+    # the whole-text key: equal normalised texts link even below n words, different ones never do
+    assert ngram_self_dedup(["a b", "A  b", "a b c", "b a"], 8).tolist() == [True, False, True, True]
