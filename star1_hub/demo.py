@@ -36,6 +36,7 @@ DEMO_SELECT_N = 4
 DEMO_TRAIN_STEPS = 3
 DATA_DIR_ENV = "STAR1_DEMO_DATA_DIR"
 KEPT_HUB_PORT = 8811  # the port the closing hint serves the kept Hub on (any free one works)
+DEMO_MARKER = ".star1-demo-hub"  # marks a kept Hub the demo made: only such a folder is replaced by a later run
 
 console = Console()
 
@@ -84,6 +85,9 @@ def main(argv: list[str] | None = None) -> int:
 
     with tempfile.TemporaryDirectory(prefix="star1-demo-") as tmp:
         hub_dir = kept_dir or Path(tmp) / "hub"
+        if kept_dir is not None:
+            kept_dir.mkdir(parents=True, exist_ok=True)
+            (kept_dir / DEMO_MARKER).write_text("a local Hub made by `python -m star1_hub.demo`\n", encoding="utf-8")
         start = _stage("2. local Hub")
         # The Hub client reads its endpoint at import: start the server and export the env before importing it.
         from star1_hub.hub.testing import LocalHub, export_client_env
@@ -102,8 +106,8 @@ def kept_hub_dir(hub_dir: Path | None, keep: bool) -> Path | None:
     """Where the demo keeps its Hub: `--hub-dir`, else `$STAR1_DEMO_DATA_DIR`, else `$STAR1_HOME/demo-hub` with
     `--keep`; None: a temporary Hub, removed at the end.
 
-    A folder holding the Hub of an earlier demo run (it has an `admin-token`) is emptied first, since the demo
-    publishes fixed names and tags; a non-empty folder that is not a local Hub is refused (ValueError).
+    A folder holding the Hub of an earlier demo run (marked by `DEMO_MARKER`) is emptied first, since the demo
+    publishes fixed names and tags; any other non-empty folder, e.g. a Hub of your own, is refused (ValueError).
     """
     from star1_hub.home import star1_home
 
@@ -116,10 +120,10 @@ def kept_hub_dir(hub_dir: Path | None, keep: bool) -> Path | None:
         return None
     hub_dir = hub_dir.expanduser().resolve()
     if hub_dir.is_dir() and any(hub_dir.iterdir()):
-        if not (hub_dir / "admin-token").is_file():
+        if not (hub_dir / DEMO_MARKER).is_file():
             raise ValueError(
-                f"{hub_dir} is not empty and holds no local Hub: give the demo an empty or new folder "
-                f"(--hub-dir / ${DATA_DIR_ENV})"
+                f"{hub_dir} is not empty and is not a Hub an earlier demo kept: give the demo an empty or new "
+                f"folder (--hub-dir / ${DATA_DIR_ENV}); it never writes into a Hub of your own"
             )
         console.print(f"[yellow]replacing the Hub of an earlier demo run in {hub_dir}")
         shutil.rmtree(hub_dir)

@@ -39,18 +39,23 @@ def test_keep_uses_the_data_dir_variable_then_star1_home(monkeypatch, tmp_path):
     assert demo.kept_hub_dir(tmp_path / "flag", keep=False) == (tmp_path / "flag").resolve()  # --hub-dir wins
 
 
-def test_an_earlier_demo_hub_is_replaced_and_a_foreign_folder_refused(monkeypatch, tmp_path):
+def test_an_earlier_demo_hub_is_replaced_and_any_other_folder_refused(monkeypatch, tmp_path):
     monkeypatch.delenv(demo.DATA_DIR_ENV, raising=False)
     earlier = tmp_path / "earlier"
     (earlier / "repos").mkdir(parents=True)
     (earlier / "admin-token").write_text("x")
+    (earlier / demo.DEMO_MARKER).write_text("x")
     assert demo.kept_hub_dir(earlier, keep=False) == earlier.resolve() and not earlier.exists()
+    own_hub = tmp_path / "star1-hub"  # a Hub of the user's own (`star1 hub serve --data-dir`): never touched
+    (own_hub / "repos").mkdir(parents=True)
+    (own_hub / "admin-token").write_text("x")
     foreign = tmp_path / "photos"
     foreign.mkdir()
     (foreign / "cat.jpg").write_bytes(b"")
-    with pytest.raises(ValueError, match="not empty and holds no local Hub"):
-        demo.kept_hub_dir(foreign, keep=False)
-    assert (foreign / "cat.jpg").exists()
+    for folder in (own_hub, foreign):
+        with pytest.raises(ValueError, match="not empty and is not a Hub an earlier demo kept"):
+            demo.kept_hub_dir(folder, keep=False)
+    assert (own_hub / "admin-token").exists() and (foreign / "cat.jpg").exists()
 
 
 def test_score_table_says_what_the_headline_measures_and_why_outputs_are_truncated(tmp_path, capsys):
@@ -98,6 +103,7 @@ def test_kept_hub_serves_again_with_the_printed_commands(tmp_path, embedded_mode
     serve = next(line.strip() for line in lines if line.strip().startswith("star1 hub serve --data-dir"))
     export = next(line.strip() for line in lines if line.strip().startswith("export HF_ENDPOINT="))
     assert any(line.strip() == "star1 leaderboard serve --org demo" for line in lines)
+    assert (tmp_path / "kept" / demo.DEMO_MARKER).is_file()  # a second run may replace it
     port = _free_port()
     serve, export = (re.sub(r"\b8811\b", str(port), text) for text in (serve, export))
     clean_env = {k: v for k, v in os.environ.items() if not k.startswith("HF_") or k == "HF_HOME"}
