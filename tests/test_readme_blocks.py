@@ -454,3 +454,13 @@ def test_readme_data_show_of_a_stage_config_is_json(context):
     """The data block's last line: a stage config of the seeded STAR-41K, as JSON for scripts."""
     out = run_command("star1 data show my-org/STAR-41K --config scored --json", context)
     assert json.loads(out)["config"] == "scored"
+
+
+def test_a_line_that_does_not_work_as_written_fails_its_block(context):
+    """What a new or changed README line meets: it runs as written, and any failure (or a program this test
+    cannot run) fails the block with the line and its output."""
+    broken = Block("bash", "example", "", ["star1 data show my-org/no-such-dataset"])
+    with pytest.raises(AssertionError, match=r"star1 data show my-org/no-such-dataset exited 2"):
+        run_block(broken, context)
+    with pytest.raises(AssertionError, match="add it to INSTEAD"):
+        run_block(Block("bash", "example", "", ["curl -LO https://example.org/STAR-1.json"]), context)
