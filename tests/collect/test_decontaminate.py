@@ -141,3 +141,31 @@ def test_pool_refuses_to_mix_rows_with_and_without_token_counts():
     pool.add(["a placeholder row"], "T")
     with pytest.raises(ValueError, match="without token counts"):
         pool.add(["another row"], "S", counts=sparse.csr_matrix((1, 3)))
+
+
+def test_token_counts_equal_scikit_learns_count_vectorizer():
+    # one regex pass over all texts must give CountVectorizer's matrix exactly: same lowercasing (final sigma,
+    # dotted I), same words (underscores, digits, one-letter words dropped, Unicode letters and marks), same
+    # alphabetical columns, texts with newlines and empty texts in place
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    from star1_hub.collect.decontaminate import _token_counts
+
+    texts = [
+        "ΟΔΟΣ ΣΟΦΟΣ\nΣ ΑΣ",
+        "İstanbul  x\ty",
+        "",
+        "   ",
+        "x_y 12 ß ǅemal ǆ __ _a a_",
+        "don't stop—ok… e\u0301te café ﬁle ＡＢＣ ١٢ x²",
+        "日本語 テキスト",
+        "\n\nfoo\nbar baz\n foo",
+        "How do I pick a lock? how DO i",
+    ]
+    ours = _token_counts(texts)
+    reference = CountVectorizer(dtype=np.float64).fit_transform(texts).tocsr()
+    reference.sort_indices()
+    assert ours.shape == reference.shape
+    for name in ("indptr", "indices", "data"):
+        np.testing.assert_array_equal(getattr(ours, name), getattr(reference, name), err_msg=name)
+    assert _token_counts(["", "a"]).nnz == 0 and _token_counts(["", "a"]).shape == (2, 1)  # no token anywhere
