@@ -13,14 +13,36 @@ import pytest
 from star1_hub.train.demo import train_demo_model
 
 pytestmark = pytest.mark.slow
+# Three xdist groups instead of one per module: the tests that read one run share a group (the run is made once),
+# and the three runs (full, LoRA + resume, ZeRO-2) can go to different workers.
+FULL_RUN = pytest.mark.xdist_group("heavy:tests/train/test_sft.py:full")
+LORA_RUN = pytest.mark.xdist_group("heavy:tests/train/test_sft.py:lora")
+ZERO2_RUN = pytest.mark.xdist_group("heavy:tests/train/test_sft.py:zero2")
 RECIPES = Path(__file__).resolve().parents[2] / "recipes"
 HUB_DATA = "star1-test/star1-short"
 AUTO_PUSH_REPO = "star1-test/smollm2-lora-recipe-push"
 
 
+SMOKE_COMMAND = ["train", "recipes/smoke/sft_full.yaml", "--max_steps", "2", "--output_dir", "run"]
+
+
 @pytest.fixture(scope="module")
-def full_run(short_star1_jsonl, tmp_path_factory) -> Path:
-    return train_demo_model(short_star1_jsonl, tmp_path_factory.mktemp("full") / "out", max_steps=2, method="full")
+def full_run(tmp_path_factory, embedded_model) -> Path:
+    """`star1 train recipes/smoke/sft_full.yaml --max_steps 2` as a new user runs it, from a fresh directory: no
+    ../shared, no checkout files under the working directory (the recipe and its 20-row sample come from the
+    package). The one full fine-tuning run of this module: the full-SFT tests read its output."""
+    from typer.testing import CliRunner
+
+    from star1_hub.cli import app
+
+    fresh = tmp_path_factory.mktemp("fresh")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(fresh)
+        patch.setenv("STAR1_SHARED_DATA", str(fresh / "absent"))
+        assert not (fresh / "recipes").exists()
+        result = CliRunner().invoke(app, SMOKE_COMMAND)
+    assert result.exit_code == 0, result.output
+    return fresh / "run"
 
 
 @pytest.fixture(scope="module")
@@ -68,6 +90,7 @@ def _generate(model, tokenizer) -> tuple[int, int]:
     return prompt["input_ids"].shape[1], out.shape[1]
 
 
+@FULL_RUN
 def test_full_sft_saves_a_model_that_reloads_and_generates(full_run, embedded_model):
     import torch
     from safetensors.torch import load_file
@@ -89,6 +112,7 @@ def test_full_sft_saves_a_model_that_reloads_and_generates(full_run, embedded_mo
     assert (full_run / "training_loss.png").read_bytes()[:4] == b"\x89PNG"
 
 
+@LORA_RUN
 def test_lora_sft_on_hub_data_reloads_and_generates(lora_run):
     from peft import AutoPeftModelForCausalLM
     from transformers import AutoTokenizer
@@ -102,6 +126,7 @@ def test_lora_sft_on_hub_data_reloads_and_generates(lora_run):
     assert n_total > n_prompt
 
 
+@LORA_RUN
 def test_training_resumes_from_last_checkpoint(lora_run, tmp_path):
     """Mark checkpoint-2's adapter with a sentinel value; a resumed run continues from it, a fresh one could not."""
     import torch
@@ -129,6 +154,7 @@ def test_training_resumes_from_last_checkpoint(lora_run, tmp_path):
     assert torch.allclose(final, torch.full_like(final, 0.5), atol=0.01)  # one step of lr 2e-4 from the sentinel
 
 
+@LORA_RUN
 def test_push_with_model_card(lora_run, local_hub):
     from huggingface_hub import HfApi, ModelCard, hf_hub_download
 
@@ -165,6 +191,7 @@ def test_push_with_model_card(lora_run, local_hub):
     assert "## Intended use and limitations" in text
 
 
+@LORA_RUN
 def test_recipe_push_to_hub_pushes_once_at_the_end(lora_run, local_hub):
     """`push_to_hub: true` in a recipe pushes the final model with its card to hub_model_id@hub_revision."""
     from huggingface_hub import HfApi
@@ -178,6 +205,7 @@ def test_recipe_push_to_hub_pushes_once_at_the_end(lora_run, local_hub):
     assert sum("STAR-1 SFT" in c.title for c in commits) == 1  # no intermediate checkpoint pushes
 
 
+@ZERO2_RUN
 def test_zero2_two_cpu_processes(short_star1_jsonl, tmp_path):
     from transformers import AutoConfig
 
@@ -194,21 +222,11 @@ def test_zero2_two_cpu_processes(short_star1_jsonl, tmp_path):
     assert (out / "model.safetensors").stat().st_size > 100_000_000
 
 
-def test_smoke_recipe_trains_from_a_fresh_directory(tmp_path, monkeypatch, embedded_model):
-    """`star1 train recipes/smoke/sft_full.yaml --max_steps 2` as a new user runs it: no ../shared, no checkout
-    files under the working directory (the recipe and its 20-row sample come from the package)."""
-    from typer.testing import CliRunner
-
-    from star1_hub.cli import app
-
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("STAR1_SHARED_DATA", str(tmp_path / "absent"))
-    assert not (tmp_path / "recipes").exists()
-    result = CliRunner().invoke(
-        app, ["train", "recipes/smoke/sft_full.yaml", "--max_steps", "2", "--output_dir", "run"]
-    )
-    assert result.exit_code == 0, result.output
-    record = json.loads((tmp_path / "run" / "star1_training.json").read_text())
+@FULL_RUN
+def test_smoke_recipe_trains_from_a_fresh_directory(full_run):
+    """The record of `star1 train recipes/smoke/sft_full.yaml --max_steps 2` run from a fresh directory (the
+    `full_run` fixture): the packaged recipe and sample, the command line, the effective recipe."""
+    record = json.loads((full_run / "star1_training.json").read_text())
     assert record["global_step"] == 2 and record["num_train_rows"] == 20
     assert record["datasets"][0]["name"] == "star1_sample.json"
     assert record["recipe_path"] == "recipes/smoke/sft_full.yaml"
