@@ -265,8 +265,10 @@ def run_command(
     judge = _judge_config(
         judge_base_url, judge_model, guard_base_url, guard_model, cache, guard_api_key_env, judge_api_key_env
     )
-    needs_guard = any(t.kind == "harmful" for t in selected)
-    needs_judge = any(t.kind == "overrefusal" or t.extra.get("rubric") for t in selected)
+    from star1_hub.evaluate.judge import roles_needed
+
+    roles = roles_needed(selected)  # from the judges each task declares
+    needs_guard, needs_judge = "guard" in roles, "judge" in roles
     report = run_preflight(
         the_recipe,
         base_url if backend == "endpoint" else None,

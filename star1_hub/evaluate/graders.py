@@ -49,15 +49,6 @@ GRADERS: dict[str, str] = {
 }
 """Grader name -> `module:function` returning its GraderValidation (imported only when that grader is asked for)."""
 
-TASK_KIND_GRADERS: dict[str, str] = {
-    "math": "math",
-    "integer": "math",
-    "code": "humaneval",
-    "overrefusal": "refusal_string",
-    "harmful": "refusal_string",
-}
-"""Which grader scores each task kind (`EvalTask.kind`); kinds not listed have no validated grader yet."""
-
 _CACHE: dict[str, GraderValidation | Exception] = {}
 
 
@@ -137,12 +128,12 @@ def agreement_line(name: str) -> str:
     return f"{name} grader: {result.agreement:.2f} agreement on {result.n} labelled items ({result.split}: {result.source})"
 
 
-def card_agreements(task_kinds: dict[str, str]) -> dict[str, str]:
-    """Task name -> agreement line for the tasks (name -> kind) whose grader has a validation; computed once per
-    grader and only for graders these tasks use (a run without a math task never runs the math validation)."""
+def card_agreements(tasks: dict) -> dict[str, str]:
+    """Task name -> agreement line for the tasks (name -> EvalTask) whose declared scoring has a validated grader;
+    computed once per grader and only for graders these tasks use (a run without a math task never runs the math
+    validation)."""
     lines: dict[str, str] = {}
-    for task, kind in task_kinds.items():
-        grader = TASK_KIND_GRADERS.get(kind)
-        if grader is not None:
-            lines[task] = agreement_line(grader)
+    for name, task in tasks.items():
+        if task.scoring.grader is not None:
+            lines[name] = agreement_line(task.scoring.grader)
     return lines

@@ -132,8 +132,18 @@ def _refusal_prompt_override(task, key: str):
     )
 
 
+JUDGE_ROLES = {"guard": "guard", "refusal": "judge", "rubric": "judge"}
+"""The endpoint role that runs each judge a task may declare (`EvalTask.judges`)."""
+
+
+def roles_needed(tasks) -> set[str]:
+    """The roles (`guard`, `judge`) the judges declared by `tasks` run on."""
+    return {JUDGE_ROLES[name] for task in tasks for name in task.judges}
+
+
 def _judge_rows(samples: list[dict], tasks: dict) -> list[dict]:
-    """The columns the judge tasks read, one row per sample (a sample whose generation failed is not judged)."""
+    """The columns the judge tasks read, one row per sample: `judge_<name>` says whether the sample's task declared
+    that judge (a sample whose generation failed is not judged)."""
     rows = []
     for index, sample in enumerate(samples):
         task = tasks[sample["task"]]
@@ -146,8 +156,7 @@ def _judge_rows(samples: list[dict], tasks: dict) -> list[dict]:
                 "prompt": sample["prompt"],
                 "generation": sample["generation"] or "",
                 "answer": answer or "",
-                "judge_kind": "none" if failed else task.kind,
-                "judge_rubric": not failed and bool(task.extra.get("rubric")),
+                **{f"judge_{name}": not failed and name in task.judges for name in JUDGE_ROLES},
             }
         )
     return rows
@@ -206,7 +215,7 @@ def _merge(sample: dict, task, row: dict, source: dict) -> None:
         return
     reason = error.split(":", 1)[1]
     if reason.startswith("skipped_"):
-        if key == "guard_answer" and source["judge_kind"] == "harmful" and not source["answer"]:
+        if key == "guard_answer" and source["judge_guard"] and not source["answer"]:
             sample["guard_answer"] = "no_answer"  # a trace that never closed: nothing reached the user
         if key == "rubric" and source["judge_rubric"] and not source["answer"]:
             sample.update({"rubric": "no_answer", "rubric_score": 0.0, "rubric_raw": ""})

@@ -30,13 +30,10 @@ def grader_args(task, metric_key: str) -> dict:
 
     Validations run once per process and only for the graders of the tasks being published.
     """
-    from star1_hub.evaluate.graders import TASK_KIND_GRADERS, GraderUnavailable, validate
+    from star1_hub.evaluate.graders import GraderUnavailable, validate
 
-    if task.kind in ("math", "integer", "code"):
-        name = TASK_KIND_GRADERS[task.kind]
-    elif "string_match" in metric_key:
-        name = "refusal_string"
-    else:
+    name = task.scoring.grader_for(metric_key)  # declared by the task's scoring
+    if name is None:
         return {}
     try:
         result = validate(name)

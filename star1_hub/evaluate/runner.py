@@ -201,7 +201,7 @@ def run_eval(
     task_map = {task.name: task for task, _ in work}
 
     judge_s = 0.0
-    if judge is not None and any(t.kind in ("harmful", "overrefusal") for t in task_map.values()):
+    if judge is not None and any(t.judges for t in task_map.values()):  # some task declared a judge
         from star1_hub.evaluate.judge import run_judges
 
         judge_started = time.monotonic()

@@ -29,12 +29,42 @@ from star1_hub.errors import Star1Error
 logger = logging.getLogger(__name__)
 
 LIGHTEVAL_PREFIX = "star1_"
-# kind → how a generation is judged/scored
-KINDS = ("harmful", "overrefusal", "math", "integer", "choice", "code")
+JUDGES = ("guard", "refusal", "rubric")
+"""Judges a task may declare (star1_hub.evaluate.judge runs each one on the tasks that ask for it)."""
+AVERAGES = ("safety", "reasoning", "xstest")
+"""Suite averages a task may feed (star1_hub.evaluate.aggregate.summarise)."""
 
 
 class TaskDataError(Star1Error, ValueError):
     """A task's source is missing, unreadable or lacks a required field."""
+
+
+@dataclass(frozen=True)
+class Scoring:
+    """How a task's generations become numbers, declared by the task (as a lighteval task declares `metrics=[…]`).
+
+    The instances live in star1_hub.evaluate.scoring (`REFUSAL_SAFETY`, `MATH_VERIFY`, …); a new benchmark
+    picks one, or declares its own.
+
+    Attributes:
+        kind: the scoring family's name, recorded in results.json (`kind`) and shown by `star1 eval tasks`.
+        score: (row, generation, reasoning) -> the sample's offline columns, `score` among them (see
+            star1_hub.evaluate.scoring.score_generation).
+        metrics: (successful samples, all samples) -> the task's metric entries, `headline_metric` and `headline`
+            among them (see star1_hub.evaluate.aggregate.task_metrics).
+        grader: the validated grader behind the offline score (star1_hub.evaluate.graders), if any.
+        grader_metric: the grader stands behind the metric keys containing this text ("" = every metric).
+    """
+
+    kind: str
+    score: Callable[[dict, str, bool | None], dict]
+    metrics: Callable[[list[dict], list[dict]], dict]
+    grader: str | None = None
+    grader_metric: str = ""
+
+    def grader_for(self, metric_key: str) -> str | None:
+        """The validated grader behind `metric_key`, or None (e.g. a guard or LLM-judge metric)."""
+        return self.grader if self.grader and self.grader_metric in metric_key else None
 
 
 @dataclass(frozen=True)
@@ -44,20 +74,22 @@ class EvalTask:
     Attributes:
         name: task name used on the CLI, in results and as the details config (e.g. "strongreject").
         suite: "safety" or "reasoning".
-        kind: scoring family (see KINDS).
+        scoring: how a generation is scored and the task's metrics computed (a `Scoring`).
         hub_id: default source on the Hub; hub_config / split select the subset.
         expected_size: number of rows of the full benchmark (None when it depends on the source).
         description: one line shown by `star1 eval --list-tasks`.
         select: turns the raw rows of the source into normalised rows
             `{"id": str, "prompt": str, "gold": str | None, ...extra}`; raises TaskDataError naming the field.
         build_prompt: the user message for a normalised row.
+        judges: the judges this task's samples are sent to (names from JUDGES; none: offline scoring only).
+        average: the suite average the task's headline feeds (one of AVERAGES), or None.
         budget_key: which recipe token budget applies (defaults to the task name).
-        in_safety_average: whether the task is one of the four benchmarks of the paper's safety average.
+        rank: place in listings and results within its suite (the paper's table order; ties keep file order).
     """
 
     name: str
     suite: str
-    kind: str
+    scoring: Scoring
     hub_id: str
     split: str
     expected_size: int | None
@@ -65,13 +97,28 @@ class EvalTask:
     select: Callable[[list[dict]], list[dict]]
     build_prompt: Callable[[dict], str]
     hub_config: str | None = None
+    judges: tuple[str, ...] = ()
+    average: str | None = None
     budget_key: str | None = None
-    in_safety_average: bool = False
+    rank: int = 0
     extra: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if self.kind not in KINDS:
-            raise ValueError(f"task {self.name!r}: unknown kind {self.kind!r}; choose one of {KINDS}")
+        unknown = [judge for judge in self.judges if judge not in JUDGES]
+        if unknown:
+            raise ValueError(f"task {self.name!r}: unknown judges {unknown}; choose from {JUDGES}")
+        if self.average is not None and self.average not in AVERAGES:
+            raise ValueError(f"task {self.name!r}: unknown average {self.average!r}; choose one of {AVERAGES}")
+
+    @property
+    def kind(self) -> str:
+        """The scoring family's name (recorded in results.json; behaviour comes from `scoring`)."""
+        return self.scoring.kind
+
+    @property
+    def in_safety_average(self) -> bool:
+        """Whether the task is one of the benchmarks of the safety average (the paper's four)."""
+        return self.average == "safety"
 
     def prompt_text(self, row: dict) -> str:
         """The user message of a row: ours (`build_prompt`), or the run's `--prompt-dir` file for this task."""
@@ -272,14 +319,12 @@ def lighteval_config(task: EvalTask, max_new_tokens: int | None = None):
     from lighteval.tasks.lighteval_task import LightevalTaskConfig
     from lighteval.tasks.requests import SamplingMethod
 
-    from star1_hub.evaluate.scoring import score_generation
-
     max_new_tokens = max_new_tokens or default_budget(task)
 
     class _TaskScore(SampleLevelComputation):
         def compute(self, doc, model_response, **kwargs):
             row = (doc.specific or {}).get("row", {})
-            return float(score_generation(task, row, model_response.text[0])["score"])
+            return float(task.scoring.score(row, model_response.text[0], None)["score"])
 
     metric = SampleLevelMetric(
         metric_name="refusal_string_match" if task.suite == "safety" else "pass@1",

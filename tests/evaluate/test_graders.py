@@ -64,8 +64,10 @@ def test_missing_and_failing_validators_are_shown(fresh_cache, monkeypatch):
 
 def test_a_run_without_math_never_runs_the_math_validation(fresh_cache, monkeypatch):
     monkeypatch.setitem(GRADERS, "refusal_string", "json:loads")  # stand-in that fails fast
-    lines = graders.card_agreements({"xstest": "overrefusal", "mmlu_pro": "choice"})
-    assert set(lines) == {"xstest"} and "math" not in graders._CACHE
+    from star1_hub.evaluate.registry import all_tasks
+
+    lines = graders.card_agreements({name: all_tasks()[name] for name in ("xstest_safe", "mmlu_pro")})
+    assert set(lines) == {"xstest_safe"} and "math" not in graders._CACHE
 
 
 def test_eval_graders_command_prints_json_and_a_table():
@@ -91,8 +93,7 @@ def test_eval_card_shows_the_agreement_beside_the_scores(fresh_cache):
     from star1_hub.evaluate.registry import all_tasks
 
     tasks = all_tasks()
-    math_task = next(t for t in tasks.values() if t.kind == "math")
-    guard_task = next(t for t in tasks.values() if t.kind == "harmful")
+    math_task, guard_task = tasks["math500"], tasks["jbb"]
     args = grader_args(math_task, "pass@1")
     assert args["grader"] == "math" and args["grader_n"] > 200 and 0.9 <= args["grader_agreement"] <= 1
     assert grader_args(guard_task, "safety_rate_full") == {}  # an LLM-guard score has no validated grader

@@ -6,12 +6,12 @@ import importlib
 
 import pytest
 
-from star1_hub.evaluate.registry import TASK_MODULES, all_tasks, select_tasks
+from star1_hub.evaluate.registry import all_tasks, select_tasks, task_modules
 from star1_hub.evaluate.taskspec import TaskDataError, read_rows
 
 
 def test_every_task_module_has_a_metadata_header_and_tasks():
-    for module_name in TASK_MODULES:
+    for module_name in task_modules():
         module = importlib.import_module(module_name)
         doc = module.__doc__ or ""
         assert "source" in doc and ("name:" in doc or "names:" in doc), module_name
@@ -160,7 +160,7 @@ def test_lighteval_path_sees_the_same_rows_as_star1_eval(name, eval_task_sources
 
     from lighteval.tasks.lighteval_task import LightevalTask
 
-    from star1_hub.evaluate.registry import TASK_MODULES
+    from star1_hub.evaluate.registry import task_modules
 
     task = all_tasks()[name]
     monkeypatch.setenv("STAR1_HOME", str(tmp_path))
@@ -168,7 +168,7 @@ def test_lighteval_path_sees_the_same_rows_as_star1_eval(name, eval_task_sources
         monkeypatch.setenv(all_tasks()[other].env_var, source)
     module = next(
         importlib.import_module(m)
-        for m in TASK_MODULES
+        for m in task_modules()
         if any(t.name == name for t in importlib.import_module(m).TASKS)
     )
     monkeypatch.delattr(module, "TASKS_TABLE", raising=False)

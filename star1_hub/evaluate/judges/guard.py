@@ -136,7 +136,7 @@ def guard_task(key: str, mode: str, max_tokens: int) -> LLMTask:
         return {key: verdict.label, f"{key}_codes": ",".join(verdict.categories), f"{key}_raw": reply.content or ""}
 
     def skip(row: dict) -> str | None:
-        if row["judge_kind"] != "harmful":
+        if not row["judge_guard"]:  # the sample's task did not declare the guard
             return "skipped_not_judged_by_guard"
         return None if row[text_column] else "skipped_no_text"
 

@@ -528,7 +528,7 @@ def refusal_task(key: str, structured: bool, max_tokens: int) -> LLMTask:
         return {key: label, f"{key}_raw": reply.content or ""}
 
     def skip(row: dict) -> str | None:
-        return None if row["judge_kind"] == "overrefusal" else "skipped_not_an_overrefusal_task"
+        return None if row["judge_refusal"] else "skipped_not_an_overrefusal_task"  # not declared by its task
 
     return LLMTask(
         name=key,

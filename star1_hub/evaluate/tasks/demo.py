@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from star1_hub.evaluate.scoring import MATH_VERIFY, OVERREFUSAL, REFUSAL_SAFETY
 from star1_hub.evaluate.tasks.reasoning.math500 import PROMPT as MATH_PROMPT
 from star1_hub.evaluate.tasks.safety.xstest import _selector
 from star1_hub.evaluate.taskspec import EvalTask, lazy_tasks_table, require
@@ -43,39 +44,42 @@ TASKS = [
     EvalTask(
         name="demo_xstest",
         suite="demo",
-        kind="overrefusal",
+        scoring=OVERREFUSAL,
         hub_id=str(DATA / "demo_xstest.jsonl"),
         split="test",
         expected_size=8,
         description="demo: 8 safe-but-risky-looking prompts (compliance rate)",
         select=_selector("safe"),
         build_prompt=lambda row: row["prompt"],
+        judges=("refusal",),
+        average="xstest",
         budget_key="safety",
     ),
     EvalTask(
         name="demo_harmful",
         suite="demo",
-        kind="harmful",
+        scoring=REFUSAL_SAFETY,
         hub_id=str(DATA / "demo_harmful.jsonl"),
         split="test",
         expected_size=8,
         description="demo: 8 mild placeholder harmful requests (safety rate + rubric)",
         select=_harmful,
         build_prompt=lambda row: row["prompt"],
+        judges=("guard", "rubric"),
+        average="safety",
         budget_key="safety",
-        in_safety_average=True,
-        extra={"rubric": True},
     ),
     EvalTask(
         name="demo_math",
         suite="demo",
-        kind="math",
+        scoring=MATH_VERIFY,
         hub_id=str(DATA / "demo_math.jsonl"),
         split="test",
         expected_size=4,
         description="demo: 4 short math problems (pass@1)",
         select=_math,
         build_prompt=lambda row: MATH_PROMPT.format(problem=row["problem"]),
+        average="reasoning",
     ),
 ]
 

@@ -10,6 +10,7 @@ scoring: last `\\boxed{}` (else last `Answer:` line) AFTER `</think>`, reduced t
 
 from __future__ import annotations
 
+from star1_hub.evaluate.scoring import INTEGER_MATCH
 from star1_hub.evaluate.taskspec import EvalTask, lazy_tasks_table, require, source_id, unique_ids
 
 PROMPT = (
@@ -36,13 +37,15 @@ TASKS = [
     EvalTask(
         name="aime24",
         suite="reasoning",
-        kind="integer",
+        scoring=INTEGER_MATCH,
         hub_id="HuggingFaceH4/aime_2024",
         split="train",
         expected_size=30,
         description="AIME 2024 I+II (pass@1, integer answers)",
         select=_select,
         build_prompt=lambda row: PROMPT.format(problem=row["problem"]),
+        average="reasoning",
+        rank=1,
     )
 ]
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import random
 
+from star1_hub.evaluate.scoring import CHOICE_LETTER
 from star1_hub.evaluate.taskspec import EvalTask, lazy_tasks_table, require, source_id, unique_ids
 
 SEED = 46
@@ -61,7 +62,7 @@ TASKS = [
     EvalTask(
         name="gpqa_diamond",
         suite="reasoning",
-        kind="choice",
+        scoring=CHOICE_LETTER,
         hub_id="Idavidrein/gpqa",
         hub_config="gpqa_diamond",
         split="train",
@@ -69,6 +70,8 @@ TASKS = [
         description="GPQA-Diamond (pass@1, letters A-D, options shuffled per question id, seed 46)",
         select=_select,
         build_prompt=_prompt,
+        average="reasoning",
+        rank=3,
     )
 ]
 

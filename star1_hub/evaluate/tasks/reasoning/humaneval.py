@@ -13,6 +13,7 @@ scoring: LAST ```python block AFTER `</think>` (the original took the first bloc
 
 from __future__ import annotations
 
+from star1_hub.evaluate.scoring import HUMANEVAL_EXEC
 from star1_hub.evaluate.taskspec import EvalTask, lazy_tasks_table, require
 
 PROMPT = (
@@ -41,13 +42,15 @@ TASKS = [
     EvalTask(
         name="humaneval",
         suite="reasoning",
-        kind="code",
+        scoring=HUMANEVAL_EXEC,
         hub_id="openai/openai_humaneval",
         split="test",
         expected_size=164,
         description="HumanEval (pass@1 by executing the tests)",
         select=_select,
         build_prompt=lambda row: PROMPT.format(prompt=row["humaneval_prompt"]),
+        average="reasoning",
+        rank=5,
     )
 ]
 

@@ -10,6 +10,7 @@ scoring: last `Answer:` line (or last `\\boxed{}`) AFTER `</think>`; string-norm
 
 from __future__ import annotations
 
+from star1_hub.evaluate.scoring import MATH_VERIFY
 from star1_hub.evaluate.taskspec import EvalTask, lazy_tasks_table, require, source_id, unique_ids
 
 PROMPT = (
@@ -39,13 +40,15 @@ TASKS = [
     EvalTask(
         name="math500",
         suite="reasoning",
-        kind="math",
+        scoring=MATH_VERIFY,
         hub_id="HuggingFaceH4/MATH-500",
         split="test",
         expected_size=500,
         description="MATH-500 (pass@1, symbolic answer check)",
         select=_select,
         build_prompt=lambda row: PROMPT.format(problem=row["problem"]),
+        average="reasoning",
+        rank=2,
     )
 ]
 

@@ -9,6 +9,7 @@ scoring: LAST `ANSWER: X` / "the answer is (X)" AFTER `</think>`, else the last 
 
 from __future__ import annotations
 
+from star1_hub.evaluate.scoring import CHOICE_LETTER
 from star1_hub.evaluate.taskspec import EvalTask, TaskDataError, lazy_tasks_table, require, source_id, unique_ids
 
 ALL_LETTERS = "ABCDEFGHIJ"
@@ -53,13 +54,15 @@ TASKS = [
     EvalTask(
         name="mmlu_pro",
         suite="reasoning",
-        kind="choice",
+        scoring=CHOICE_LETTER,
         hub_id="TIGER-Lab/MMLU-Pro",
         split="test",
         expected_size=12032,
         description="MMLU-Pro (pass@1, up to 10 options, per-category means)",
         select=_select,
         build_prompt=_prompt,
+        average="reasoning",
+        rank=4,
     )
 ]
 

@@ -8,6 +8,7 @@ judges: Llama-Guard safety (full output and answer-only).
 
 from __future__ import annotations
 
+from star1_hub.evaluate.scoring import REFUSAL_SAFETY
 from star1_hub.evaluate.taskspec import EvalTask, lazy_tasks_table, require, source_id, unique_ids
 
 
@@ -30,7 +31,7 @@ TASKS = [
     EvalTask(
         name="jbb",
         suite="safety",
-        kind="harmful",
+        scoring=REFUSAL_SAFETY,
         hub_id="JailbreakBench/JBB-Behaviors",
         hub_config="behaviors",
         split="harmful",
@@ -38,8 +39,10 @@ TASKS = [
         description="JailbreakBench harmful behaviours (safety rate)",
         select=_select,
         build_prompt=lambda row: row["prompt"],
+        judges=("guard",),
+        average="safety",
+        rank=2,
         budget_key="safety",
-        in_safety_average=True,
     )
 ]
 

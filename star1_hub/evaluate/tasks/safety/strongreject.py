@@ -9,6 +9,7 @@ judges: Llama-Guard safety (full output and answer-only), StrongREJECT rubric sc
 
 from __future__ import annotations
 
+from star1_hub.evaluate.scoring import REFUSAL_SAFETY
 from star1_hub.evaluate.taskspec import EvalTask, lazy_tasks_table, require, source_id, unique_ids
 
 
@@ -31,16 +32,17 @@ TASKS = [
     EvalTask(
         name="strongreject",
         suite="safety",
-        kind="harmful",
+        scoring=REFUSAL_SAFETY,
         hub_id="walledai/StrongREJECT",
         split="train",
         expected_size=313,
         description="StrongREJECT forbidden prompts (safety rate + rubric score)",
         select=_select,
         build_prompt=lambda row: row["prompt"],
+        judges=("guard", "rubric"),
+        average="safety",
+        rank=1,
         budget_key="safety",
-        in_safety_average=True,
-        extra={"rubric": True},
     )
 ]
 

@@ -20,6 +20,7 @@ from star1_hub.data.wildchat import (
     access_hint,
     select_wildchat_toxic,
 )
+from star1_hub.evaluate.scoring import REFUSAL_SAFETY
 from star1_hub.evaluate.taskspec import EvalTask, TaskDataError, lazy_tasks_table
 
 
@@ -44,15 +45,17 @@ TASKS = [
     EvalTask(
         name="wildchat",
         suite="safety",
-        kind="harmful",
+        scoring=REFUSAL_SAFETY,
         hub_id=WILDCHAT_REPO,
         split="train",
         expected_size=None,
         description="WildChat-1M-Full flagged first turns, top-100 per moderation category (safety rate)",
         select=_select,
         build_prompt=lambda row: row["prompt"],
+        judges=("guard",),
+        average="safety",
+        rank=3,
         budget_key="safety",
-        in_safety_average=True,
         extra={"access_hint": access_hint()},
     )
 ]

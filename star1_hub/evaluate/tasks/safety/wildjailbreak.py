@@ -12,6 +12,7 @@ judges: Llama-Guard safety (full output and answer-only).
 
 from __future__ import annotations
 
+from star1_hub.evaluate.scoring import REFUSAL_SAFETY
 from star1_hub.evaluate.taskspec import EvalTask, lazy_tasks_table, require, source_id, unique_ids
 
 SIZE = 250
@@ -42,7 +43,7 @@ TASKS = [
     EvalTask(
         name="wildjailbreak",
         suite="safety",
-        kind="harmful",
+        scoring=REFUSAL_SAFETY,
         hub_id="allenai/wildjailbreak",
         hub_config="eval",
         split="train",
@@ -50,8 +51,10 @@ TASKS = [
         description="WildJailbreak eval adversarial_harmful, shuffle seed 42, first 250 (safety rate)",
         select=_select,
         build_prompt=lambda row: row["prompt"],
+        judges=("guard",),
+        average="safety",
+        rank=4,
         budget_key="safety",
-        in_safety_average=True,
     )
 ]
 

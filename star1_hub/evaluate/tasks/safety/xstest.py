@@ -10,6 +10,7 @@ judges: 3-way LLM refusal judge + string-match baseline.
 
 from __future__ import annotations
 
+from star1_hub.evaluate.scoring import OVERREFUSAL
 from star1_hub.evaluate.taskspec import EvalTask, lazy_tasks_table, require, source_id, unique_ids
 
 
@@ -38,25 +39,30 @@ TASKS = [
     EvalTask(
         name="xstest_safe",
         suite="safety",
-        kind="overrefusal",
+        scoring=OVERREFUSAL,
         hub_id="walledai/XSTest",
         split="test",
         expected_size=250,
         description="XSTest safe prompts (compliance rate; over-refusal)",
         select=_selector("safe"),
         build_prompt=lambda row: row["prompt"],
+        judges=("refusal",),
+        average="xstest",
+        rank=5,
         budget_key="safety",
     ),
     EvalTask(
         name="xstest_unsafe",
         suite="safety",
-        kind="overrefusal",
+        scoring=OVERREFUSAL,
         hub_id="walledai/XSTest",
         split="test",
         expected_size=200,
         description="XSTest unsafe contrast prompts (compliance rate; should be low)",
         select=_selector("unsafe"),
         build_prompt=lambda row: row["prompt"],
+        judges=("refusal",),
+        rank=5,
         budget_key="safety",
     ),
 ]
