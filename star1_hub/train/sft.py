@@ -12,6 +12,10 @@ and the fine-tuned model are generated from the same prompt); the paper's per-sa
 conversations per `think_flag`/`base_flag`; dataset
 mixtures with weights and a column check before any model is loaded; automatic resume from the last checkpoint;
 a training record (`star1_training.json`) and loss curve next to the saved model; push with a model card.
+
+`run_sft` reads top to bottom: tokenizer and templates (`load_tokenizer`), data (`load_mixture`), the arguments
+adapted to TRL (`fit_to_trl`), `build_trainer`, train, `save_for_inference`, then on the main process the record
+(`record_run`) and the push (`publish_run`).
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from star1_hub.train.config import Star1ScriptArguments, global_batch_size, parse_recipe, read_recipe, resolve_recipe
 from star1_hub.train.data import load_mixture, resolve_provenance
@@ -68,12 +72,80 @@ def _drop_overlong(dataset, tokenizer, max_length: int):
     return dataset.select(keep)
 
 
-def _record_fields(
+class Templates(NamedTuple):
+    """The chat templates of a run: the training one installed on the tokenizer, the one the model is saved with."""
+
+    training: str  # the name `apply_training_template` returned
+    inference: str  # the template text the saved model gets
+    inference_source: str  # where that text comes from (recorded)
+
+
+def load_tokenizer(model_args, training_args, chat_template: str):
+    """The base tokenizer with the training template installed, and the run's `Templates`."""
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(
+        model_args.model_name_or_path,
+        revision=model_args.model_revision,
+        trust_remote_code=training_args.trust_remote_code,
+    )
+    base_template = own_chat_template(tokenizer)  # read before the training template replaces it
+    name = apply_training_template(tokenizer, chat_template)
+    return tokenizer, Templates(name, *inference_template(name, base_template))
+
+
+def fit_to_trl(dataset, tokenizer, training_args, model_args):
+    """Adapt the parsed arguments to what TRL does, and the dataset with them; return the dataset.
+
+    Loss on the assistant turn only; padding-free without packing drops overlong rows (TRL would not truncate);
+    no push from the trainer (the run pushes once, at the end, with its own card); the model is loaded at the
+    recipe's revision / dtype / attention implementation."""
+    training_args.assistant_only_loss = True
+    if training_args.padding_free and not training_args.packing and training_args.max_length:
+        dataset = _drop_overlong(dataset, tokenizer, training_args.max_length)
+        training_args.max_length = None
+    training_args.push_to_hub = False
+    model_init_kwargs = {"revision": model_args.model_revision, "dtype": model_args.dtype or "auto"}
+    if model_args.attn_implementation:
+        model_init_kwargs["attn_implementation"] = model_args.attn_implementation
+    training_args.model_init_kwargs = {**model_init_kwargs, **(training_args.model_init_kwargs or {})}
+    return dataset
+
+
+def build_trainer(script_args: Star1ScriptArguments, training_args, model_args, dataset, tokenizer):
+    """TRL's `SFTTrainer` with the paper's per-sample loss weighting (`loss.make_trainer_class`)."""
+    from trl import get_peft_config
+
+    from star1_hub.train.loss import make_trainer_class
+
+    return make_trainer_class()(
+        model=model_args.model_name_or_path,
+        args=training_args,
+        train_dataset=dataset,
+        processing_class=tokenizer,
+        peft_config=get_peft_config(model_args),
+        loss_weighting=script_args.loss_weighting,
+    )
+
+
+def save_for_inference(trainer, tokenizer, templates: Templates) -> Path:
+    """Save the model (every process: ZeRO-3 gathers); the main process re-saves the tokenizer with the inference
+    template, so the saved model is served like its base (same generation prompt, R1: `<｜Assistant｜><think>\n`)."""
+    output_dir = Path(trainer.args.output_dir)
+    trainer.save_model(str(output_dir))  # writes the tokenizer too, still with the training chat template
+    if trainer.is_world_process_zero():
+        save_inference_template(tokenizer, output_dir, templates.inference)
+        logger.info("saved with %s", templates.inference_source)
+    return output_dir
+
+
+def record_fields(
     script_args: Star1ScriptArguments,
     training_args,
     model_args,
+    *,
     world_size: int,
-    template_name: str,
+    templates: Templates,
     provenance: list[dict[str, Any]],
     recipe_path: str | None,
     overrides: list[str],
@@ -105,40 +177,59 @@ def _record_fields(
         "recipe_overrides": list(overrides),
         "effective_recipe": effective,
         "command": command,
-        "chat_template": template_name,
+        "chat_template": templates.training,
+        "inference_chat_template": templates.inference_source,
         "think_flag": script_args.think_flag,
         "base_flag": script_args.base_flag,
         "loss_weighting": script_args.loss_weighting,
         "hardware_stated": script_args.hardware,
-        "hyperparameters": {
-            "learning_rate": training_args.learning_rate,
-            "num_train_epochs": training_args.num_train_epochs,
-            "max_steps": training_args.max_steps,
-            "per_device_train_batch_size": training_args.per_device_train_batch_size,
-            "gradient_accumulation_steps": training_args.gradient_accumulation_steps,
-            "num_processes": world_size,
-            "global_batch_size": training_args.per_device_train_batch_size
-            * training_args.gradient_accumulation_steps
-            * world_size,
-            "lr_scheduler_type": str(
-                getattr(training_args.lr_scheduler_type, "value", training_args.lr_scheduler_type)
-            ),
-            "warmup_steps": training_args.warmup_steps,
-            "adam_beta1": training_args.adam_beta1,
-            "adam_beta2": training_args.adam_beta2,
-            "weight_decay": training_args.weight_decay,
-            "max_length": max_length,
-            "bf16": training_args.bf16,
-            "gradient_checkpointing": training_args.gradient_checkpointing,
-            "seed": training_args.seed,
-            "packing": training_args.packing,
-            "padding_free": training_args.padding_free,
-            "loss_weighting": script_args.loss_weighting,
-            "use_liger_kernel": training_args.use_liger_kernel,
-            "use_peft": model_args.use_peft,
-            "lora_r": model_args.lora_r if model_args.use_peft else None,
-        },
+        "hyperparameters": _hyperparameters(script_args, training_args, model_args, world_size, max_length),
     }
+
+
+def _hyperparameters(script_args, training_args, model_args, world_size: int, max_length: int | None) -> dict:
+    return {
+        "learning_rate": training_args.learning_rate,
+        "num_train_epochs": training_args.num_train_epochs,
+        "max_steps": training_args.max_steps,
+        "per_device_train_batch_size": training_args.per_device_train_batch_size,
+        "gradient_accumulation_steps": training_args.gradient_accumulation_steps,
+        "num_processes": world_size,
+        "global_batch_size": training_args.per_device_train_batch_size
+        * training_args.gradient_accumulation_steps
+        * world_size,
+        "lr_scheduler_type": str(getattr(training_args.lr_scheduler_type, "value", training_args.lr_scheduler_type)),
+        "warmup_steps": training_args.warmup_steps,
+        "adam_beta1": training_args.adam_beta1,
+        "adam_beta2": training_args.adam_beta2,
+        "weight_decay": training_args.weight_decay,
+        "max_length": max_length,
+        "bf16": training_args.bf16,
+        "gradient_checkpointing": training_args.gradient_checkpointing,
+        "seed": training_args.seed,
+        "packing": training_args.packing,
+        "padding_free": training_args.padding_free,
+        "loss_weighting": script_args.loss_weighting,
+        "use_liger_kernel": training_args.use_liger_kernel,
+        "use_peft": model_args.use_peft,
+        "lora_r": model_args.lora_r if model_args.use_peft else None,
+    }
+
+
+def record_run(output_dir: Path, trainer, fields: dict[str, Any]) -> None:
+    """Write the training record (`star1_training.json`) and the loss curve next to the saved model."""
+    from star1_hub.train.publish import write_loss_curve
+
+    write_training_record(output_dir, trainer, fields)
+    write_loss_curve(output_dir)
+
+
+def publish_run(output_dir: Path, hub_model_id: str, revision: str | None) -> None:
+    """Push the saved model with its card and loss curve in one commit (`push_to_hub: true` in the recipe)."""
+    from star1_hub.train.publish import push_trained_model
+
+    sha = push_trained_model(output_dir, hub_model_id, revision=revision)
+    logger.info("pushed %s@%s (%s)", hub_model_id, revision or "main", sha)
 
 
 def run_sft(
@@ -148,7 +239,8 @@ def run_sft(
     recipe_path: str | None = None,
     overrides: list[str] | None = None,
 ) -> Path:
-    """Train, save (with the base family's inference chat template) and optionally push; return the output directory.
+    """Train, save (with the base family's inference chat template), record and optionally push; return the
+    output directory.
 
     Args:
         script_args: data / formatting / launch settings.
@@ -158,30 +250,19 @@ def run_sft(
         overrides: the `--key value` overrides the recipe was parsed with (recorded with their effect).
     """
     import torch
-    from transformers import AutoTokenizer, set_seed
-    from trl import get_peft_config
-
-    from star1_hub.train.loss import make_trainer_class
+    from transformers import set_seed
 
     overrides = list(overrides or [])
-    # The values as parsed, before this function adapts a few of them for TRL (max_length, push_to_hub).
-    effective = (
-        effective_recipe(read_recipe(recipe_path), overrides, (script_args, training_args, model_args))
-        if recipe_path
-        else {}
-    )
+    parsed = (script_args, training_args, model_args)
+    # The values as parsed, before `fit_to_trl` adapts a few of them for TRL (max_length, push_to_hub).
+    effective = effective_recipe(read_recipe(recipe_path), overrides, parsed) if recipe_path else {}
+    max_length, push = training_args.max_length, training_args.push_to_hub
     # Some libraries switch autograd off process-wide as an import side effect (lighteval's transformers backend
     # does); training in the same process must not inherit that.
     torch.set_grad_enabled(True)
     set_seed(training_args.seed)
-    tokenizer = AutoTokenizer.from_pretrained(
-        model_args.model_name_or_path,
-        revision=model_args.model_revision,
-        trust_remote_code=training_args.trust_remote_code,
-    )
-    base_template = own_chat_template(tokenizer)
-    template_name = apply_training_template(tokenizer, script_args.chat_template)
-    saved_template, saved_template_source = inference_template(template_name, base_template)
+
+    tokenizer, templates = load_tokenizer(model_args, training_args, script_args.chat_template)
     sources = script_args.sources()
     dataset = load_mixture(
         sources,
@@ -191,55 +272,26 @@ def run_sft(
         script_args.base_flag,
         seed=training_args.seed,
     )
-    training_args.assistant_only_loss = True
-    max_length = training_args.max_length
-    if training_args.padding_free and not training_args.packing and training_args.max_length:
-        dataset = _drop_overlong(dataset, tokenizer, training_args.max_length)
-        training_args.max_length = None
-    push = training_args.push_to_hub
-    training_args.push_to_hub = False  # we push once, at the end, with our own card
-    model_init_kwargs = {"revision": model_args.model_revision, "dtype": model_args.dtype or "auto"}
-    if model_args.attn_implementation:
-        model_init_kwargs["attn_implementation"] = model_args.attn_implementation
-    training_args.model_init_kwargs = {**model_init_kwargs, **(training_args.model_init_kwargs or {})}
-
-    trainer = make_trainer_class()(
-        model=model_args.model_name_or_path,
-        args=training_args,
-        train_dataset=dataset,
-        processing_class=tokenizer,
-        peft_config=get_peft_config(model_args),
-        loss_weighting=script_args.loss_weighting,
-    )
+    dataset = fit_to_trl(dataset, tokenizer, training_args, model_args)
+    trainer = build_trainer(script_args, training_args, model_args, dataset, tokenizer)
     trainer.train(resume_from_checkpoint=resume_checkpoint(training_args))
-    output_dir = Path(training_args.output_dir)
-    trainer.save_model(str(output_dir))  # writes the tokenizer too, still with the training chat template
-    if trainer.is_world_process_zero():
-        # The saved model is served like its base: same generation prompt (R1: `<｜Assistant｜><think>\n`).
-        save_inference_template(tokenizer, output_dir, saved_template)
-        logger.info("saved with %s", saved_template_source)
-        from star1_hub.train.publish import push_trained_model, write_loss_curve
+    output_dir = save_for_inference(trainer, tokenizer, templates)
 
-        provenance = [resolve_provenance(source) for source in sources]
-        fields = _record_fields(
-            script_args,
-            training_args,
-            model_args,
-            trainer.args.world_size,
-            template_name,
-            provenance,
-            recipe_path,
-            overrides,
-            effective,
-            len(dataset),
-            max_length,
+    if trainer.is_world_process_zero():
+        fields = record_fields(
+            *parsed,
+            world_size=trainer.args.world_size,
+            templates=templates,
+            provenance=[resolve_provenance(source) for source in sources],
+            recipe_path=recipe_path,
+            overrides=overrides,
+            effective=effective,
+            num_rows=len(dataset),
+            max_length=max_length,
         )
-        fields["inference_chat_template"] = saved_template_source
-        write_training_record(output_dir, trainer, fields)
-        write_loss_curve(output_dir)
+        record_run(output_dir, trainer, fields)
         if push:
-            sha = push_trained_model(output_dir, training_args.hub_model_id, revision=training_args.hub_revision)
-            logger.info("pushed %s@%s (%s)", training_args.hub_model_id, training_args.hub_revision or "main", sha)
+            publish_run(output_dir, training_args.hub_model_id, training_args.hub_revision)
     if hasattr(trainer, "end"):
         trainer.end()
     return output_dir
