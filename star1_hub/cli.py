@@ -64,7 +64,7 @@ _COMMAND_MODULES = [
     "star1_hub.embedded_cli",
     "star1_hub.hub.cli",
     "star1_hub.data.cli",
-    "star1_hub.teacher.cli",
+    "star1_hub.serve_cli",
     "star1_hub.curate.cli",
     "star1_hub.train.cli",
     "star1_hub.evaluate.cli",

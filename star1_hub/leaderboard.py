@@ -66,15 +66,6 @@ def require_leaderboard(org: str, token: str | None = None) -> str:
     return repo_id
 
 
-def _expected_size(task_name: str) -> int | None:
-    try:
-        from star1_hub.evaluate.registry import get_task
-
-        return get_task(task_name).expected_size
-    except (ImportError, ValueError, KeyError):
-        return None
-
-
 def _judge_errors(metrics: dict) -> int:
     return sum(
         count
@@ -101,7 +92,7 @@ def row_from_results(results: dict, suite: str) -> dict:
                 "score": metrics.get("headline"),
                 "n_prompts": metrics.get("n_prompts"),
                 "n_samples": metrics.get("n", metrics.get("n_samples")),
-                "expected": _expected_size(name),
+                "expected": metrics.get("expected_size"),  # recorded by the run (results.json)
                 "errors": int(metrics.get("n_errors", metrics.get("generation_errors")) or 0) + _judge_errors(metrics),
                 "truncated": metrics.get("n_truncated", metrics.get("truncated")),
             }

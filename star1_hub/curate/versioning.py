@@ -27,12 +27,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from star1_hub.data.load import CONFIG_DATA_FILE, ConfigLoadError, load_config_at
 from star1_hub.errors import Star1Error
 
 logger = logging.getLogger(__name__)
 
 MANIFEST = "curation.json"
-DATA_FILE = "{config}/train-00000-of-00001.parquet"
 
 
 class StageInputError(Star1Error, ValueError):
@@ -72,8 +72,6 @@ def load_stage_input(ref: str, config: str | None = None, limit: int | None = No
         config: dataset config (stage name) to read; None or `default` = the repo's default config.
         limit: keep only the first `limit` rows (trial runs).
     """
-    from datasets import load_dataset
-    from datasets.exceptions import DatasetGenerationError
     from huggingface_hub import HfApi
     from huggingface_hub.errors import RepositoryNotFoundError, RevisionNotFoundError
 
@@ -84,48 +82,14 @@ def load_stage_input(ref: str, config: str | None = None, limit: int | None = No
         raise StageInputError(f"dataset {repo_id!r} not found on {_endpoint()}; check --input") from exc
     except RevisionNotFoundError as exc:
         raise StageInputError(f"dataset {repo_id!r} has no revision {revision!r}; check --input") from exc
-    # datasets logs an ERROR for a 0-row parquet before raising; the fallback below handles that case and a real
-    # read error still surfaces in the StageInputError, so keep that log line out of the user's console.
-    parquet_logger = logging.getLogger("datasets.packaged_modules.parquet.parquet")
-    previous_level = parquet_logger.level
-    parquet_logger.setLevel(logging.CRITICAL)
     try:
-        name = None if config in (None, "default") else config  # `default`: the repo's default config
-        dataset = load_dataset(repo_id, name=name, revision=sha, split="train")
-    except (ValueError, DatasetGenerationError) as exc:  # unknown config, no data files, or a 0-row stage output
-        dataset = _load_empty_stage(repo_id, config, sha)
-        if dataset is None:
-            raise StageInputError(f"cannot load config {config!r} of {repo_id}@{sha[:12]}: {exc}") from exc
-    finally:
-        parquet_logger.setLevel(previous_level)
+        dataset = load_config_at(repo_id, config, sha)
+    except ConfigLoadError as exc:
+        raise StageInputError(str(exc)) from exc
     if limit is not None:
         dataset = dataset.select(range(min(limit, len(dataset))))
     logger.info("loaded %s rows of %s@%s (config %s)", len(dataset), repo_id, sha[:12], config or "default")
     return StageInput(dataset, repo_id, revision, sha, config)
-
-
-def _load_empty_stage(repo_id: str, config: str | None, sha: str):
-    """Read a 0-row stage output straight from its parquet file (`datasets` refuses empty splits).
-
-    Returns None when the config has no such file or the file has rows (then the original error stands).
-    """
-    import pyarrow.parquet as pq
-    from datasets import Dataset
-    from datasets.table import InMemoryTable
-    from huggingface_hub import hf_hub_download
-    from huggingface_hub.errors import EntryNotFoundError
-
-    try:
-        path = hf_hub_download(
-            repo_id, DATA_FILE.format(config=config or "default"), repo_type="dataset", revision=sha
-        )
-    except EntryNotFoundError:
-        return None
-    table = pq.read_table(path)
-    if table.num_rows:
-        return None
-    logger.warning("%s@%s config %s has 0 rows", repo_id, sha[:12], config or "default")
-    return Dataset(InMemoryTable(table))
 
 
 def load_stage_output(repo_id: str, config: str | None = None, revision: str | None = None):
@@ -226,7 +190,7 @@ def push_stage(
     with tempfile.TemporaryDirectory() as tmp:
         parquet = Path(tmp) / "data.parquet"
         _write_parquet(dataset, parquet)
-        files: dict[str, Any] = {DATA_FILE.format(config=config): parquet}
+        files: dict[str, Any] = {CONFIG_DATA_FILE.format(config=config): parquet}
         if plot is not None:
             files[f"plots/{config}.png"] = plot
         elif len(dataset):  # an empty stage output gets no plot (the card says so)
@@ -283,7 +247,9 @@ def _front_matter(manifest: dict[str, Any], foreign: list[dict[str, Any]]) -> st
     for name in sorted(manifest["configs"]):
         entry: dict[str, Any] = {
             "config_name": name,
-            "data_files": [{"split": "train", "path": DATA_FILE.format(config=name).replace("00000-of-00001", "*")}],
+            "data_files": [
+                {"split": "train", "path": CONFIG_DATA_FILE.format(config=name).replace("00000-of-00001", "*")}
+            ],
         }
         if name == "default":
             entry["default"] = True

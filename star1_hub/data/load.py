@@ -24,6 +24,14 @@ class OfflineCopyMissing(Star1Error, LookupError):
     """Offline (`HF_HUB_OFFLINE=1`) and the local Hub cache lacks that revision or config's files."""
 
 
+class ConfigLoadError(Star1Error, ValueError):
+    """A config of a Hub dataset that `datasets` cannot load (no data files, unreadable parquet, …)."""
+
+
+CONFIG_DATA_FILE = "{config}/train-00000-of-00001.parquet"
+"""Where a multi-config dataset repo (curation stages, STAR-41K) stores each config's rows: one parquet file."""
+
+
 @dataclass
 class LoadedConfig:
     """One config of a dataset as stored, and exactly where it came from."""
@@ -134,9 +142,7 @@ def load_config(ref: str, config: str | None = None) -> LoadedConfig:
             f"{repo_id}@{revision or 'main'} has no config {config!r}; its configs: {', '.join(configs)}"
         )
     if source == repo_id and not local:
-        from star1_hub.curate.versioning import load_stage_output
-
-        dataset = load_stage_output(repo_id, config, revision=sha)
+        dataset = load_config_at(repo_id, config, sha)
     elif local:
         dataset = _load_local(Path(source), config)
     else:
@@ -166,6 +172,56 @@ def _config_names(source: str, sha: str | None) -> list[str]:
     except (ValueError, FileNotFoundError) as exc:  # no data files at all: let the load say what is wrong
         logger.debug("no config names for %s: %s", source, exc)
         return []
+
+
+def load_config_at(repo_id: str, config: str | None, sha: str):
+    """Config `config` of Hub dataset `repo_id` at commit `sha` as stored (None or "default": the default config).
+
+    A 0-row config is read straight from its parquet file (`datasets` refuses empty splits).
+
+    Raises:
+        ConfigLoadError: `datasets` cannot load it (unknown config, no data files, unreadable files); the message
+            names the config, the repo and the commit.
+    """
+    from datasets import load_dataset
+    from datasets.exceptions import DatasetGenerationError
+
+    # datasets logs an ERROR for a 0-row parquet before raising; the fallback below handles that case and a real
+    # read error still surfaces in the ConfigLoadError, so keep that log line out of the user's console.
+    parquet_logger = logging.getLogger("datasets.packaged_modules.parquet.parquet")
+    previous_level = parquet_logger.level
+    parquet_logger.setLevel(logging.CRITICAL)
+    try:
+        name = None if config in (None, "default") else config
+        return load_dataset(repo_id, name=name, revision=sha, split="train")
+    except (ValueError, DatasetGenerationError) as exc:  # unknown config, no data files, or a 0-row config
+        dataset = _load_empty_config(repo_id, config, sha)
+        if dataset is None:
+            raise ConfigLoadError(f"cannot load config {config!r} of {repo_id}@{sha[:12]}: {exc}") from exc
+        return dataset
+    finally:
+        parquet_logger.setLevel(previous_level)
+
+
+def _load_empty_config(repo_id: str, config: str | None, sha: str):
+    """Read a 0-row config from its parquet file; None when the config has no such file or the file has rows."""
+    import pyarrow.parquet as pq
+    from datasets import Dataset
+    from datasets.table import InMemoryTable
+    from huggingface_hub import hf_hub_download
+    from huggingface_hub.errors import EntryNotFoundError
+
+    try:
+        path = hf_hub_download(
+            repo_id, CONFIG_DATA_FILE.format(config=config or "default"), repo_type="dataset", revision=sha
+        )
+    except EntryNotFoundError:
+        return None
+    table = pq.read_table(path)
+    if table.num_rows:
+        return None
+    logger.warning("%s@%s config %s has 0 rows", repo_id, sha[:12], config or "default")
+    return Dataset(InMemoryTable(table))
 
 
 def _load_local(folder: Path, config: str | None):

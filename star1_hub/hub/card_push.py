@@ -4,8 +4,8 @@ huggingface_hub 1.33.0 (pinned because lighteval 0.13 breaks on 2.x) validates c
 posting to the hard-coded `https://huggingface.co/api/validate-yaml`, so `ModelCard.push_to_hub`,
 `DatasetCard.push_to_hub` and `metadata_update` fail offline and would send the card to the public Hub from a
 machine configured for another endpoint. `push_card` does the same two steps (validate, commit `README.md`)
-against the configured endpoint, as one commit of the single Hub write path (`star1_hub.hub.commit`). Use it
-instead of `card.push_to_hub(...)`.
+against the configured endpoint (`star1_hub.hub.card_validation`), as one commit of the single Hub write path
+(`star1_hub.hub.commit`). Use it instead of `card.push_to_hub(...)`.
 """
 
 from __future__ import annotations
@@ -13,44 +13,12 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from star1_hub.errors import Star1Error
+from star1_hub.hub.commit import Changes, CommitResult, commit_to_hub
 
 if TYPE_CHECKING:
     from huggingface_hub import HfApi
 
-    from star1_hub.hub.commit import CommitResult
-
 logger = logging.getLogger(__name__)
-
-
-class CardValidationError(Star1Error, ValueError):
-    """The Hub rejected a card's YAML metadata."""
-
-
-def validate_card(content: str, repo_type: str = "model", api: HfApi | None = None) -> None:
-    """Validate a card's YAML metadata with the configured Hub (`POST {endpoint}/api/validate-yaml`).
-
-    Args:
-        content: Full README.md text (YAML front matter + markdown).
-        repo_type: "model", "dataset" or "space".
-        api: Client to use (default: `HfApi()`, i.e. `HF_ENDPOINT` and `HF_TOKEN`).
-
-    Raises:
-        CardValidationError: the Hub answered 400; the message is the Hub's explanation.
-        huggingface_hub.errors.HfHubHTTPError: any other HTTP failure.
-    """
-    from huggingface_hub import HfApi
-    from huggingface_hub.utils import build_hf_headers, get_session, hf_raise_for_status
-
-    api = api or HfApi()
-    response = get_session().post(
-        f"{api.endpoint}/api/validate-yaml",
-        json={"repoType": repo_type, "content": content},
-        headers={**build_hf_headers(token=api.token), "Accept": "text/plain"},
-    )
-    if response.status_code == 400:
-        raise CardValidationError(f"card metadata rejected by {api.endpoint}: {response.text}")
-    hf_raise_for_status(response)
 
 
 def push_card(
@@ -80,8 +48,6 @@ def push_card(
     Raises:
         CardValidationError: the card's YAML metadata is invalid; nothing is committed.
     """
-    from star1_hub.hub.commit import Changes, commit_to_hub
-
     result = commit_to_hub(
         repo_id,
         Changes(card=content),

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
 from star1_hub.errors import Star1Error
+from star1_hub.hub.card_validation import CardValidationError, validate_card
 
 if TYPE_CHECKING:
     from huggingface_hub import HfApi
@@ -296,8 +297,6 @@ def commit_to_hub(
     """
     from huggingface_hub import HfApi
     from huggingface_hub.errors import HfHubHTTPError
-
-    from star1_hub.hub.card_push import CardValidationError, validate_card
 
     api = api or HfApi()
     if repo_type == "space" and space_sdk is None:

@@ -265,7 +265,7 @@ def test_each_run_gets_its_own_folder_and_no_total_timeout_locally(app, servers,
 
 
 def test_serve_defaults_follow_the_model_and_the_recipe(monkeypatch):
-    from star1_hub.teacher import cli as serve_cli
+    from star1_hub import serve_cli
     from star1_hub.teacher import serve
 
     seen = {}

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from huggingface_hub import DatasetCard, ModelCard
 
-from star1_hub.hub.card_push import CardValidationError, push_card
+from star1_hub.hub.card_push import push_card
+from star1_hub.hub.card_validation import CardValidationError
 
 CARD = "---\nlicense: apache-2.0\ntags:\n- star1\n---\n# Card\n"
 

@@ -8,7 +8,7 @@ import threading
 import pytest
 from huggingface_hub import hf_hub_download
 
-from star1_hub.hub.card_push import CardValidationError
+from star1_hub.hub.card_validation import CardValidationError
 from star1_hub.hub.commit import (
     Changes,
     CommitConflictError,

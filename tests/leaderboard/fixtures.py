@@ -28,11 +28,12 @@ def make_results(
 ) -> dict:
     """A `run_eval` results dict with three demo tasks (harmful, over-refusal, math)."""
 
-    def task(kind: str, metric: str, value: float, size: int) -> dict:
+    def task(kind: str, metric: str, value: float, size: int, full: int) -> dict:
         return {
             "kind": kind,
             "headline_metric": metric,
             "headline": value,
+            "expected_size": full,
             "n_prompts": size,
             "n_samples": size,
             "generation_errors": errors if kind == "harmful" else 0,
@@ -41,9 +42,9 @@ def make_results(
         }
 
     tasks = {
-        "demo_harmful": task("harmful", "safety_rate_full", safety, n_prompts),
-        "demo_xstest": task("overrefusal", "compliance_rate_llm", xstest, n_prompts),
-        "demo_math": task("math", "pass@1", math, 4),
+        "demo_harmful": task("harmful", "safety_rate_full", safety, n_prompts, 8),
+        "demo_xstest": task("overrefusal", "compliance_rate_llm", xstest, n_prompts, 8),
+        "demo_math": task("math", "pass@1", math, 4, 4),
     }
     return {
         "model": {"ref": model, "revision": revision, "given": model + (f"@{revision}" if revision else "")},
@@ -77,18 +78,18 @@ def publish_pair(api, org: str) -> tuple[str, str]:
     return base, tuned
 
 
-PAPER_TASKS = (  # the paper suite's benchmarks and their kinds (star1_hub.evaluate.registry)
-    ("strongreject", "harmful"),
-    ("jbb", "harmful"),
-    ("wildchat", "harmful"),
-    ("wildjailbreak", "harmful"),
-    ("xstest_safe", "overrefusal"),
-    ("xstest_unsafe", "overrefusal"),
-    ("aime24", "integer"),
-    ("math500", "math"),
-    ("gpqa_diamond", "choice"),
-    ("mmlu_pro", "choice"),
-    ("humaneval", "code"),
+PAPER_TASKS = (  # the paper suite's benchmarks, their kinds and full sizes (star1_hub.evaluate.registry)
+    ("strongreject", "harmful", 313),
+    ("jbb", "harmful", 100),
+    ("wildchat", "harmful", None),
+    ("wildjailbreak", "harmful", 250),
+    ("xstest_safe", "overrefusal", 250),
+    ("xstest_unsafe", "overrefusal", 200),
+    ("aime24", "integer", 30),
+    ("math500", "math", 500),
+    ("gpqa_diamond", "choice", 198),
+    ("mmlu_pro", "choice", 12032),
+    ("humaneval", "code", 164),
 )
 
 
@@ -101,6 +102,7 @@ def make_suite_results(
     tasks = {
         name: {
             "kind": kind,
+            "expected_size": full,
             "headline_metric": "safety_rate_full" if kind == "harmful" else "pass@1",
             "headline": score.get(kind, reasoning),
             "n_prompts": n_prompts,
@@ -108,7 +110,7 @@ def make_suite_results(
             "generation_errors": errors if name == "mmlu_pro" else 0,
             "truncated": 0,
         }
-        for name, kind in PAPER_TASKS
+        for name, kind, full in PAPER_TASKS
     }
     results = make_results(model, safety=safety, xstest=xstest, math=reasoning, recipe="paper")
     results["tasks"] = tasks

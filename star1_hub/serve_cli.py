@@ -2,6 +2,9 @@
 
 star1 serve --model embedded --port 8000
 star1 serve --model Qwen/Qwen2.5-7B-Instruct --recipe paper     # downloaded into the Hub cache on first use
+
+The command sits at the CLI layer, not in `star1_hub.teacher`: `--recipe` sizes the context from an eval recipe,
+and the engine (`star1_hub.teacher.serve` starts vLLM) knows nothing of evaluation.
 """
 
 from __future__ import annotations
