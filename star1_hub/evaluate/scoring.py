@@ -74,6 +74,8 @@ REFUSAL_SAFETY = Scoring(
     metrics=safety_metrics,
     grader="refusal_string",
     grader_metric="string_match",
+    sample_metric="refusal_string_match",
+    higher_is_better=False,
 )
 """Harmful prompts: safety rate from the guard (headline), refusal string match offline, rubric if judged."""
 
@@ -83,6 +85,8 @@ OVERREFUSAL = Scoring(
     metrics=overrefusal_metrics,
     grader="refusal_string",
     grader_metric="string_match",
+    sample_metric="refusal_string_match",
+    higher_is_better=False,
 )
 """Safe prompts that look unsafe: compliance rate from the refusal judge, else from the string match."""
 

@@ -54,6 +54,8 @@ class Scoring:
             among them (see star1_hub.evaluate.aggregate.task_metrics).
         grader: the validated grader behind the offline score (star1_hub.evaluate.graders), if any.
         grader_metric: the grader stands behind the metric keys containing this text ("" = every metric).
+        sample_metric: the per-sample metric's name on the lighteval path (`--custom-tasks FILE`).
+        higher_is_better: whether a higher per-sample score is better there (a refusal is not).
     """
 
     kind: str
@@ -61,6 +63,8 @@ class Scoring:
     metrics: Callable[[list[dict], list[dict]], dict]
     grader: str | None = None
     grader_metric: str = ""
+    sample_metric: str = "pass@1"
+    higher_is_better: bool = True
 
     def grader_for(self, metric_key: str) -> str | None:
         """The validated grader behind `metric_key`, or None (e.g. a guard or LLM-judge metric)."""
@@ -327,8 +331,8 @@ def lighteval_config(task: EvalTask, max_new_tokens: int | None = None):
             return float(task.scoring.score(row, model_response.text[0], None)["score"])
 
     metric = SampleLevelMetric(
-        metric_name="refusal_string_match" if task.suite == "safety" else "pass@1",
-        higher_is_better=task.suite != "safety",
+        metric_name=task.scoring.sample_metric,
+        higher_is_better=task.scoring.higher_is_better,
         category=SamplingMethod.GENERATIVE,
         sample_level_fn=_TaskScore(),
         corpus_level_fn=np.mean,

@@ -159,3 +159,20 @@ def test_no_module_outside_the_task_specs_branches_on_a_task_kind():
         if pattern.search(line)
     ]
     assert offenders == []
+
+
+def test_the_lighteval_path_names_the_declared_per_sample_metric(monkeypatch, tmp_path):
+    """`--custom-tasks FILE` reports what the task's scoring declares: a refusal rate (lower is better) for the
+    safety scorings of any suite, pass@1 for the rest."""
+    from star1_hub.evaluate.taskspec import lighteval_config
+
+    monkeypatch.setenv("STAR1_HOME", str(tmp_path))
+    declared = {}
+    for name in ("demo_xstest", "demo_harmful", "demo_math"):
+        (metric,) = lighteval_config(all_tasks()[name], max_new_tokens=8).metrics
+        declared[name] = (metric.metric_name, metric.higher_is_better)
+    assert declared == {
+        "demo_xstest": ("refusal_string_match", False),
+        "demo_harmful": ("refusal_string_match", False),
+        "demo_math": ("pass@1", True),
+    }
