@@ -374,6 +374,10 @@ def run_pipeline(
         started = time.perf_counter()
         embeddings = encoder.encode(questions)
         timings["embedding_encode"] = time.perf_counter() - started
+        say(
+            f"MiniLM encoding: {len(questions)} prompts in {timings['embedding_encode']:.1f} s "
+            f"({len(questions) / max(timings['embedding_encode'], 1e-9):.0f} prompts/s)"
+        )
         started = time.perf_counter()
         keep = greedy_keep(len(questions), dense_pairs_at_least(embeddings, None, config.embedding_threshold))
         timings["stage3_embedding_dedup"] = time.perf_counter() - started

@@ -346,6 +346,22 @@ class _ChunkMass:
         at = np.searchsorted(self.local_keys, local * self.stride + columns)
         return np.maximum(self.cumulative[at] - self.cumulative[self.first[local]], 0.0)
 
+    def before_each(self, columns: np.ndarray) -> np.ndarray:
+        """`before` for every row of the chunk and every column of the sorted array `columns`: rows × columns.
+
+        One histogram of the chunk's entries over the intervals between those columns, summed cumulatively, so
+        the cost is the chunk's entries plus rows × columns, not one binary search per cell.
+        """
+        n_rows, n_columns = len(self.first) - 1, len(columns)
+        local_rows = self.local_keys // self.stride
+        # an entry of rank f counts towards every column c > f: from interval searchsorted(columns, f, "right") on
+        interval = np.searchsorted(columns, self.local_keys - local_rows * self.stride, side="right")
+        squares = np.diff(self.cumulative)
+        cells = np.bincount(
+            local_rows * (n_columns + 1) + interval, weights=squares, minlength=n_rows * (n_columns + 1)
+        )
+        return np.cumsum(cells.reshape(n_rows, n_columns + 1)[:, :n_columns], axis=1)
+
 
 _Y_BLOCK_ROWS = 16384
 
@@ -383,10 +399,11 @@ def _prefix_pairs(a: sparse.csr_matrix, b: sparse.csr_matrix | None, threshold: 
         # per chunk, i.e. quadratic in the rows); a block's rows start their tails at most at its last row's start
         n_y = y_side.rows.shape[0]
         y_blocks = [
-            (low, high, y_side.tail[low:high].T.tocsr(), int(y_side.tail_start[high - 1]), y_side.head_norm[low:high])
+            (low, high, y_side.tail[low:high].T.tocsr(), y_side.head_norm[low:high])
             for low in range(0, n_y, _Y_BLOCK_ROWS)
             for high in [min(low + _Y_BLOCK_ROWS, n_y)]
         ]
+        block_last_starts = np.array([y_side.tail_start[high - 1] for _, high, _, _ in y_blocks], dtype=np.int64)
         for start in range(0, x_side.rows.shape[0], chunk_rows):
             stop = min(start + chunk_rows, x_side.rows.shape[0])
             if self_pairs:  # each unordered pair once: y after x in tail-start order
@@ -399,9 +416,9 @@ def _prefix_pairs(a: sparse.csr_matrix, b: sparse.csr_matrix | None, threshold: 
                 continue
             x_tail = x_side.tail[start:stop]
             mass = x_side.chunk_mass(start, stop)
-            x_ids = np.arange(start, stop)
+            reach_each = np.sqrt(np.maximum(mass.before_each(block_last_starts), 0.0))
             parts = []
-            for low, high, y_tail_t, last_start, y_head_norm in y_blocks:
+            for block, (low, high, y_tail_t, y_head_norm) in enumerate(y_blocks):
                 if high <= first_y:
                     continue
                 product = x_tail @ y_tail_t
@@ -409,7 +426,7 @@ def _prefix_pairs(a: sparse.csr_matrix, b: sparse.csr_matrix | None, threshold: 
                     continue
                 # cheap first cut, valid for the whole block: ‖x before y's tail‖ ≤ ‖x before the block's last
                 # tail start‖ (the exact bound below is never larger, and the doubled slack covers rounding)
-                reach = np.sqrt(mass.before(x_ids, np.full(len(x_ids), last_start)))
+                reach = reach_each[:, block]
                 need = (threshold - 2 * _BOUND_SLACK) - np.repeat(reach, np.diff(product.indptr)) * y_head_norm[
                     product.indices
                 ]

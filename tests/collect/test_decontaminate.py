@@ -78,8 +78,13 @@ def test_embedding_stages_dedup_then_decontaminate():
         "test prompt": unit(0, 1, 0),
     }
     train = [SourceRows("S", ["alpha request", "beta request", "gamma request", "delta request"])]
-    result = run_pipeline(train, [SourceRows("T", ["test prompt"])], encoder=_TableEncoder(table))
+    lines: list[str] = []
+    result = run_pipeline(
+        train, [SourceRows("T", ["test prompt"])], encoder=_TableEncoder(table), progress=lines.append
+    )
     assert result.questions == ["alpha request", "gamma request"]
+    # the encoding step reports its throughput (what a million prompts will cost is read off it)
+    assert any(line.startswith("MiniLM encoding: 4 prompts in ") and "prompts/s" in line for line in lines), lines
     assert result.counts["S"]["after_embedding_dedup"] == 3
     assert result.caught_by["embedding_decontam"]["S"] == {"T": 1}
 
