@@ -150,54 +150,37 @@ def run_eval(
         template_opens_think: whether the model's chat template pre-fills `<think>` (None: read it from the
             model's tokenizer when it can be loaded; the outputs decide otherwise).
     """
-    from star1_hub.evaluate.generate import generate_endpoint, generate_inprocess, load_inprocess_model
-
     started = time.monotonic()
     started_at = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
-    task_sources = task_sources or {}
     ref, revision = parse_model_ref(model)
-
-    work, sources = [], {}
-    for task in tasks:
-        rows = task.load_rows(task_sources.get(task.name), limit=max_samples)
-        sources[task.name] = task.resolve_source(task_sources.get(task.name))
-        work.append((task, rows))
+    work, sources = _load_rows(tasks, task_sources or {}, max_samples)
     load_s = time.monotonic() - started
 
     gen_started = time.monotonic()
-    if backend == "endpoint":
-        if not base_url or not served_model:
-            raise ValueError("backend 'endpoint' needs --base-url and --served-model (the server's model name)")
-        generations, gen_accounting = generate_endpoint(
-            work,
-            recipe,
-            base_url,
-            served_model,
-            None if cache_dir is None else Path(cache_dir),
-            api_key_env,
-            request_timeout_s=request_timeout_s,
-            retry_failed=retry_failed,
-        )
-    elif backend == "inprocess":
-        lm = inprocess_model or load_inprocess_model(ref, revision, recipe)
-        generations, gen_accounting = generate_inprocess(work, recipe, lm)
-        if template_opens_think is None:
-            template_opens_think = _template_flag(None, None, getattr(lm, "tokenizer", None))
-    else:
-        raise ValueError(f"unknown backend {backend!r}; use 'endpoint' or 'inprocess'")
+    generations, gen_accounting, tokenizer = _generate(
+        work,
+        recipe,
+        backend,
+        base_url=base_url,
+        served_model=served_model,
+        cache_dir=cache_dir,
+        api_key_env=api_key_env,
+        request_timeout_s=request_timeout_s,
+        retry_failed=retry_failed,
+        inprocess_model=inprocess_model,
+        ref=ref,
+        revision=revision,
+    )
     generate_s = time.monotonic() - gen_started
 
-    if template_opens_think is None and backend == "endpoint":
-        template_opens_think = _template_flag(ref, revision)
+    if template_opens_think is None:  # the in-process model's tokenizer, else the endpoint model's on the Hub
+        template_opens_think = _template_flag(
+            ref if backend == "endpoint" else None, revision if backend == "endpoint" else None, tokenizer
+        )
     reasoning = decide_reasoning(template_opens_think, [g.text for g in generations if not g.error])
-    by_task: dict[str, list] = {task.name: [] for task, _ in work}
-    for gen in generations:
-        by_task[gen.task].append(gen)
-    details = {
-        task.name: build_details(task, rows, by_task[task.name], reasoning["reasoning_model"]) for task, rows in work
-    }
+    details = _score(work, generations, reasoning["reasoning_model"])
     task_map = {task.name: task for task, _ in work}
 
     judge_s = 0.0
@@ -207,19 +190,11 @@ def run_eval(
         judge_started = time.monotonic()
         run_judges([s for samples in details.values() for s in samples], task_map, recipe, judge)
         judge_s = time.monotonic() - judge_started
-    revision_info = resolve_revision(ref, revision)
 
     per_task = {name: task_metrics(task_map[name], samples) for name, samples in details.items()}
     results = {
         "schema": RESULTS_SCHEMA,
-        "model": {
-            "ref": ref,
-            "revision": revision,
-            "revision_sha": revision_info["sha"],
-            "revision_note": revision_info.get("note"),
-            "name": model_short_name(model),
-            "given": model,
-        },
+        "model": _model_record(model, ref, revision),
         "config": {
             "recipe": recipe.model_dump(),
             "backend": backend,
@@ -245,6 +220,81 @@ def run_eval(
         "tasks": per_task,
         "summary": summarise(task_map, per_task),
     }
+    return _write_run(results, details, output_dir)
+
+
+def _load_rows(tasks: list, task_sources: dict[str, str], max_samples: int | None) -> tuple[list, dict[str, str]]:
+    """Each task with its rows (the first `max_samples`), and the source each was read from."""
+    work, sources = [], {}
+    for task in tasks:
+        rows = task.load_rows(task_sources.get(task.name), limit=max_samples)
+        sources[task.name] = task.resolve_source(task_sources.get(task.name))
+        work.append((task, rows))
+    return work, sources
+
+
+def _generate(
+    work: list,
+    recipe,
+    backend: str,
+    *,
+    base_url: str | None,
+    served_model: str | None,
+    cache_dir: Path | None,
+    api_key_env: str | None,
+    request_timeout_s: float | None,
+    retry_failed: bool,
+    inprocess_model,
+    ref: str,
+    revision: str | None,
+) -> tuple[list, dict, object]:
+    """Generate every row with the chosen backend: (generations, accounting, the in-process tokenizer or None)."""
+    from star1_hub.evaluate.generate import generate_endpoint, generate_inprocess, load_inprocess_model
+
+    if backend == "endpoint":
+        if not base_url or not served_model:
+            raise ValueError("backend 'endpoint' needs --base-url and --served-model (the server's model name)")
+        generations, accounting = generate_endpoint(
+            work,
+            recipe,
+            base_url,
+            served_model,
+            None if cache_dir is None else Path(cache_dir),
+            api_key_env,
+            request_timeout_s=request_timeout_s,
+            retry_failed=retry_failed,
+        )
+        return generations, accounting, None
+    if backend == "inprocess":
+        lm = inprocess_model or load_inprocess_model(ref, revision, recipe)
+        generations, accounting = generate_inprocess(work, recipe, lm)
+        return generations, accounting, getattr(lm, "tokenizer", None)
+    raise ValueError(f"unknown backend {backend!r}; use 'endpoint' or 'inprocess'")
+
+
+def _score(work: list, generations: list, reasoning_model: bool | None) -> dict[str, list[dict]]:
+    """Per-task detail rows, scored offline."""
+    by_task: dict[str, list] = {task.name: [] for task, _ in work}
+    for gen in generations:
+        by_task[gen.task].append(gen)
+    return {task.name: build_details(task, rows, by_task[task.name], reasoning_model) for task, rows in work}
+
+
+def _model_record(model: str, ref: str, revision: str | None) -> dict:
+    """The `model` block of results.json: what was evaluated, with the commit its revision resolved to."""
+    revision_info = resolve_revision(ref, revision)
+    return {
+        "ref": ref,
+        "revision": revision,
+        "revision_sha": revision_info["sha"],
+        "revision_note": revision_info.get("note"),
+        "name": model_short_name(model),
+        "given": model,
+    }
+
+
+def _write_run(results: dict, details: dict[str, list[dict]], output_dir: Path) -> EvalRun:
+    """Write results.json and details/<task>.parquet."""
     results_path = output_dir / "results.json"
     results_path.write_text(json.dumps(results, indent=2, default=str) + "\n")
     detail_paths = write_details(details, output_dir / "details")
