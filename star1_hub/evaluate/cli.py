@@ -222,19 +222,13 @@ def run_command(
 ) -> None:
     """Check the servers, generate, score, judge, and (with --org) publish."""
     from rich.console import Console
-    from rich.markup import escape
-    from rich.table import Table
 
-    from star1_hub.evaluate.aggregate import failing_tasks
-    from star1_hub.evaluate.generate import default_request_timeout
     from star1_hub.evaluate.preflight import run_preflight
     from star1_hub.evaluate.prompts import PromptDirError, use_prompt_dir
     from star1_hub.evaluate.recipe import load_recipe
     from star1_hub.evaluate.registry import select_tasks
     from star1_hub.evaluate.runner import parse_model_ref, run_eval
     from star1_hub.home import star1_home
-    from star1_hub.teacher.endpoint import endpoint_from_flags
-    from star1_hub.teacher.redact import url_credentials
 
     try:  # validated before anything else; active (STAR1_EVAL_PROMPT_DIR) until the command ends
         ctx.with_resource(use_prompt_dir(prompt_dir))
@@ -243,25 +237,10 @@ def run_command(
     console = Console()
     selected = select_tasks(suite, [t.strip() for t in tasks.split(",")] if tasks else None)
     the_recipe = load_recipe(recipe)
-    if base_url and (credentials := url_credentials(base_url)):  # before preflight prints the URL anywhere
-        raise typer.BadParameter(
-            f"carries credentials ({credentials}); give the bare endpoint URL and put the key in an environment "
-            "variable (the URL is written into results.json and the cards)",
-            param_hint="'--base-url'",
-        )
     backend = backend or ("endpoint" if base_url else "inprocess")
     cache = cache_dir or star1_home() / "eval-cache"
     served = served_model or parse_model_ref(model)[0]
-    if api_key_env and backend != "endpoint":
-        raise typer.BadParameter("is the key of --base-url's server: give --base-url", param_hint="'--api-key-env'")
-    if backend == "endpoint" and base_url:  # the same validation as every endpoint (e.g. a key given as its name)
-        endpoint_from_flags(
-            base_url=base_url,
-            model=served,
-            api_key_env=api_key_env,
-            timeout_s=default_request_timeout(base_url, request_timeout),  # 0: none, as documented
-            where="--base-url / --api-key-env / --timeout-s",
-        )
+    _check_generation_endpoint(base_url, backend, served, api_key_env, request_timeout)
     judge = _judge_config(
         judge_base_url, judge_model, guard_base_url, guard_model, cache, guard_api_key_env, judge_api_key_env
     )
@@ -281,15 +260,7 @@ def run_command(
         model_revision=parse_model_ref(model)[1],
         base_model=base_model,
     )
-    errors = Console(stderr=True)
-    for check in report.checks:  # passed checks on stdout; failures on stderr, where a user error belongs
-        if check["ok"]:
-            console.print(f"[green]{check['role']}: {escape(check['detail'])}[/]", soft_wrap=True)
-        else:  # one line each, never wrapped inside a flag or a model name (copyable)
-            errors.print(f"[red]{check['role']}: {escape(check['detail'])}[/]", soft_wrap=True)
-    if not report.ok:
-        errors.print("[red]preflight failed: nothing was generated[/]")
-        raise typer.Exit(2)
+    _print_preflight(console, report)
     if preflight:
         console.print("preflight passed")
         return
@@ -314,7 +285,64 @@ def run_command(
         request_timeout_s=request_timeout,
         retry_failed=retry_failed,
     )
-    table = Table(title=f"{model} — recipe {the_recipe.name} ({backend})")
+    _print_run(console, run, f"{model} — recipe {the_recipe.name} ({backend})")
+    _stop_on_failures(console, run, max_failure_rate, allow_failures)
+    if org:
+        from star1_hub.evaluate.publish import publish
+
+        ref, _ = parse_model_ref(model)
+        repo = model_repo or (None if Path(ref).exists() else ref)
+        published = publish(run, org, {t.name: t for t in selected}, suite, repo)
+        console.print(f"published: {published}")
+
+
+def _check_generation_endpoint(
+    base_url: str | None, backend: str, served: str, api_key_env: str | None, request_timeout: float | None
+) -> None:
+    """The generation server's flags, checked as every endpoint is (before preflight prints the URL anywhere)."""
+    from star1_hub.evaluate.generate import default_request_timeout
+    from star1_hub.teacher.endpoint import endpoint_from_flags
+    from star1_hub.teacher.redact import url_credentials
+
+    if base_url and (credentials := url_credentials(base_url)):
+        raise typer.BadParameter(
+            f"carries credentials ({credentials}); give the bare endpoint URL and put the key in an environment "
+            "variable (the URL is written into results.json and the cards)",
+            param_hint="'--base-url'",
+        )
+    if api_key_env and backend != "endpoint":
+        raise typer.BadParameter("is the key of --base-url's server: give --base-url", param_hint="'--api-key-env'")
+    if backend == "endpoint" and base_url:  # the same validation as every endpoint (e.g. a key given as its name)
+        endpoint_from_flags(
+            base_url=base_url,
+            model=served,
+            api_key_env=api_key_env,
+            timeout_s=default_request_timeout(base_url, request_timeout),  # 0: none, as documented
+            where="--base-url / --api-key-env / --timeout-s",
+        )
+
+
+def _print_preflight(console, report) -> None:
+    """Passed checks on stdout; failures on stderr, where a user error belongs, then exit 2."""
+    from rich.console import Console
+    from rich.markup import escape
+
+    errors = Console(stderr=True)
+    for check in report.checks:
+        if check["ok"]:
+            console.print(f"[green]{check['role']}: {escape(check['detail'])}[/]", soft_wrap=True)
+        else:  # one line each, never wrapped inside a flag or a model name (copyable)
+            errors.print(f"[red]{check['role']}: {escape(check['detail'])}[/]", soft_wrap=True)
+    if not report.ok:
+        errors.print("[red]preflight failed: nothing was generated[/]")
+        raise typer.Exit(2)
+
+
+def _print_run(console, run, title: str) -> None:
+    """The headline table (one row per task), the summary as JSON, and where the results are."""
+    from rich.table import Table
+
+    table = Table(title=title)
     for column in ("task", "metric", "value", "95% CI", "n", "excluded", "truncated", "errors"):
         table.add_column(column)
     for name, metrics in run.results["tasks"].items():
@@ -333,6 +361,12 @@ def run_command(
     console.print(table)
     console.print(json.dumps(run.results["summary"], indent=2, default=str))
     console.print(f"results: {run.results_path}  timings: {run.results['timings']}")
+
+
+def _stop_on_failures(console, run, max_failure_rate: float, allow_failures: bool) -> None:
+    """Name each task with too many failed generations; exit 1 (nothing published) unless --allow-failures."""
+    from star1_hub.evaluate.aggregate import failing_tasks
+
     failing = failing_tasks(run.results, max_failure_rate)
     for name, why in failing.items():
         console.print(f"[red]{name}: {why}[/]")
@@ -342,13 +376,6 @@ def run_command(
             "requests are sent again, finished ones come from the cache), or pass --allow-failures[/]"
         )
         raise typer.Exit(1)
-    if org:
-        from star1_hub.evaluate.publish import publish
-
-        ref, _ = parse_model_ref(model)
-        repo = model_repo or (None if Path(ref).exists() else ref)
-        published = publish(run, org, {t.name: t for t in selected}, suite, repo)
-        console.print(f"published: {published}")
 
 
 @eval_app.command("rejudge")
