@@ -36,6 +36,56 @@ def _print_counts(console, counts) -> None:
         )
 
 
+def _endpoint(spec, **flags):
+    """The stage's `EndpointConfig` from its flags (None: not given), read by the same parser as a build YAML's
+    endpoint block, with the stage's paper defaults for what is not given."""
+    from star1_hub.teacher.endpoint import endpoint_from_flags
+
+    return endpoint_from_flags(**flags, defaults=spec.endpoint_defaults, where="command-line flags")
+
+
+def _print_estimate(console, spec, endpoint, options, input, input_config, limit, price_in, price_out) -> None:
+    """`--dry-run`: requests, tokens and cost of the stage over its input; nothing is sent."""
+    from star1_hub.curate.pipeline import estimate_stage
+    from star1_hub.curate.versioning import load_stage_input
+
+    if endpoint is None:
+        console.print(f"{spec.name} calls no model: nothing to estimate")
+        return
+    source = load_stage_input(input, input_config or spec.configs_for(options)[0], limit=limit)
+    estimate = estimate_stage(spec.name, source.dataset, endpoint, options, price_in, price_out)
+    console.print_json(json.dumps(estimate))
+
+
+def _run_and_report(console, stage, input, output, endpoint, options, input_config, config, cache, limit, tag):
+    """Run the stage and push its commit; print where it went and the counts (a failed run: stderr, exit 1)."""
+    from rich.console import Console
+    from rich.markup import escape
+
+    from star1_hub.curate.pipeline import StageFailed, run_stage
+
+    try:
+        sha, counts, _ = run_stage(
+            stage,
+            input,
+            output,
+            endpoint=endpoint,
+            options=options,
+            input_config=input_config,
+            output_config=config,
+            cache_dir=cache,
+            limit=limit,
+            tag=tag,
+        )
+    except StageFailed as exc:  # a run outcome, not a usage error: status 1, the summary on stderr
+        errors = Console(stderr=True)
+        errors.print("[red]error:[/red]", escape(str(exc)), soft_wrap=True)
+        _print_counts(errors, exc.counts)
+        raise typer.Exit(code=1) from None
+    console.print(f"[bold]{stage}[/bold] pushed to {output} at {sha}" + (f" (tag {tag})" if tag else ""))
+    _print_counts(console, counts)
+
+
 def _make_command(stage: str):
     def command(
         input: str = typer.Option(..., "--input", help="Input dataset `org/name[@revision]`."),
@@ -99,13 +149,10 @@ def _make_command(stage: str):
         price_out: float | None = typer.Option(None, "--price-out", help="dry-run: USD per 1M completion tokens."),
     ) -> None:
         from rich.console import Console
-        from rich.markup import escape
 
         from star1_hub.curate.options import StageContext, StageOptions
-        from star1_hub.curate.pipeline import StageFailed, estimate_stage, run_stage
         from star1_hub.curate.stage import get_stage
         from star1_hub.home import star1_home
-        from star1_hub.teacher.endpoint import endpoint_from_flags
 
         console = Console()
         spec = get_stage(stage)
@@ -123,8 +170,9 @@ def _make_command(stage: str):
         spec.configs_for(options)
         StageContext.load(model or "", options)  # the policy / prompt texts, before anything is read or sent
         endpoint = None
-        if spec.calls_model:
-            endpoint = endpoint_from_flags(  # the YAML blocks' parser, with the stage's paper defaults
+        if spec.calls_model:  # the YAML blocks' parser, with the stage's paper defaults
+            endpoint = _endpoint(
+                spec,
                 base_url=base_url,
                 model=model,
                 api_key_env=api_key_env,
@@ -143,40 +191,12 @@ def _make_command(stage: str):
                 structured_output=False if no_structured_output else None,
                 transport=transport,
                 retry_failed=retry_failed,
-                defaults=spec.endpoint_defaults,
-                where="command-line flags",
             )
         if dry_run:
-            if endpoint is None:
-                console.print(f"{stage} calls no model: nothing to estimate")
-                return
-            from star1_hub.curate.versioning import load_stage_input
-
-            source = load_stage_input(input, input_config or spec.configs_for(options)[0], limit=limit)
-            estimate = estimate_stage(stage, source.dataset, endpoint, options, price_in, price_out)
-            console.print_json(json.dumps(estimate))
+            _print_estimate(console, spec, endpoint, options, input, input_config, limit, price_in, price_out)
             return
         cache = cache_dir or star1_home() / "curate_cache" / output.replace("/", "__") / stage
-        try:
-            sha, counts, _ = run_stage(
-                stage,
-                input,
-                output,
-                endpoint=endpoint,
-                options=options,
-                input_config=input_config,
-                output_config=config,
-                cache_dir=cache,
-                limit=limit,
-                tag=tag,
-            )
-        except StageFailed as exc:  # a run outcome, not a usage error: status 1, the summary on stderr
-            errors = Console(stderr=True)
-            errors.print("[red]error:[/red]", escape(str(exc)), soft_wrap=True)
-            _print_counts(errors, exc.counts)
-            raise typer.Exit(code=1) from None
-        console.print(f"[bold]{stage}[/bold] pushed to {output} at {sha}" + (f" (tag {tag})" if tag else ""))
-        _print_counts(console, counts)
+        _run_and_report(console, stage, input, output, endpoint, options, input_config, config, cache, limit, tag)
 
     command.__doc__ = STAGES[stage].help
     return command
