@@ -296,11 +296,52 @@ def commit_to_hub(
         CommitConflictError: still refused after `max_attempts` rebuilds.
     """
     from huggingface_hub import HfApi
-    from huggingface_hub.errors import HfHubHTTPError
 
     api = api or HfApi()
     if repo_type == "space" and space_sdk is None:
         space_sdk = "gradio"
+    validate = _card_validator(repo_id, repo_type, api)
+    if not callable(changes) and changes.card is not None:
+        validate(changes.card)  # before anything is written, a new repo included
+    if tag:
+        ensure_tag_free(repo_id, tag, repo_type=repo_type, api=api)  # before anything is written
+    branch = revision or "main"
+    if not api.repo_exists(repo_id, repo_type=repo_type):
+        api.create_repo(repo_id, repo_type=repo_type, private=private, exist_ok=True, space_sdk=space_sdk)
+    if create_branch and branch != "main":
+        api.create_branch(repo_id, branch=branch, repo_type=repo_type, exist_ok=True)
+    build = changes if callable(changes) else (lambda _head: changes)
+    commit, head, attempt = _commit_on_head(
+        api,
+        repo_id,
+        repo_type,
+        revision,
+        build,
+        validate,
+        message=message,
+        description=description,
+        create_pr=create_pr,
+        max_attempts=max_attempts,
+    )
+    sha = commit.oid
+    if tag:
+        tag_revision(repo_id, tag, sha, message=tag_message, repo_type=repo_type, api=api)
+    logger.info(
+        "%s %s: commit %s (%d attempt(s))%s", repo_type, repo_id, sha[:8], attempt, f" tag {tag}" if tag else ""
+    )
+    return CommitResult(
+        repo_id=repo_id,
+        repo_type=repo_type,
+        sha=sha,
+        tag=tag,
+        attempts=attempt,
+        parent=head,
+        pr_revision=commit.pr_revision if create_pr else None,
+    )
+
+
+def _card_validator(repo_id: str, repo_type: str, api: HfApi) -> Callable[[str], None]:
+    """`validate(card)`: the Hub's check of a card, once per distinct card text; a rejection commits nothing."""
     validated: set[str] = set()
 
     def validate(card: str) -> None:
@@ -312,17 +353,29 @@ def commit_to_hub(
             raise CardValidationError(f"{repo_type} {repo_id}: nothing committed: {exc}") from None
         validated.add(card)
 
-    if not callable(changes) and changes.card is not None:
-        validate(changes.card)  # before anything is written, a new repo included
-    if tag:
-        ensure_tag_free(repo_id, tag, repo_type=repo_type, api=api)  # before anything is written
-    existed = api.repo_exists(repo_id, repo_type=repo_type)
-    if not existed:
-        api.create_repo(repo_id, repo_type=repo_type, private=private, exist_ok=True, space_sdk=space_sdk)
+    return validate
+
+
+def _commit_on_head(
+    api: HfApi,
+    repo_id: str,
+    repo_type: str,
+    revision: str | None,
+    build: Callable[[str], Changes],
+    validate: Callable[[str], None],
+    *,
+    message: str,
+    description: str | None,
+    create_pr: bool,
+    max_attempts: int,
+):
+    """Build the changes on the branch's current head and commit them with that head as parent; when another
+    writer moved the branch (409/412), rebuild on the new head after a jittered back-off.
+
+    Returns (the commit, the head it was built on, attempts used)."""
+    from huggingface_hub.errors import HfHubHTTPError
+
     branch = revision or "main"
-    if create_branch and branch != "main":
-        api.create_branch(repo_id, branch=branch, repo_type=repo_type, exist_ok=True)
-    build = changes if callable(changes) else (lambda _head: changes)
     for attempt in range(1, max_attempts + 1):
         info = api.repo_info(repo_id, repo_type=repo_type, revision=branch, files_metadata=False)
         head = info.sha
@@ -353,19 +406,5 @@ def commit_to_hub(
             logger.info("%s %s: head moved past %s (HTTP %s); rebuilding", repo_type, repo_id, head[:8], _status(exc))
             time.sleep(delay)
             continue
-        break
-    sha = commit.oid
-    if tag:
-        tag_revision(repo_id, tag, sha, message=tag_message, repo_type=repo_type, api=api)
-    logger.info(
-        "%s %s: commit %s (%d attempt(s))%s", repo_type, repo_id, sha[:8], attempt, f" tag {tag}" if tag else ""
-    )
-    return CommitResult(
-        repo_id=repo_id,
-        repo_type=repo_type,
-        sha=sha,
-        tag=tag,
-        attempts=attempt,
-        parent=head,
-        pr_revision=commit.pr_revision if create_pr else None,
-    )
+        return commit, head, attempt
+    raise ValueError(f"max_attempts must be at least 1, got {max_attempts}")
