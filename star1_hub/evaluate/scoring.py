@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from functools import partial
 
-from star1_hub.evaluate.aggregate import overrefusal_metrics, pass_at_1_metrics, safety_metrics
 from star1_hub.evaluate.extract import extract_choice, extract_code, extract_integer_answer
 from star1_hub.evaluate.grading import grade_math, integer_equal
 from star1_hub.evaluate.humaneval import run_humaneval
 from star1_hub.evaluate.judges.refusal import is_refusal_label, string_match_label
+from star1_hub.evaluate.metrics import overrefusal_metrics, pass_at_1_metrics, safety_metrics
 from star1_hub.evaluate.taskspec import Scoring
 
 

@@ -18,7 +18,7 @@ from star1_hub.evaluate.judges.refusal import REFUSAL_JUDGE_SYSTEM
 from star1_hub.evaluate.recipe import load_recipe
 from star1_hub.evaluate.registry import all_tasks, select_tasks, task_modules
 from star1_hub.evaluate.runner import run_eval
-from star1_hub.teacher.scripted_server import ScriptedServer
+from star1_hub.testing.scripted_server import ScriptedServer
 
 PACKAGE = Path(tasks_package.__file__).resolve().parent.parent.parent  # star1_hub/
 
@@ -29,7 +29,7 @@ names: plugin_colours (pass@1, its own scoring), plugin_colour_requests (complia
 source: {source}
 """
 
-from star1_hub.evaluate.aggregate import pass_at_1_metrics
+from star1_hub.evaluate.metrics import pass_at_1_metrics
 from star1_hub.evaluate.scoring import OVERREFUSAL
 from star1_hub.evaluate.taskspec import EvalTask, Scoring, lazy_tasks_table
 
