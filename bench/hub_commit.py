@@ -19,7 +19,7 @@ from pathlib import Path
 
 import httpx
 
-from star1_hub.hub.testing import LocalHub
+from star1_hub.hubserver.testing import LocalHub
 
 
 def _body(paths: list[str], tag: str) -> bytes:

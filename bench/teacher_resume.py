@@ -21,7 +21,7 @@ from pathlib import Path
 
 from star1_hub.teacher import ChatRequest, EngineConfig, TeacherEngine
 from star1_hub.teacher.cache import RequestCache
-from star1_hub.teacher.scripted_server import ScriptedServer, default_responder
+from star1_hub.testing.scripted_server import ScriptedServer, default_responder
 
 
 def main() -> None:

@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 from star1_hub.teacher import ChatRequest, EngineConfig, TeacherEngine
-from star1_hub.teacher.scripted_server import ScriptedServer
+from star1_hub.testing.scripted_server import ScriptedServer
 
 
 def _requests(n: int, prefix: str) -> list[ChatRequest]:

@@ -62,7 +62,7 @@ app = typer.Typer(
 # Modules that define `register(app: typer.Typer) -> None`. Order = order in `star1 --help`.
 _COMMAND_MODULES = [
     "star1_hub.embedded_cli",
-    "star1_hub.hub.cli",
+    "star1_hub.hubserver.cli",
     "star1_hub.data.cli",
     "star1_hub.serve_cli",
     "star1_hub.curate.cli",

@@ -90,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
             (kept_dir / DEMO_MARKER).write_text("a local Hub made by `python -m star1_hub.demo`\n", encoding="utf-8")
         start = _stage("2. local Hub")
         # The Hub client reads its endpoint at import: start the server and export the env before importing it.
-        from star1_hub.hub.testing import LocalHub, export_client_env
+        from star1_hub.hubserver.testing import LocalHub, export_client_env
 
         with LocalHub(data_dir=hub_dir) as hub:
             export_client_env(hub.endpoint, hub.token, Path(tmp) / "hf_home")

@@ -72,7 +72,7 @@ def test_a_busy_port_is_the_same_one_line_and_exit_2_for_every_serve_command(com
 
 def test_ctrl_c_in_any_command_exits_130_with_one_line(monkeypatch, tmp_path):
     from star1_hub.cli import app
-    from star1_hub.hub.store import HubStore
+    from star1_hub.hubserver.store import HubStore
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
@@ -85,7 +85,7 @@ def test_ctrl_c_in_any_command_exits_130_with_one_line(monkeypatch, tmp_path):
 
 
 def test_ctrl_c_mid_stage_names_the_cache_and_a_rerun_resumes(questions_repo, curate_repo, tmp_path):
-    from star1_hub.teacher.scripted_server import ScriptedServer
+    from star1_hub.testing.scripted_server import ScriptedServer
     from tests.plugins.curate import CURATE_QUESTIONS, StageResponder
 
     out, cache = curate_repo("interrupted"), tmp_path / "cache"
@@ -142,8 +142,8 @@ def test_ctrl_c_during_training_names_the_checkpoint_folder(monkeypatch, tmp_pat
 # Exceptions the project defines that are NOT a user's mistake: internal signals and server-side errors.
 INTERNAL_EXCEPTIONS = {
     "star1_hub.errors.UnparseableOutput",  # a model's bad reply: the engine records it as a row's failure
-    "star1_hub.hub.errors.HubError",  # the local Hub server turns it into an HTTP status
-    "star1_hub.hub.handler_base.LineTooLong",  # the local Hub server's request reader
+    "star1_hub.hubserver.errors.HubError",  # the local Hub server turns it into an HTTP status
+    "star1_hub.hubserver.handler_base.LineTooLong",  # the local Hub server's request reader
     "star1_hub.teacher.transport.ResponseRefused",  # the transport's own signal, recorded as a row's failure
     "star1_hub.teacher.serve.StopRequested",  # SIGTERM/SIGHUP turned into an exception so cleanup runs
     # the Space app runs on its own (no star1_hub import there); star1_hub.leaderboard re-raises it as a Star1Error
@@ -195,7 +195,7 @@ def test_the_error_printer_knows_user_errors_by_class_not_by_module_name():
 
 def test_a_command_exits_with_the_error_class_exit_code(monkeypatch, tmp_path):
     from star1_hub.cli import app
-    from star1_hub.hub.store import HubStore
+    from star1_hub.hubserver.store import HubStore
 
     class RunFailed(Star1Error):
         exit_code = 1

@@ -28,7 +28,11 @@ FORBIDDEN = [  # (importer, imported, why): a name matches itself and everything
     ],
     *[("star1_hub.data", f"star1_hub.{area}", "schemas and loading sit below the stages") for area in ABOVE_THE_DATA],
     ("star1_hub.leaderboard", "star1_hub.evaluate", "the leaderboard reads results, not eval code"),
+    ("star1_hub.hub", "star1_hub.hubserver", "the Hub client's write path works against any Hub"),
+    ("star1_hub.hubserver", "star1_hub.hub", "the local Hub server is a separate package from the client"),
 ]
+
+CLIENT_LIBRARIES = ("huggingface_hub", "datasets")  # read their environment (HF_ENDPOINT, …) at import time
 
 NO_LOCAL_IMPORTS_BETWEEN = [  # pairs whose cycle used to hide behind a function-local import
     ("star1_hub.hub.commit", "star1_hub.hub.card_push"),
@@ -174,6 +178,25 @@ def test_no_function_local_import_hides_a_cycle_between_these_modules(edges):
         str(e) for e in edges if e.local for pair in NO_LOCAL_IMPORTS_BETWEEN if {e.importer, e.imported} == set(pair)
     ]
     assert hidden == []
+
+
+def test_test_doubles_are_never_imported_by_the_package(edges):
+    assert [
+        str(e)
+        for e in edges
+        if _under(e.imported, "star1_hub.testing") and not _under(e.importer, "star1_hub.testing")
+    ] == []
+
+
+def test_the_local_hub_server_imports_no_hub_client():
+    # the server is importable (and started) before the clients read their environment at import time
+    clients = []
+    for path in sorted((PACKAGE_DIR / "hubserver").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            names += [node.module] if isinstance(node, ast.ImportFrom) and node.module and not node.level else []
+            clients += [f"{path.name}:{node.lineno} {n}" for n in names if n.split(".")[0] in CLIENT_LIBRARIES]
+    assert clients == []
 
 
 def test_no_runtime_import_cycle(edges):

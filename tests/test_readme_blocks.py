@@ -286,7 +286,7 @@ def readme_hub(local_hub, hub_api_module, tmp_path_factory):
     """The session Hub holding what the README reads, under the README's names."""
     from star1_hub.curate.demo import run_curation_demo
     from star1_hub.data.publish import publish_dataset
-    from star1_hub.teacher.scripted_server import ScriptedServer
+    from star1_hub.testing.scripted_server import ScriptedServer
     from tests.leaderboard.fixtures import publish_pair
     from tests.plugins.curate import StageResponder
 
@@ -311,7 +311,7 @@ def hub_api_module(local_hub):
 @pytest.fixture
 def context(readme_hub, tmp_path, monkeypatch, reference_data):
     """Placeholders of the table, the scripted servers, fake API keys (as a user would have them set)."""
-    from star1_hub.teacher.scripted_server import ScriptedServer
+    from star1_hub.testing.scripted_server import ScriptedServer
     from tests.plugins.collect import PLACEHOLDER_PROMPTS
     from tests.plugins.curate import StageResponder
 

@@ -207,7 +207,7 @@ def test_readme_chain_collect_tag_then_a_stage_reads_the_tag_and_tags_its_own_co
     from datasets import load_dataset
     from huggingface_hub import HfApi
 
-    from star1_hub.teacher.scripted_server import ScriptedServer
+    from star1_hub.testing.scripted_server import ScriptedServer
 
     api = HfApi()
     repo = f"{api.whoami()['name']}/STAR-41K-{uuid.uuid4().hex[:8]}"

@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 from star1_hub.curate.builds import BuildConfigError, build_benign915, build_star1, load_build_config
-from star1_hub.teacher.scripted_server import ScriptedServer
+from star1_hub.testing.scripted_server import ScriptedServer
 from tests.plugins.curate import StageResponder
 
 

@@ -7,7 +7,7 @@ import json
 from typer.testing import CliRunner
 
 from star1_hub.curate.demo import run_curation_demo
-from star1_hub.teacher.scripted_server import ScriptedServer
+from star1_hub.testing.scripted_server import ScriptedServer
 from tests.plugins.curate import CURATE_QUESTIONS, StageResponder
 
 

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from star1_hub.errors import RecipeError
 from star1_hub.teacher import EndpointConfig, endpoint_from_flags
-from star1_hub.teacher.scripted_server import ScriptedServer
+from star1_hub.testing.scripted_server import ScriptedServer
 from tests.plugins.curate import StageResponder
 
 # Endpoint keys whose flag is not `--<key with dashes>`: params come as --param k=v / --params JSON; structured

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from star1_hub.curate.pipeline import run_stage
 from star1_hub.teacher import EndpointConfig
 from star1_hub.teacher.preflight import PreflightError
-from star1_hub.teacher.scripted_server import ScriptedServer
+from star1_hub.testing.scripted_server import ScriptedServer
 from tests.plugins.curate import StageResponder
 
 

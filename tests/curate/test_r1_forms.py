@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from typer.testing import CliRunner
 
-from star1_hub.teacher.scripted_server import ScriptedServer
+from star1_hub.testing.scripted_server import ScriptedServer
 from tests.plugins.curate import BENIGN_QUESTION_MARKERS, CURATE_QUESTIONS, StageResponder
 
 TRACE = "The relevant policy rule says I should not assist; a safe alternative exists."

@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 
 from star1_hub.curate.pipeline import unhealthy_reason
 from star1_hub.curate.stage import StageCounts
-from star1_hub.teacher.scripted_server import ScriptedServer
+from star1_hub.testing.scripted_server import ScriptedServer
 from tests.plugins.curate import CURATE_QUESTIONS, StageResponder
 
 

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from star1_hub.curate.pipeline import StageOptions, run_stage
 from star1_hub.teacher import EndpointConfig
-from star1_hub.teacher.scripted_server import ScriptedServer
+from star1_hub.testing.scripted_server import ScriptedServer
 from tests.plugins.curate import CURATE_QUESTIONS, StageResponder
 
 BAR = re.compile(r"done (\d+) · failed (\d+) · truncated (\d+) · cached (\d+)")

@@ -14,7 +14,7 @@ from star1_hub.curate.rewrite import rewrite_features
 from star1_hub.data.schema import CATEGORIES, OTHER_LABEL, SAFETY_SCORE_KEYS
 from star1_hub.policies import POLICY_VERSION, policies_for
 from star1_hub.teacher import FAILURE_REASONS, EndpointConfig
-from star1_hub.teacher.scripted_server import ScriptedServer
+from star1_hub.testing.scripted_server import ScriptedServer
 from tests.plugins.curate import CURATE_QUESTIONS, StageResponder
 
 FAULTS = {"rate_limit": 0.1, "server_error": 0.1, "malformed": 0.05, "length": 0.1, "content_filter": 0.05}

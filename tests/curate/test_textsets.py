@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from star1_hub.data.schema import CATEGORIES
 from star1_hub.policies import load_policy_set, load_prompt_set, policy_set_hash
 from star1_hub.policies.textsets import POLICY_FILES, PROMPTS_DIR, TEXTS_DIR, TextSetError
-from star1_hub.teacher.scripted_server import ScriptedServer
+from star1_hub.testing.scripted_server import ScriptedServer
 from tests.plugins.curate import CURATE_QUESTIONS, StageResponder
 
 

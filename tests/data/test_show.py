@@ -15,7 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from star1_hub.teacher import EndpointConfig
-from star1_hub.teacher.scripted_server import ScriptedServer
+from star1_hub.testing.scripted_server import ScriptedServer
 from tests.plugins.curate import StageResponder
 
 FAULTS = {"server_error": 0.15, "malformed": 0.1, "length": 0.1}

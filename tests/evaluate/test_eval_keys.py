@@ -13,7 +13,7 @@ import typer
 from typer.testing import CliRunner
 
 from star1_hub.evaluate.cli import register
-from star1_hub.teacher.scripted_server import ScriptedServer
+from star1_hub.testing.scripted_server import ScriptedServer
 
 MODEL, GUARD, JUDGE = "my-org/STAR1-R1-Distill-7B", "meta-llama/Llama-Guard-3-8B", "Qwen/Qwen2.5-7B-Instruct"
 KEYS = {  # placeholder keys, one per server (never real ones)

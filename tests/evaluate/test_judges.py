@@ -17,7 +17,7 @@ from star1_hub.evaluate.judges.strongreject import rubric_score
 from star1_hub.evaluate.recipe import load_recipe
 from star1_hub.evaluate.registry import all_tasks
 from star1_hub.teacher import UnparseableOutput
-from star1_hub.teacher.scripted_server import ScriptedServer
+from star1_hub.testing.scripted_server import ScriptedServer
 from tests.evaluate.judge_replies import read_rubric
 
 

@@ -8,7 +8,7 @@ from star1_hub.evaluate.generate import sampling_params
 from star1_hub.evaluate.recipe import RecipeError, load_recipe
 from star1_hub.evaluate.registry import all_tasks, select_tasks
 from star1_hub.evaluate.runner import run_eval
-from star1_hub.teacher.scripted_server import ScriptedServer
+from star1_hub.testing.scripted_server import ScriptedServer
 
 
 def test_paper_protocol_numbers():

@@ -16,7 +16,7 @@ from star1_hub.evaluate.judges.strongreject import RUBRIC_SYSTEM
 from star1_hub.evaluate.recipe import load_recipe
 from star1_hub.evaluate.registry import select_tasks
 from star1_hub.evaluate.runner import run_eval
-from star1_hub.teacher.scripted_server import ScriptedServer
+from star1_hub.testing.scripted_server import ScriptedServer
 
 
 def generator(body):

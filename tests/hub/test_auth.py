@@ -127,7 +127,7 @@ def test_org_member_reads_private_org_repo(team_api, team_hub):
 
 
 def test_tokens_file_errors_name_the_entry(tmp_path):
-    from star1_hub.hub.auth import TokenError, TokenRegistry
+    from star1_hub.hubserver.auth import TokenError, TokenRegistry
 
     bad = tmp_path / "tokens.yaml"
     bad.write_text("tokens:\n  - {token: hf_aaaaaaaaaa, user: alice, role: superuser}\n")
@@ -139,7 +139,7 @@ def test_tokens_file_errors_name_the_entry(tmp_path):
 
 
 def test_without_tokens_the_server_makes_an_admin_token_in_a_private_file(tmp_path):
-    from star1_hub.hub.server import make_server
+    from star1_hub.hubserver.server import make_server
 
     server = make_server(tmp_path / "data", "127.0.0.1", 0)
     try:
@@ -154,7 +154,7 @@ def test_without_tokens_the_server_makes_an_admin_token_in_a_private_file(tmp_pa
 
 @pytest.mark.parametrize("host", ["0.0.0.0", "192.0.2.10", "::"])
 def test_binding_beyond_loopback_without_tokens_is_refused(tmp_path, host):
-    from star1_hub.hub.server import make_server
+    from star1_hub.hubserver.server import make_server
 
     with pytest.raises(ValueError, match="without --tokens"):
         make_server(tmp_path / "data", host, 0)

@@ -17,7 +17,7 @@ import httpx
 import pytest
 from huggingface_hub import CommitOperationAdd, HfApi, hf_hub_download
 
-from star1_hub.hub.testing import LocalHub, client_env
+from star1_hub.hubserver.testing import LocalHub, client_env
 
 
 def _add(path: str, content: str | bytes) -> CommitOperationAdd:
@@ -241,7 +241,7 @@ def test_repo_id_without_namespace_raises_repository_not_found(hub_api, tmp_path
 
 def test_testing_and_server_modules_do_not_import_the_hub_clients():
     code = (
-        "import sys, star1_hub.hub.testing, star1_hub.hub.server, star1_hub.hub.cli; "
+        "import sys, star1_hub.hubserver.testing, star1_hub.hubserver.server, star1_hub.hubserver.cli; "
         "bad = {'huggingface_hub', 'datasets'} & set(sys.modules); assert not bad, bad"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)

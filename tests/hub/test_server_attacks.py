@@ -24,8 +24,8 @@ from huggingface_hub import CommitOperationAdd, CommitOperationCopy, HfApi
 from huggingface_hub.errors import BadRequestError
 
 from star1_hub.hub.commit import UnsafeFolderError, folder_files
-from star1_hub.hub.handler_base import split_lines
-from star1_hub.hub.testing import LocalHub
+from star1_hub.hubserver.handler_base import split_lines
+from star1_hub.hubserver.testing import LocalHub
 
 HANG_BOUND_S = 60.0  # a bound against a hang, never a performance assertion
 
@@ -333,7 +333,7 @@ def test_n_added_folders_and_n_deleted_folders_in_one_commit(local_hub, hub_api,
 
 
 def test_tree_builder_deletes_thousands_of_folders_linearly(tmp_path):
-    from star1_hub.hub.store import HubStore
+    from star1_hub.hubserver.store import HubStore
 
     store = HubStore(tmp_path / "hub")
     store.create_repo("model", "org/many", False, "t")
@@ -400,7 +400,7 @@ def test_a_readme_sent_through_lfs_meets_the_card_checks(local_hub, hub_api, mak
 
 
 def test_a_deep_readme_already_stored_does_not_break_repo_info(tmp_path):
-    from star1_hub.hub.store import HubStore
+    from star1_hub.hubserver.store import HubStore
 
     data_dir = tmp_path / "hub"
     store = HubStore(data_dir)

@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from star1_hub.hub.testing import LocalHub
+from star1_hub.hubserver.testing import LocalHub
 
 MIB = 1024 * 1024
 GROWTH_BOUND = 64 * MIB  # the unfixed server peaked at 1.3-2.3 GB on these inputs

@@ -17,7 +17,7 @@ import pytest
 from huggingface_hub import CommitOperationAdd
 from huggingface_hub.errors import BadRequestError, HfHubHTTPError
 
-from star1_hub.hub.testing import LocalHub
+from star1_hub.hubserver.testing import LocalHub
 
 
 def _ndjson(*items: dict) -> bytes:
@@ -321,7 +321,7 @@ def test_partial_temp_blobs_are_removed_at_start_up(tmp_path):
 def test_gc_removes_only_unreferenced_old_blobs_and_waits_for_commits(tmp_path):
     from huggingface_hub import HfApi
 
-    from star1_hub.hub.store import HubStore
+    from star1_hub.hubserver.store import HubStore
 
     data_dir = tmp_path / "hub"
     with LocalHub(data_dir=data_dir, in_thread=True) as hub:
@@ -370,7 +370,7 @@ def test_star1_hub_gc_cli(tmp_path):
     from typer.testing import CliRunner
 
     from star1_hub.cli import app
-    from star1_hub.hub.store import HubStore
+    from star1_hub.hubserver.store import HubStore
 
     store = HubStore(tmp_path / "hub")
     sha = store.blobs.put_bytes(b"orphan")
@@ -410,7 +410,7 @@ def test_data_dir_from_before_incremental_trees_still_serves(tmp_path):
 
     from huggingface_hub import HfApi
 
-    from star1_hub.hub.store import HubStore
+    from star1_hub.hubserver.store import HubStore
 
     data_dir = tmp_path / "hub"
     with LocalHub(data_dir=data_dir, in_thread=True) as hub:

@@ -83,7 +83,7 @@ def team_hub(tmp_path_factory):
     (read), carol (write). `team_hub.tokens[user]` is each user's token."""
     import yaml
 
-    from star1_hub.hub.testing import LocalHub
+    from star1_hub.hubserver.testing import LocalHub
 
     folder = tmp_path_factory.mktemp("team-hub")
     tokens_file = folder / "tokens.yaml"

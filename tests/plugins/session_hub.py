@@ -25,8 +25,8 @@ import tempfile
 import threading
 from pathlib import Path
 
-from star1_hub.hub.auth import ensure_admin_token
-from star1_hub.hub.testing import LocalHub, client_env, export_client_env
+from star1_hub.hubserver.auth import ensure_admin_token
+from star1_hub.hubserver.testing import LocalHub, client_env, export_client_env
 
 logger = logging.getLogger(__name__)
 

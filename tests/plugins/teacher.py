@@ -8,7 +8,7 @@ import pytest
 @pytest.fixture
 def scripted_server():
     """A fresh scripted OpenAI-compatible server (no latency, no faults) on 127.0.0.1."""
-    from star1_hub.teacher.scripted_server import ScriptedServer
+    from star1_hub.testing.scripted_server import ScriptedServer
 
     with ScriptedServer() as server:
         yield server

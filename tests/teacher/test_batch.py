@@ -12,7 +12,7 @@ from pathlib import Path
 
 from star1_hub.teacher import TeacherEngine
 from star1_hub.teacher.cache import CACHE_FILENAME
-from star1_hub.teacher.scripted_server import ScriptedServer
+from star1_hub.testing.scripted_server import ScriptedServer
 from tests.teacher.helpers import echo, fast_config, questions
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

@@ -14,8 +14,8 @@ import pytest
 
 from star1_hub.teacher import ChatRequest, TeacherEngine
 from star1_hub.teacher.cache import CACHE_FILENAME, RequestCache
-from star1_hub.teacher.scripted_server import ScriptedServer
 from star1_hub.teacher.serve import free_port
+from star1_hub.testing.scripted_server import ScriptedServer
 from tests.teacher.helpers import echo, fast_config, questions
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

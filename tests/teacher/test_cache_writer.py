@@ -11,8 +11,8 @@ import pytest
 
 from star1_hub.teacher import TeacherEngine
 from star1_hub.teacher.cache import CACHE_FILENAME, PENDING_SUFFIX, CacheError, CacheWriter, RequestCache, salvage
-from star1_hub.teacher.scripted_server import ScriptedServer
 from star1_hub.teacher.serve import free_port
+from star1_hub.testing.scripted_server import ScriptedServer
 from tests.teacher.helpers import echo, fast_config, questions
 
 

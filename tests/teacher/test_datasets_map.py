@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from star1_hub.teacher import ChatRequest, TeacherEngine
-from star1_hub.teacher.scripted_server import ScriptedServer
+from star1_hub.testing.scripted_server import ScriptedServer
 from tests.teacher.helpers import echo, fast_config, questions
 
 

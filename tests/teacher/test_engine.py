@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from star1_hub.teacher import FAILURE_REASONS, TeacherEngine
-from star1_hub.teacher.scripted_server import FAULT_KINDS, ScriptedServer
+from star1_hub.testing.scripted_server import FAULT_KINDS, ScriptedServer
 from tests.teacher.helpers import echo, fast_config, questions
 
 # Every behaviour holds for both transports (the openai SDK and the lean aiohttp session).

@@ -7,8 +7,8 @@ import tracemalloc
 import pytest
 
 from star1_hub.teacher import EngineConfig, TeacherEngine
-from star1_hub.teacher.scripted_server import ScriptedServer
 from star1_hub.teacher.transport import MAX_RESPONSE_BYTES, ResponseRefused, check_head
+from star1_hub.testing.scripted_server import ScriptedServer
 from tests.teacher.helpers import echo, fast_config, questions
 
 MiB = 2**20

@@ -9,7 +9,7 @@ import pytest
 from pydantic import BaseModel, ConfigDict
 
 from star1_hub.teacher import FAILURE_REASONS, LLMTask, TeacherEngine, run_task
-from star1_hub.teacher.scripted_server import ScriptedServer
+from star1_hub.testing.scripted_server import ScriptedServer
 from tests.teacher.helpers import fast_config
 
 SECRET = "sk-star1-planted-0123456789abcdef-KEY"

@@ -14,7 +14,7 @@ from star1_hub.errors import RecipeError
 from star1_hub.teacher import EngineConfig, TeacherEngine
 from star1_hub.teacher.endpoint import EndpointConfig
 from star1_hub.teacher.redact import MIN_FRAGMENT, redact, scrub, secret_forms
-from star1_hub.teacher.scripted_server import ScriptedServer
+from star1_hub.testing.scripted_server import ScriptedServer
 from tests.teacher.helpers import fast_config, questions
 
 # Planted key with characters that URL- and JSON-encoding change (+ / =), as base64-style keys have.

@@ -10,7 +10,7 @@ import pytest
 from rich.console import Console
 
 from star1_hub.teacher import EngineConfig, TeacherEngine
-from star1_hub.teacher.scripted_server import ScriptedServer
+from star1_hub.testing.scripted_server import ScriptedServer
 from tests.teacher.helpers import fast_config, questions
 
 SECRET = "sk-star1-test-0123456789-SECRET"

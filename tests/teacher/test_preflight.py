@@ -7,8 +7,8 @@ import pytest
 from star1_hub.errors import RecipeError
 from star1_hub.teacher import EndpointConfig
 from star1_hub.teacher.preflight import PreflightError, preflight
-from star1_hub.teacher.scripted_server import ScriptedServer
 from star1_hub.teacher.serve import free_port
+from star1_hub.testing.scripted_server import ScriptedServer
 
 
 def _endpoint(base_url: str, **extra) -> EndpointConfig:

@@ -6,7 +6,7 @@ import asyncio
 
 from star1_hub.teacher import TeacherEngine
 from star1_hub.teacher.limits import TokenBucket, backoff_delay, parse_retry_after
-from star1_hub.teacher.scripted_server import ScriptedServer
+from star1_hub.testing.scripted_server import ScriptedServer
 from tests.teacher.helpers import fast_config, questions
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from star1_hub.teacher import LLMTask, TeacherEngine, run_task
-from star1_hub.teacher.scripted_server import ScriptedServer
 from star1_hub.teacher.serve import free_port
+from star1_hub.testing.scripted_server import ScriptedServer
 from tests.teacher.helpers import fast_config
 
 

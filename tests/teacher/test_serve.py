@@ -15,8 +15,8 @@ import pytest
 from typer.testing import CliRunner
 
 from star1_hub.teacher import TeacherEngine
-from star1_hub.teacher.scripted_server import ScriptedServer
 from star1_hub.teacher.serve import ServeError, find_vllm_python, free_port, start_vllm, vllm_command
+from star1_hub.testing.scripted_server import ScriptedServer
 from tests.teacher.helpers import fast_config, questions
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -43,7 +43,7 @@ def test_start_waits_for_models_and_stop_ends_the_process_group(tmp_path, monkey
     fake.write_text(
         "#!/bin/sh\n"
         'while [ "$1" != "--port" ]; do shift; done\n'
-        f'PYTHONPATH={REPO_ROOT} exec {sys.executable} -m star1_hub.teacher.scripted_server --port "$2"\n'
+        f'PYTHONPATH={REPO_ROOT} exec {sys.executable} -m star1_hub.testing.scripted_server --port "$2"\n'
     )
     fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
     monkeypatch.setenv("STAR1_SERVE_PYTHON", str(fake))
@@ -81,7 +81,7 @@ def _fake_vllm(tmp_path) -> Path:
         "#!/bin/sh\n"
         f"echo $$ > {tmp_path / 'child.pid'}\n"
         'while [ "$1" != "--port" ]; do shift; done\n'
-        f'PYTHONPATH={REPO_ROOT} exec {sys.executable} -m star1_hub.teacher.scripted_server --port "$2"\n'
+        f'PYTHONPATH={REPO_ROOT} exec {sys.executable} -m star1_hub.testing.scripted_server --port "$2"\n'
     )
     fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
     return fake

@@ -50,7 +50,7 @@ def _fake_vllm(tmp_path: Path) -> Path:
         "#!/bin/sh\n"
         f'{sys.executable} -c \'import json, os, sys; json.dump({{"argv": sys.argv[1:], "offline": os.environ.get("HF_HUB_OFFLINE")}}, open("{record}", "w"))\' "$@"\n'
         'while [ "$1" != "--port" ]; do shift; done\n'
-        f'PYTHONPATH={REPO_ROOT} exec {sys.executable} -m star1_hub.teacher.scripted_server --port "$2"\n'
+        f'PYTHONPATH={REPO_ROOT} exec {sys.executable} -m star1_hub.testing.scripted_server --port "$2"\n'
     )
     fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
     return fake

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from star1_hub.teacher import ChatRequest, LLMTask, TeacherEngine, UnparseableOutput
 from star1_hub.teacher.engine import make_reply
-from star1_hub.teacher.scripted_server import ScriptedServer
+from star1_hub.testing.scripted_server import ScriptedServer
 from tests.teacher.helpers import fast_config
 
 

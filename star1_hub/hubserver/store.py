@@ -41,13 +41,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from star1_hub.hub.blobs import SHA256_RE, BlobBatch, BlobStore  # noqa: F401  (BlobBatch re-exported)
-from star1_hub.hub.durable import (
+from star1_hub.hubserver.blobs import SHA256_RE, BlobBatch, BlobStore  # noqa: F401  (BlobBatch re-exported)
+from star1_hub.hubserver.durable import (
     atomic_write_bytes,
     clean_stale_temp_files,
     fsync_dir,
 )
-from star1_hub.hub.errors import (  # noqa: F401  (re-exported: the server imports them from here)
+from star1_hub.hubserver.errors import (  # noqa: F401  (re-exported: the server imports them from here)
     HubError,
     bad_request,
     entry_not_found,
@@ -55,12 +55,12 @@ from star1_hub.hub.errors import (  # noqa: F401  (re-exported: the server impor
     revision_not_found,
     too_large,
 )
-from star1_hub.hub.names import (  # noqa: F401  (re-exported)
+from star1_hub.hubserver.names import (  # noqa: F401  (re-exported)
     validate_path_in_repo,
     validate_ref_name,
     validate_repo_id,
 )
-from star1_hub.hub.trees import TreeStore
+from star1_hub.hubserver.trees import TreeStore
 
 logger = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """A scripted, fault-injecting OpenAI-compatible server for tests and benchmarks.
 
-    python -m star1_hub.teacher.scripted_server --port 8900 --latency 0.2 --fault rate_limit=0.05
+    python -m star1_hub.testing.scripted_server --port 8900 --latency 0.2 --fault rate_limit=0.05
 
 It speaks just enough HTTP/1.1 (keep-alive, Content-Length bodies, multipart uploads) on 127.0.0.1 to serve
 the unmodified `openai` client: `/v1/models`, `/v1/chat/completions`, `/v1/files`, `/v1/files/{id}/content`,
@@ -604,7 +604,7 @@ class ScriptedServer:
         cmd = [
             sys.executable,
             "-m",
-            "star1_hub.teacher.scripted_server",
+            "star1_hub.testing.scripted_server",
             "--port",
             str(self.port),
             "--options",

@@ -21,7 +21,7 @@ def _raise_keyboard_interrupt(signum: int, frame: object) -> None:
 
 def register(app: typer.Typer) -> None:
     """Add the `hub` sub-command group to the `star1` app."""
-    from star1_hub.hub.limits import Limits
+    from star1_hub.hubserver.limits import Limits
 
     defaults = Limits()
     hub_app = typer.Typer(help="Run the local Hugging Face Hub-protocol server.", no_args_is_help=True)
@@ -66,8 +66,8 @@ def register(app: typer.Typer) -> None:
         from rich.console import Console
 
         from star1_hub.home import star1_home
-        from star1_hub.hub.auth import TokenError
-        from star1_hub.hub.server import make_server
+        from star1_hub.hubserver.auth import TokenError
+        from star1_hub.hubserver.server import make_server
         from star1_hub.ports import check_port_free
 
         console = Console()
@@ -129,7 +129,7 @@ def register(app: typer.Typer) -> None:
         from rich.console import Console
 
         from star1_hub.home import star1_home
-        from star1_hub.hub.store import HubStore
+        from star1_hub.hubserver.store import HubStore
 
         data_dir = data_dir or star1_home() / "hub"
         if not (data_dir / "blobs").is_dir():

@@ -1,7 +1,7 @@
 """Start a local Hub for tests, demos and benches, and point the Hub clients at it.
 
 ```python
-from star1_hub.hub.testing import LocalHub, export_client_env
+from star1_hub.hubserver.testing import LocalHub, export_client_env
 
 with LocalHub() as hub:                      # temp data dir, 127.0.0.1, free port, own process
     export_client_env(hub.endpoint, hub.token, hf_home)   # BEFORE importing huggingface_hub / datasets
@@ -92,7 +92,7 @@ class LocalHub:
         port: TCP port; 0 picks a free one.
         tokens_file: YAML tokens file (`star1 hub serve --tokens`). None: the server makes one admin token, and
             `token` is set to it once the server is up.
-        extra_args: More `python -m star1_hub.hub.server` options (limits), child-process mode only.
+        extra_args: More `python -m star1_hub.hubserver.server` options (limits), child-process mode only.
         in_thread: Serve from a thread of this process instead of a child process. The child process (default)
             keeps the GIL free for the test and survives `fork`; the thread starts faster.
     """
@@ -126,7 +126,7 @@ class LocalHub:
             return self
         self.data_dir.mkdir(parents=True, exist_ok=True)
         if self.in_thread:
-            from star1_hub.hub.server import make_server
+            from star1_hub.hubserver.server import make_server
 
             self._server = make_server(self.data_dir, self.host, self.port, self.tokens_file)
             self._thread = threading.Thread(
@@ -138,18 +138,18 @@ class LocalHub:
             self._start_process()
         self.port = int(self.endpoint.rsplit(":", 1)[1])
         if self.tokens_file is None:
-            from star1_hub.hub.auth import read_admin_token
+            from star1_hub.hubserver.auth import read_admin_token
 
             self.token = read_admin_token(self.data_dir)
         logger.info("local Hub serving %s from %s", self.endpoint, self.data_dir)
         return self
 
     def _start_process(self) -> None:
-        from star1_hub.hub.server import READY_PREFIX
+        from star1_hub.hubserver.server import READY_PREFIX
 
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (str(_PACKAGE_ROOT), env.get("PYTHONPATH")) if p)
-        command = [sys.executable, "-m", "star1_hub.hub.server", "--host", self.host, "--port", str(self.port)]
+        command = [sys.executable, "-m", "star1_hub.hubserver.server", "--host", self.host, "--port", str(self.port)]
         command += ["--data-dir", str(self.data_dir), "--parent-pid", str(os.getpid()), *self.extra_args]
         if self.tokens_file is not None:
             command += ["--tokens", str(self.tokens_file)]

@@ -1,9 +1,9 @@
-"""python -m star1_hub.hub.server --host 127.0.0.1 --port 8811 --data-dir DIR [--tokens FILE]
+"""python -m star1_hub.hubserver.server --host 127.0.0.1 --port 8811 --data-dir DIR [--tokens FILE]
 
 The local Hub's HTTP side: the routes the unmodified `huggingface_hub` / `datasets` clients call (with
 `HF_HUB_DISABLE_XET=1`), on a stdlib `ThreadingHTTPServer`. This module routes requests and serves repos, refs
-and files; uploads and commits are in `star1_hub.hub.uploads`, the HTTP plumbing (tokens, limits, bodies) in
-`star1_hub.hub.handler_base`, storage in `star1_hub.hub.store`, the JSON documents in `star1_hub.hub.views`.
+and files; uploads and commits are in `star1_hub.hubserver.uploads`, the HTTP plumbing (tokens, limits, bodies) in
+`star1_hub.hubserver.handler_base`, storage in `star1_hub.hubserver.store`, the JSON documents in `star1_hub.hubserver.views`.
 
 Errors carry the `X-Error-Code` / `X-Error-Message` headers (`RepoNotFound`, `RevisionNotFound`, `EntryNotFound`,
 `Invalid credentials in Authorization header`) the client maps to its typed exceptions. Every write and every
@@ -26,11 +26,11 @@ import time
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-from star1_hub.hub import views
-from star1_hub.hub.auth import LOCAL_ADMIN_USER, Identity, TokenRegistry, ensure_admin_token, whoami_doc
-from star1_hub.hub.handler_base import CHUNK, HubHTTPServer, is_loopback, origin_of, truthy
-from star1_hub.hub.limits import Limits
-from star1_hub.hub.store import (
+from star1_hub.hubserver import views
+from star1_hub.hubserver.auth import LOCAL_ADMIN_USER, Identity, TokenRegistry, ensure_admin_token, whoami_doc
+from star1_hub.hubserver.handler_base import CHUNK, HubHTTPServer, is_loopback, origin_of, truthy
+from star1_hub.hubserver.limits import Limits
+from star1_hub.hubserver.store import (
     DEFAULT_BRANCH,
     HubError,
     HubStore,
@@ -40,7 +40,7 @@ from star1_hub.hub.store import (
     validate_repo_id,
     validate_repo_type,
 )
-from star1_hub.hub.uploads import UploadRoutes
+from star1_hub.hubserver.uploads import UploadRoutes
 
 logger = logging.getLogger(__name__)
 
@@ -470,7 +470,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8811)
     parser.add_argument("--data-dir", required=True, type=Path)
-    parser.add_argument("--tokens", type=Path, default=None, help="YAML tokens file (see star1_hub.hub.auth)")
+    parser.add_argument("--tokens", type=Path, default=None, help="YAML tokens file (see star1_hub.hubserver.auth)")
     parser.add_argument("--public-url", default=None, help="base URL clients reach this server at")
     parser.add_argument("--parent-pid", type=int, default=None, help="exit when this process exits")
     parser.add_argument("--log-level", default="WARNING")

@@ -13,7 +13,7 @@ import re
 import unicodedata
 from pathlib import PureWindowsPath
 
-from star1_hub.hub.errors import bad_request
+from star1_hub.hubserver.errors import bad_request
 
 MAX_PATH_CHARS = 1000
 MAX_SEGMENT_BYTES = 255

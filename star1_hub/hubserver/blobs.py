@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
-from star1_hub.hub.durable import (
+from star1_hub.hubserver.durable import (
     TEMP_PREFIX,
     clean_stale_temp_files,
     commit_temp_file,
@@ -25,7 +25,7 @@ from star1_hub.hub.durable import (
     io_pool,
     locked_temp_file,
 )
-from star1_hub.hub.errors import bad_request
+from star1_hub.hubserver.errors import bad_request
 
 SHA256_RE = re.compile(r"[0-9a-f]{64}")
 

@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from star1_hub.errors import Star1Error
-from star1_hub.hub.errors import HubError
-from star1_hub.hub.names import validate_repo_part
+from star1_hub.hubserver.errors import HubError
+from star1_hub.hubserver.names import validate_repo_part
 
 ROLES = ("read", "write", "admin")
 ADMIN_TOKEN_FILE = "admin-token"

@@ -18,9 +18,9 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-from star1_hub.hub.durable import write_many
-from star1_hub.hub.errors import HubError, bad_request, entry_not_found
-from star1_hub.hub.names import check_no_nfc_twins
+from star1_hub.hubserver.durable import write_many
+from star1_hub.hubserver.errors import HubError, bad_request, entry_not_found
+from star1_hub.hubserver.names import check_no_nfc_twins
 
 logger = logging.getLogger(__name__)
 

@@ -13,13 +13,13 @@ import json
 import logging
 import re
 
-from star1_hub.hub import views
-from star1_hub.hub.auth import LOCAL_ADMIN_USER, check_upload_signature, sign_upload
-from star1_hub.hub.blobs import BlobBatch
-from star1_hub.hub.errors import HubError, bad_request, repo_not_found, too_large
-from star1_hub.hub.handler_base import HubHandlerBase, truthy
-from star1_hub.hub.names import validate_path_in_repo, validate_repo_id
-from star1_hub.hub.store import validate_repo_type
+from star1_hub.hubserver import views
+from star1_hub.hubserver.auth import LOCAL_ADMIN_USER, check_upload_signature, sign_upload
+from star1_hub.hubserver.blobs import BlobBatch
+from star1_hub.hubserver.errors import HubError, bad_request, repo_not_found, too_large
+from star1_hub.hubserver.handler_base import HubHandlerBase, truthy
+from star1_hub.hubserver.names import validate_path_in_repo, validate_repo_id
+from star1_hub.hubserver.store import validate_repo_type
 
 logger = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """The HTTP plumbing of the local Hub: the threading server (connection cap, socket timeouts, public URL) and
 the request-handler base class (origin and token checks, permission checks, bounded body reading, responses).
 
-The routes live in `star1_hub.hub.server` (repos, refs, files) and `star1_hub.hub.uploads` (preupload, LFS,
+The routes live in `star1_hub.hubserver.server` (repos, refs, files) and `star1_hub.hubserver.uploads` (preupload, LFS,
 commits). Every write and every read of a private repo checks the bearer token before any request body is read;
 a body is read at most up to its limit, and an unread large body closes the connection instead of being drained.
 
@@ -26,10 +26,10 @@ from collections.abc import Iterable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from star1_hub.hub.auth import INVALID_CREDENTIALS, Identity, TokenRegistry, signing_key
-from star1_hub.hub.errors import HubError, bad_request, repo_not_found, too_large
-from star1_hub.hub.limits import Limits
-from star1_hub.hub.store import HubStore
+from star1_hub.hubserver.auth import INVALID_CREDENTIALS, Identity, TokenRegistry, signing_key
+from star1_hub.hubserver.errors import HubError, bad_request, repo_not_found, too_large
+from star1_hub.hubserver.limits import Limits
+from star1_hub.hubserver.store import HubStore
 
 logger = logging.getLogger(__name__)
 

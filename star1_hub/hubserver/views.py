@@ -12,8 +12,8 @@ import threading
 from pathlib import PurePosixPath
 
 from star1_hub.errors import Star1Error
-from star1_hub.hub.store import HubStore, entry_not_found, lfs_pointer
-from star1_hub.hub.trees import TreeStore, is_folder
+from star1_hub.hubserver.store import HubStore, entry_not_found, lfs_pointer
+from star1_hub.hubserver.trees import TreeStore, is_folder
 
 logger = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ def _load_card_yaml(block: str) -> object:
     deeper than `MAX_YAML_DEPTH` is refused too (the composer recurses once per level).
     Raises `ValueError` with a short reason.
     """
-    import yaml  # only needed for card metadata; keeps `import star1_hub.hub.server` light
+    import yaml  # only needed for card metadata; keeps `import star1_hub.hubserver.server` light
 
     if len(block) > MAX_FRONT_MATTER_CHARS:
         raise UnsafeYamlError(f"the README.md metadata block is over {MAX_FRONT_MATTER_CHARS} characters")
