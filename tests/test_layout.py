@@ -34,6 +34,12 @@ FORBIDDEN = [  # (importer, imported, why): a name matches itself and everything
 
 CLIENT_LIBRARIES = ("huggingface_hub", "datasets")  # read their environment (HF_ENDPOINT, …) at import time
 
+KNOWN_CYCLES = {  # cycles left in place, each with its reason; fixing one fails this list until it is removed
+    ("star1_hub.leaderboard", "star1_hub.space"): "star1_hub.leaderboard imports the standalone Space app's helpers "
+    "(star1_hub.space.app, which runs space/__init__), and space/__init__.space_files imports leaderboard_repo "
+    "function-locally (issue 24 item 6 follow-up, the leaderboard/Space owner's files)",
+}
+
 NO_LOCAL_IMPORTS_BETWEEN = [  # pairs whose cycle used to hide behind a function-local import
     ("star1_hub.hub.commit", "star1_hub.hub.card_push"),
     ("star1_hub.teacher.endpoint", "star1_hub.teacher.records"),
@@ -47,10 +53,12 @@ class Edge:
     line: int
     local: bool  # inside a function body
     typing_only: bool  # under `if TYPE_CHECKING:` (never runs)
+    implied: bool = False  # the package `__init__` an import of one of its modules runs first
 
     def __str__(self) -> str:
         where = " (function-local)" if self.local else " (TYPE_CHECKING)" if self.typing_only else ""
-        return f"{self.importer}:{self.line} imports {self.imported}{where}"
+        how = "runs the __init__ of" if self.implied else "imports"
+        return f"{self.importer}:{self.line} {how} {self.imported}{where}"
 
 
 def _module_name(path: Path, root: Path) -> str:
@@ -88,8 +96,13 @@ def import_edges(root: Path = PACKAGE_DIR) -> list[Edge]:
         while pending:  # (node, inside a function, under `if TYPE_CHECKING:`)
             node, local, typing_only = pending.pop()
             for target in _targets(node, package, modules):
-                if _under(target, root.name) and target != name:
-                    edges.append(Edge(name, target, node.lineno, local, typing_only))
+                if not _under(target, root.name) or target == name:
+                    continue
+                edges.append(Edge(name, target, node.lineno, local, typing_only))
+                parts = target.split(".")  # importing a.b.c runs a/b/__init__ first: an import of a.b too
+                for parent in (".".join(parts[:i]) for i in range(2, len(parts))):
+                    if not _under(name, parent):
+                        edges.append(Edge(name, parent, node.lineno, local, typing_only, implied=True))
             in_function = local or isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
             guarded = node.body if isinstance(node, ast.If) and _is_type_checking(node.test) else []
             pending.extend(
@@ -106,6 +119,7 @@ def forbidden_edges(edges: list[Edge]) -> list[str]:
     return [
         f"{edge}: {why}"
         for edge in edges
+        if not edge.implied  # the import that names the module is reported already
         for importer, imported, why in FORBIDDEN
         if _under(edge.importer, importer) and _under(edge.imported, imported)
     ]
@@ -199,8 +213,8 @@ def test_the_local_hub_server_imports_no_hub_client():
     assert clients == []
 
 
-def test_no_runtime_import_cycle(edges):
-    assert runtime_cycles(edges) == []
+def test_no_runtime_import_cycle_but_the_known_ones(edges):
+    assert sorted(tuple(group) for group in runtime_cycles(edges)) == sorted(KNOWN_CYCLES)
 
 
 def _write_package(tmp_path: Path, files: dict[str, str]) -> Path:
@@ -242,5 +256,22 @@ def test_each_rule_fails_on_the_edge_it_names(tmp_path):
     ]
     assert "star1_hub.teacher.cli:2 imports star1_hub.evaluate.recipe (function-local)" in found[2]
     assert runtime_cycles(edges) == [["star1_hub.hub.card_push", "star1_hub.hub.commit"]]
-    typing_edge = next(e for e in edges if e.importer == "star1_hub.hub.card_push" and e.typing_only)
+    typing_edge = next(e for e in edges if e.importer == "star1_hub.hub.card_push" and e.typing_only and not e.implied)
     assert typing_edge.imported == "star1_hub.teacher.cli"
+
+
+def test_a_cycle_through_a_package_init_is_found(tmp_path):
+    # a imports pkg.mod at module level; pkg/__init__ imports a inside a function: importing pkg.mod runs
+    # pkg/__init__ first, so a -> pkg -> a is a cycle even though neither module names the other's module
+    root = _write_package(
+        tmp_path,
+        {
+            "__init__.py": "",
+            "a.py": "from star1_hub.pkg.mod import helper\n",
+            "pkg/__init__.py": "def build():\n    from star1_hub.a import thing\n",
+            "pkg/mod.py": "",
+        },
+    )
+    edges = import_edges(root)
+    assert "star1_hub.a:1 runs the __init__ of star1_hub.pkg" in [str(e) for e in edges]
+    assert runtime_cycles(edges) == [["star1_hub.a", "star1_hub.pkg"]]
