@@ -303,6 +303,7 @@ def run_pipeline(
     # whitespace-token hashes of every row, once: the n-gram keys of every step come from these
     all_hashes = TokenHashes.of(all_texts)
     del all_texts
+    timings["tokenise"] = time.perf_counter() - started
     n = config.decontam_ngram_n
     pool = ReferencePool(n)
     offset = sum(len(src.questions) for src in train)

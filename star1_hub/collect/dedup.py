@@ -61,20 +61,26 @@ def regex_tokens(texts: Sequence[str], pattern: str) -> tuple[np.ndarray, list[s
     """
     import re
 
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
     if not len(texts):
         return np.zeros(0, dtype=np.int64), [], np.zeros(0, dtype=np.int64)
     joined = "\n".join(text.replace("\n", " ") for text in texts).lower()
-    tokens = re.findall(pattern, joined)
-    encoded = pc.dictionary_encode(pa.array(tokens, type=pa.large_string()))
+    if pattern == _WHITESPACE_TOKENS and "\x00" not in joined:
+        # the same tokens without the regex engine: NUL is not whitespace, so a NUL between spaces is a token of
+        # its own that `str.split` keeps, and no text holds one
+        tokens = joined.replace("\n", " \x00 ").split()
+        separator_token = "\x00"
+    else:
+        tokens = re.findall(pattern, joined)
+        separator_token = "\n"
+    del joined
+    vocabulary = list(dict.fromkeys(tokens))  # distinct tokens in order of first appearance
+    index = {token: i for i, token in enumerate(vocabulary)}
+    ids = np.fromiter(map(index.__getitem__, tokens), dtype=np.int64, count=len(tokens))
     del tokens
-    ids = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
-    vocabulary = encoded.dictionary.to_pylist()
-    if "\n" not in vocabulary:  # a single text
+    if separator_token not in index:  # a single text
         return ids, vocabulary, np.zeros(len(ids), dtype=np.int64)
-    separator = vocabulary.index("\n")
+    separator = index[separator_token]
+    vocabulary[separator] = "\n"
     is_separator = ids == separator
     rows = np.cumsum(is_separator)
     keep = ~is_separator

@@ -183,11 +183,12 @@ def test_token_hashes_tokenise_like_lower_then_split():
     # one regex pass over all texts joined by newlines must give each text's own `text.lower().split()`
     import xxhash
 
-    hashed = dedup.TokenHashes.of(TRICKY_TEXTS)
-    assert len(hashed) == len(TRICKY_TEXTS)
-    for row, text in enumerate(TRICKY_TEXTS):
-        expected = [xxhash.xxh3_64_intdigest(token) for token in text.lower().split()]
-        assert hashed.hashes[hashed.offsets[row] : hashed.offsets[row + 1]].tolist() == expected, text
+    for texts in (TRICKY_TEXTS, [*TRICKY_TEXTS, "a NUL\x00inside \x00 it"]):  # NUL: the regex path
+        hashed = dedup.TokenHashes.of(texts)
+        assert len(hashed) == len(texts)
+        for row, text in enumerate(texts):
+            expected = [xxhash.xxh3_64_intdigest(token) for token in text.lower().split()]
+            assert hashed.hashes[hashed.offsets[row] : hashed.offsets[row + 1]].tolist() == expected, text
 
 
 def test_keys_of_a_text_do_not_depend_on_the_other_texts():
