@@ -370,7 +370,7 @@ def run_space() -> None:
 
     import httpx
 
-    from star1_hub.space import push_space, serve
+    from star1_hub.space.publish import push_space, serve
 
     start = _stage("8. the leaderboard Space (Gradio app over demo/star1-leaderboard)")
     space_id = push_space(ORG)

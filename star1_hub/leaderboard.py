@@ -27,6 +27,9 @@ from star1_hub.space.app import (
     revision_of,
     scatter_figure,
 )
+from star1_hub.space.app import (
+    load_rows as load_repo_rows,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -266,8 +269,6 @@ def load_rows(org: str, token: str | None = None, revision: str | None = None) -
     Raises:
         LeaderboardNotFoundError: the dataset does not exist (nothing was ever published under `org`).
     """
-    from star1_hub.space.app import load_rows as load_repo_rows
-
     try:
         return load_repo_rows(leaderboard_repo(org), token=token, revision=revision)
     except LeaderboardNotFound as exc:

@@ -34,11 +34,9 @@ FORBIDDEN = [  # (importer, imported, why): a name matches itself and everything
 
 CLIENT_LIBRARIES = ("huggingface_hub", "datasets")  # read their environment (HF_ENDPOINT, …) at import time
 
-KNOWN_CYCLES = {  # cycles left in place, each with its reason; fixing one fails this list until it is removed
-    ("star1_hub.leaderboard", "star1_hub.space"): "star1_hub.leaderboard imports the standalone Space app's helpers "
-    "(star1_hub.space.app, which runs space/__init__), and space/__init__.space_files imports leaderboard_repo "
-    "function-locally (issue 24 item 6 follow-up, the leaderboard/Space owner's files)",
-}
+KNOWN_CYCLES: dict[
+    tuple[str, str], str
+] = {}  # cycles left in place, each with its reason; fixing one fails this list until it is removed
 
 NO_LOCAL_IMPORTS_BETWEEN = [  # pairs whose cycle used to hide behind a function-local import
     ("star1_hub.hub.commit", "star1_hub.hub.card_push"),

@@ -31,7 +31,7 @@ def leaderboard_space(
 
     On huggingface.co it prints the Space's page; on a Hub that does not run Spaces (a local one), the command
     that serves the same app locally."""
-    from star1_hub.space import push_space, where_to_see
+    from star1_hub.space.publish import push_space, where_to_see
 
     space_id = push_space(org, space)
     typer.echo(where_to_see(org, space_id))
@@ -45,7 +45,7 @@ def leaderboard_serve(
     """Run the Space's app locally on 127.0.0.1 against the current Hub (HF_ENDPOINT); Ctrl-C stops it."""
     from star1_hub.leaderboard import require_leaderboard
     from star1_hub.ports import check_port_free
-    from star1_hub.space import serve
+    from star1_hub.space.publish import serve
 
     check_port_free(port)  # a busy port: the same one line as every `serve` command (exit 2), before Gradio starts
     require_leaderboard(org)  # a missing leaderboard: exit 2 before anything says it is served

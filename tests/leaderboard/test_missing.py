@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from star1_hub.cli import app
 from star1_hub.leaderboard import LeaderboardNotFoundError, append_row, leaderboard_repo, load_rows, row_from_results
-from star1_hub.space import runs_spaces
+from star1_hub.space.publish import runs_spaces
 from tests.leaderboard.fixtures import make_results, unique_org
 
 

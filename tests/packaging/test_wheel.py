@@ -20,7 +20,7 @@ import json, sys
 import star1_hub
 from star1_hub.cards import render_card, template_names
 from star1_hub.evaluate.recipe import load_recipe
-from star1_hub.space import space_files
+from star1_hub.space.publish import space_files
 card = render_card(
     "leaderboard_readme.md.jinja", org="o", rows=[], any_partial=False, rows_path="data/x.jsonl", plot_path=None
 )

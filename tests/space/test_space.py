@@ -17,8 +17,8 @@ import yaml
 from huggingface_hub import snapshot_download
 
 from star1_hub.leaderboard import append_row, row_from_results
-from star1_hub.space import GRADIO_VERSION, app_source, push_space, space_files
 from star1_hub.space.app import GROUPS, finetune_pairs, page_note, scatter_figure, unpaired_finetunes
+from star1_hub.space.publish import GRADIO_VERSION, app_source, push_space, space_files
 from tests.leaderboard.fixtures import make_results, publish_board, publish_pair, unique_org
 from tests.space.browser import chromium_binary, run_in_page
 
