@@ -12,14 +12,14 @@ Stage 2: greedy first-come-wins TF-IDF self-dedup ≥ 0.6 over all stage-1 survi
 Stage 3: greedy MiniLM self-dedup ≥ 0.7.       Stage 4: MiniLM cosine ≥ 0.7 with any test-set row is removed.
 Stages 3–4 are skipped when no encoder is given.
 
-Every step is linear in the rows apart from the pair search itself: texts are tokenised once (one
-`CountVectorizer` over all training and test texts) and each step's TF-IDF is that step's own fit — idf from the
+Every step is linear in the rows apart from the pair search itself: texts are tokenised once (one regex
+pass over all training and test texts, equal to scikit-learn's default `CountVectorizer`) and each step's TF-IDF is that step's own fit — idf from the
 document frequencies of exactly the rows the original fitted on (`TfidfTransformer` on their count rows) — so the
 vectors equal the original per-step `TfidfVectorizer().fit_transform` up to the order of float additions (the
 vocabulary of a step only adds columns no row of that step uses). `PipelineConfig(tokenise_once=False)` runs
 the original per-step refit instead, and `pair_search="blocked"` the previous exact pair search (bench/dedup.py
-compares the pipeline with both switched back). n-gram keys are computed once per row and
-the pool's sorted key index grows by merging.
+compares the pipeline with both switched back). n-gram keys of every n come from
+token hashes computed once per row (`TokenHashes`), and the pool's sorted key index grows by merging.
 """
 
 from __future__ import annotations

@@ -3,15 +3,14 @@
 Three primitives, each exact with respect to the thresholds of the original pipeline but without any dense N×N
 matrix:
 
-* word n-gram keys (64-bit xxh3 hashes of whitespace-token n-grams of the normalised text) plus one key for the
-  whole normalised text, so texts shorter than n words are still compared (exact-match pass);
+* word n-gram keys (each whitespace token of the normalised text hashed once with xxh3-64, an n-gram's key mixed
+  from its n token hashes with numpy, `TokenHashes`) plus one key for the whole normalised text, so texts
+  shorter than n words are still compared (exact-match pass);
 * self n-gram dedup as union-find clusters (connected components over "shares a key"), keeping the first row of
   each cluster — the original popped an arbitrary survivor per n-gram and could delete a whole cluster;
-* all pairs with cosine ≥ t between L2-normalised non-negative sparse vectors (TF-IDF) via a split of the
-  vocabulary into frequent ("common") and rare features: the rare part is a sparse product whose candidate
-  pairs are bounded with Cauchy-Schwarz on the common part, the pairs with no rare overlap are searched densely
-  among the few rows whose common-part norm alone can reach t; every reported similarity is then the exact
-  float64 dot product.
+* all pairs with cosine ≥ t between L2-normalised non-negative sparse vectors (TF-IDF) by ℓ2 prefix filtering
+  (`cosine_pairs_at_least`, docs/scaling.md): a sparse product of each row's rare-word tail lists every pair
+  that can reach t, bounds prune them, every reported similarity is the exact float64 dot product.
 
 The greedy first-come-wins walk over those pairs reproduces the original global dedup exactly: row j is dropped
 iff its similarity to an already accepted earlier row is ≥ t. Dense embeddings (MiniLM, `MiniLMEncoder`) use the
@@ -493,7 +492,8 @@ def cosine_pairs_at_least(
       head is its longest prefix with norm < t / (largest row norm of the other side), so a pair with no shared
       feature in the tail of the row whose tail starts later has similarity < t. A sparse product of the tails
       lists the pairs sharing such a feature; the bound (tail product) + ‖x before y's tail‖·‖y's head‖ prunes
-      them; every survivor's similarity is the exact float64 dot product of the full rows.
+      them (first on each product block, with x's mass before the block's last tail start, which is never
+      smaller); every survivor's similarity is the exact float64 dot product of the full rows.
     * "blocked": the previous method — a global split into frequent ("common", dense block) and rare features,
       a rare-feature sparse product bounded by Cauchy-Schwarz on the common part, and a dense pass over rows
       whose common part alone can reach t (kept for comparisons: bench/dedup.py).
