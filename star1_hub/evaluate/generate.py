@@ -1,8 +1,9 @@
 """Generation backends: an OpenAI-compatible server (vLLM) or lighteval's transformers model in-process.
 
-- `endpoint`: chat completions against any OpenAI-compatible URL (`star1 serve`, vLLM, a hosted API), sent
-  through the teacher engine, which caches every response by (model, params, messages), retries with back-off,
-  bounds concurrency and records `finish_reason` per sample. We use it instead of `lighteval endpoint litellm`
+- `endpoint`: chat completions against any OpenAI-compatible URL (`star1 serve`, vLLM, a hosted API), declared as
+  an `LLMTask` (`generation_task`: a truncated output is a result) and run by the teacher engine, which caches
+  every response by (model, params, messages), retries with back-off, bounds concurrency and records
+  `finish_reason` per sample. We use it instead of `lighteval endpoint litellm`
   because lighteval 0.13's litellm backend drops `finish_reason` (truncation counts are a required output),
   writes its own `.litellm_cache` into the working directory and passes `repetition_penalty` nowhere; the
   prompts and docs are the same lighteval docs built from the task files.
@@ -18,6 +19,10 @@ import logging
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from star1_hub.teacher.task import LLMTask
 
 logger = logging.getLogger(__name__)
 
@@ -75,6 +80,75 @@ def default_request_timeout(base_url: str, request_timeout_s: float | None) -> f
     return None if is_local_url(base_url) else REMOTE_TIMEOUT_S
 
 
+GENERATE_STAGE = "eval-generate"
+"""The task (and engine stage) name of endpoint generation."""
+
+
+def generation_task(recipe, tasks: dict) -> LLMTask:
+    """Endpoint generation as an `LLMTask` over one row per (task, row, sample) (`generation_rows`).
+
+    Each row is sent as one user message with the sample's own parameters (`sampling_params`: the recipe's, the
+    budget of its task, the seed offset by the sample index). Any finish reason is a result except a provider's
+    content filter: a truncated output (`length`) is kept, scored and counted as truncated, never re-sampled. The
+    text kept is the reply's (a reasoning trace sent in a separate field is joined in the canonical layout), but
+    for a truncated reply its `content` as returned.
+    """
+    from datasets import Features, Value
+
+    from star1_hub.teacher.task import ANY_FINISH, LLMTask
+
+    def keep(row, _value, reply):
+        return {"text": reply.content if reply.finish_reason == "length" else reply.text}
+
+    string, integer = Value("string"), Value("int64")
+    return LLMTask(
+        name=GENERATE_STAGE,
+        prompt=lambda row: [{"role": "user", "content": row["prompt_text"]}],
+        row_params=lambda row: sampling_params(recipe, tasks[row["task"]], row["sample"]),
+        parse=keep,
+        accept_finish=(ANY_FINISH, "length"),
+        outcome_columns=True,
+        produces=("text",),
+        output_features=Features(
+            {
+                "id": string,
+                "task": string,
+                "row_id": string,
+                "sample": integer,
+                "prompt_text": string,
+                "text": string,
+                "finish_reason": string,
+                "prompt_tokens": integer,
+                "completion_tokens": integer,
+                "cached": Value("bool"),
+                "error_detail": string,
+                "reply_text": string,
+                "error": string,
+            }
+        ),
+    )
+
+
+def generation_rows(work: list[tuple], samples: int):
+    """One dataset row per (task, row, sample) of `work`, in task/row/sample order."""
+    from datasets import Dataset
+
+    rows = [
+        {
+            "id": f"{task.name}/{row['id']}/{sample}",
+            "task": task.name,
+            "row_id": str(row["id"]),
+            "sample": sample,
+            "prompt_text": row["prompt_text"],
+        }
+        for task, task_rows in work
+        for row in task_rows
+        for sample in range(samples)
+    ]
+    columns = ("id", "task", "row_id", "sample", "prompt_text")
+    return Dataset.from_dict({column: [row[column] for row in rows] for column in columns})
+
+
 def generate_endpoint(
     work: list[tuple],
     recipe,
@@ -85,7 +159,7 @@ def generate_endpoint(
     request_timeout_s: float | None = None,
     retry_failed: bool = False,
 ) -> tuple[list[Generation], dict]:
-    """Generate every (task, rows) pair of `work` through an OpenAI-compatible server.
+    """Generate every (task, rows) pair of `work` through an OpenAI-compatible server (`generation_task`).
 
     A failed request (server down, unknown model, context exceeded, timeout) becomes a `Generation` with `error`
     set: it is never scored, only counted (star1_hub.evaluate.aggregate).
@@ -98,20 +172,8 @@ def generate_endpoint(
     Returns:
         (generations in task/row/sample order, the engine's accounting dict).
     """
-    from star1_hub.teacher import ChatRequest, EndpointConfig, TeacherEngine
+    from star1_hub.teacher import EndpointConfig, TeacherEngine, run_task
 
-    requests, keys = [], []
-    for task, rows in work:
-        for row in rows:
-            for sample in range(recipe.samples_per_prompt):
-                requests.append(
-                    ChatRequest(
-                        messages=[{"role": "user", "content": row["prompt_text"]}],
-                        params=sampling_params(recipe, task, sample),
-                        metadata={"id": f"{task.name}/{row['id']}/{sample}"},
-                    )
-                )
-                keys.append((task.name, str(row["id"]), sample))
     endpoint = EndpointConfig(
         base_url=base_url,
         model=served_model,
@@ -120,28 +182,28 @@ def generate_endpoint(
         timeout_s=default_request_timeout(base_url, request_timeout_s),
         retry_failed=retry_failed,
         structured_output=False,
-        output_retries=0,  # a truncated generation is a result (counted), not a failure to retry
+        output_retries=0,  # a failed output is counted, not re-sampled
     )
-    engine = TeacherEngine(endpoint.engine_config("eval-generate", cache_dir), keep_truncated=True)
-    results = engine.run(requests)
+    engine = TeacherEngine(endpoint.engine_config(GENERATE_STAGE, cache_dir))
+    rows = generation_rows(work, recipe.samples_per_prompt)
+    task = generation_task(recipe, {task.name: task for task, _ in work})
+    output = run_task(rows, task, engine, batch_size=len(rows))[0] if len(rows) else []  # one engine run
     generations = []
-    for (task_name, row_id, sample), result in zip(keys, results, strict=True):
-        usage = result.usage or {}
-        # a length-truncated generation is still a generation: keep its text and count it as truncated
-        error = None if result.error in (None, "length") else result.error
-        if error and result.error_detail:
-            error = f"{error}: {result.error_detail}"[:500]
+    for row in output:
+        error = row["error"].removeprefix(f"{GENERATE_STAGE}:") if row["error"] else None
+        if error and row["error_detail"]:
+            error = f"{error}: {row['error_detail']}"[:500]
         generations.append(
             Generation(
-                task=task_name,
-                row_id=row_id,
-                sample=sample,
-                text=result.text or "",
-                finish_reason=result.finish_reason or ("length" if result.error == "length" else None),
+                task=row["task"],
+                row_id=row["row_id"],
+                sample=row["sample"],
+                text=(row["text"] if not error else row["reply_text"]) or "",
+                finish_reason=row["finish_reason"],
                 error=error,
-                prompt_tokens=usage.get("prompt_tokens"),
-                completion_tokens=usage.get("completion_tokens"),
-                cached=bool(result.cached),
+                prompt_tokens=row["prompt_tokens"],
+                completion_tokens=row["completion_tokens"],
+                cached=bool(row["cached"]),
             )
         )
     return generations, engine.accounting.to_dict()

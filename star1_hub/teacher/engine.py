@@ -40,6 +40,10 @@ from star1_hub.think import answer_part, check_size, detect_form, normalise_reas
 logger = logging.getLogger(__name__)
 
 _DETAIL_CHARS = 500
+_REFUSED_FINISH = {  # finish reasons that fail a reply unless its request accepts them (detail kept)
+    "length": "output truncated at the token limit (finish_reason=length)",
+    "content_filter": "the provider's content filter stopped the output",
+}
 
 
 def make_reply(payload: dict[str, Any], think: bool = False) -> Reply:
@@ -85,13 +89,10 @@ class TeacherEngine:
 
     Args:
         config: The stage's EngineConfig.
-        keep_truncated: The caller keeps an output cut at the token limit as a result (evaluation), so the
-            progress bar counts it as done (and truncated); otherwise as failed (and truncated), as a stage does.
     """
 
-    def __init__(self, config: EngineConfig, *, keep_truncated: bool = False):
+    def __init__(self, config: EngineConfig):
         self.config = config
-        self.keep_truncated = keep_truncated
         register_key_env(config.api_key_env)  # its value is redacted from every detail, reply and log line
         install_log_redaction()  # every log record of the process (ours and the HTTP libraries') is redacted
         self.accounting = StageAccounting(
@@ -101,7 +102,7 @@ class TeacherEngine:
             batch_api=config.batch_api,
         )
         self._cache: RequestCache | None = None
-        self._stats = LiveStats(keep_truncated=keep_truncated)
+        self._stats = LiveStats()
         self._writer: CacheWriter | None = None
 
     def __repr__(self) -> str:
@@ -123,12 +124,11 @@ class TeacherEngine:
     def __getstate__(self) -> dict[str, Any]:
         # Picklable for datasets.map (fingerprinting, num_proc > 1): the sqlite connection is reopened lazily in
         # each process. Accounting then counts per process.
-        return {"config": self.config, "accounting": self.accounting, "keep_truncated": self.keep_truncated}
+        return {"config": self.config, "accounting": self.accounting}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.config, self.accounting = state["config"], state["accounting"]
-        self.keep_truncated = state.get("keep_truncated", False)
-        self._cache, self._stats, self._writer = None, LiveStats(keep_truncated=self.keep_truncated), None
+        self._cache, self._stats, self._writer = None, LiveStats(), None
 
     # --- public entry points ---------------------------------------------------------------------------------
 
@@ -251,7 +251,7 @@ class TeacherEngine:
                     key, hits[key], parsed, error, detail, attempts=0, latency=0.0, cached=True, reply=reply
                 )
             elif key in failures and self._parses_now(item, failures[key]):
-                pass  # an earlier unparseable answer satisfies the request's parse now: served without re-sending
+                pass  # an earlier refused answer is a result for this request now: served without re-sending
             elif key in failures:
                 failure = failures[key]
                 item.result = self._result(
@@ -271,8 +271,11 @@ class TeacherEngine:
         return pending
 
     def _parses_now(self, item: _Pending, failure: dict[str, Any]) -> bool:
-        response = failure["response"]
-        if failure["reason"] != "unparseable" or not response or response.get("finish_reason") == "length":
+        """True (and the item resolved, the answer moved to the results) when a recorded failure is a result for
+        this request: an unparseable answer its parse reads now, or an answer refused for a finish reason the
+        request accepts (e.g. a truncated output cached by a run that refused it, read by one that keeps it)."""
+        response, reason = failure["response"], failure["reason"]
+        if not response or (reason != "unparseable" and reason not in item.request.accept_finish):
             return False
         error, _, parsed, reply = self.judge(item.request, response)
         if error is not None:
@@ -318,16 +321,16 @@ class TeacherEngine:
     def judge(self, request: ChatRequest, payload: dict[str, Any]) -> tuple[str | None, str | None, Any, Reply | None]:
         """Judge a response payload: (error reason or None, detail, parsed value, the Reply parsers saw).
 
+        A reply that stopped at the token limit (`length`) or at the provider's content filter fails unless the
+        request accepts that finish reason (`ChatRequest.accept_finish`, e.g. evaluation keeps a truncated output).
         The parsed value is `request.parse(reply)` (None for a request without `parse`). Any exception raised
         while reading or parsing the reply (a parser's `UnparseableOutput`, but also a
         `RecursionError` on deeply nested JSON, a pydantic `ValidationError`, a `TypeError`) makes this one
         result `unparseable` with the exception as detail; it never escapes into the run.
         """
         finish_reason = payload.get("finish_reason")
-        if finish_reason == "length":
-            return "length", "output truncated at the token limit (finish_reason=length)", None, None
-        if finish_reason == "content_filter":
-            return "content_filter", "the provider's content filter stopped the output", None, None
+        if finish_reason in _REFUSED_FINISH and finish_reason not in request.accept_finish:
+            return finish_reason, _REFUSED_FINISH[finish_reason], None, None
         try:
             reply = make_reply(payload, think=request.think)
             parsed = request.parse(reply) if request.parse is not None else None

@@ -4,7 +4,8 @@ The bar counts results as the stage summary counts rows: one per request row (a 
 counts for each), answers served from the request cache included (`cached` says how many), so its last line
 agrees with the summary's `ok` / `failed`. `done` and `failed` follow the result's error (a failed row of the
 summary, whatever the reason); `truncated` counts outputs that hit the token limit (finish_reason `length`) among
-them: failed where the task refuses a cut-off output (curation), done where it keeps one.
+them: failed where the request refuses a cut-off output (curation), done where it accepts one (evaluation,
+`ChatRequest.accept_finish`).
 """
 
 from __future__ import annotations
@@ -24,12 +25,11 @@ class LiveStats:
     cached: int = 0
     inflight: int = 0
     sent: int = 0
-    keep_truncated: bool = False  # an output cut at the token limit is a result (evaluation), not a failure
     started: float = field(default_factory=time.monotonic)
 
     def finish(self, error: str | None, finish_reason: str | None = None, rows: int = 1) -> None:
         """Count a finished request (for the `rows` rows that asked it) by its outcome."""
-        if error is None or (error == "length" and self.keep_truncated):
+        if error is None:
             self.done += rows
         else:
             self.failed += rows

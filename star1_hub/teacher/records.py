@@ -72,6 +72,9 @@ class ChatRequest:
         parse: Optional parser `Reply -> value` giving `ChatResult.parsed` (not part of the key); the one way a
             reply is read (an `LLMTask` builds it). Without it the result keeps the reply's text only.
             Any exception it raises makes the result `unparseable` with the exception as detail.
+        accept_finish: Finish reasons whose reply is a result (not part of the key). The engine fails a reply
+            cut at the token limit (`length`) or by the provider's content filter (`content_filter`) unless its
+            reason is listed; evaluation lists `length` (a truncated output is scored and counted as truncated).
     """
 
     messages: list[dict[str, Any]]
@@ -81,6 +84,7 @@ class ChatRequest:
     metadata: dict[str, Any] = field(default_factory=dict)
     think: bool = False
     parse: Callable[[Reply], Any] | None = field(default=None, repr=False, compare=False)
+    accept_finish: tuple[str, ...] = ("stop",)
 
 
 @dataclass

@@ -45,6 +45,13 @@ logger = logging.getLogger(__name__)
 
 Messages = list[dict[str, Any]]
 
+ANY_FINISH = "*"
+"""In `LLMTask.accept_finish`: every finish reason the engine does not refuse (all but `length`/`content_filter`),
+none included."""
+
+OUTCOME_COLUMNS = ("finish_reason", "prompt_tokens", "completion_tokens", "cached", "error_detail", "reply_text")
+"""The columns an `LLMTask(outcome_columns=True)` run writes from each row's `ChatResult`."""
+
 
 @dataclass
 class LLMTask:
@@ -71,6 +78,15 @@ class LLMTask:
         column_defaults: Values of output columns missing from the input (default None), e.g. an empty
             provenance struct.
         schema_name: Name sent with the schema (default: the task name).
+        row_params: row -> generation parameters of that row, over `params` (e.g. evaluation's seed offset by
+            the sample index); the endpoint's `params` still override them.
+        accept_finish: Finish reasons whose reply is a result (default: only `stop`; any other fails the row as
+            `<name>:<finish_reason>`). `ANY_FINISH` accepts every reason the engine does not refuse, i.e. all but
+            `length` and `content_filter`, which must be listed to be accepted (evaluation:
+            `(ANY_FINISH, "length")`: a truncated output is a result, counted as truncated).
+        outcome_columns: Also write each prompted row's outcome (`OUTCOME_COLUMNS`: finish_reason, prompt and
+            completion tokens, whether it came from the request cache, the failure detail, the reply's text as
+            the engine kept it), for failed rows too; None on rows never sent.
     """
 
     name: str
@@ -84,6 +100,9 @@ class LLMTask:
     produces: tuple[str, ...] = ()
     column_defaults: dict[str, Any] = field(default_factory=dict)
     schema_name: str | None = None
+    row_params: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+    accept_finish: tuple[str, ...] = ("stop",)
+    outcome_columns: bool = False
 
     def __post_init__(self) -> None:
         if not self.name or ":" in self.name:
@@ -140,15 +159,21 @@ class LLMTask:
                 )
             return columns
 
+        row_params = self.row_params(row) if self.row_params is not None else {}
         return ChatRequest(
             messages=messages,
-            params={**self.params, **(endpoint_params or {})},
+            params={**self.params, **row_params, **(endpoint_params or {})},
             schema=self._schema if structured else None,
             schema_name=self.schema_name or self.name,
             metadata={"id": row.get("id"), "task": self.name},
             think=self.think,
             parse=parse_reply,
+            accept_finish=tuple(self.accept_finish),
         )
+
+    def accepts(self, finish_reason: str | None) -> bool:
+        """Whether a reply the engine answered with this finish reason is a result of this task."""
+        return finish_reason in self.accept_finish or ANY_FINISH in self.accept_finish
 
 
 def _loads_strict(text: str) -> Any:
@@ -238,6 +263,18 @@ def _recorded_form(row: dict[str, Any], reply_form: str | None) -> str | None:
     return reply_form or "none"
 
 
+def _outcome(result) -> dict[str, Any]:
+    usage = result.usage or {}
+    return {
+        "finish_reason": result.finish_reason,
+        "prompt_tokens": usage.get("prompt_tokens"),
+        "completion_tokens": usage.get("completion_tokens"),
+        "cached": bool(result.cached),
+        "error_detail": result.error_detail,
+        "reply_text": result.text,
+    }
+
+
 def _endpoint_params(engine) -> dict[str, Any]:
     return dict(getattr(getattr(engine, "config", None), "params", None) or {})
 
@@ -258,7 +295,8 @@ def run_task(dataset, task: LLMTask, engine, batch_size: int = 512, params: dict
     if task.output_features is not None:
         columns = list(task.output_features)
     else:
-        columns = list(dict.fromkeys([*dataset.column_names, *produces, "error"]))
+        outcome = OUTCOME_COLUMNS if task.outcome_columns else ()
+        columns = list(dict.fromkeys([*dataset.column_names, *produces, *outcome, "error"]))
     examples: dict[str, str] = {}
     forms: Counter[str] = Counter()
     from_cache = 0
@@ -295,11 +333,13 @@ def run_task(dataset, task: LLMTask, engine, batch_size: int = 512, params: dict
         results = engine.run(requests) if requests else []
         for i, result in zip(todo, results, strict=True):
             from_cache += bool(result.cached)
+            if task.outcome_columns:
+                rows[i].update(_outcome(result))
             if result.error is not None:
                 rows[i]["error"] = f"{task.name}:{result.error}"
                 if result.error_detail:
                     examples.setdefault(result.error, result.error_detail)
-            elif result.finish_reason != "stop":
+            elif not task.accepts(result.finish_reason):
                 reason = result.finish_reason or "no_finish_reason"
                 rows[i]["error"] = f"{task.name}:{reason}"
                 examples.setdefault(reason, f"finish_reason={result.finish_reason!r}")

@@ -69,11 +69,15 @@ def test_progress_bar_counts_refused_truncated_outputs_as_failed_and_says_they_w
     assert "done 0 · failed 6 · truncated 6 · cached 0" in err  # as a stage summary counts them: failed, length
 
 
-def test_progress_bar_counts_kept_truncated_outputs_as_done(capsys, monkeypatch):
-    """Evaluation keeps a cut-off generation as a result (`keep_truncated`): done, and said to be truncated."""
+def test_progress_bar_counts_accepted_truncated_outputs_as_done(capsys, monkeypatch):
+    """A request that accepts a cut-off output (evaluation: `accept_finish` lists `length`) gets it as a result:
+    done, and said to be truncated."""
+    import dataclasses
+
     monkeypatch.setenv("COLUMNS", "200")
     with ScriptedServer(faults={"length": 1.0}, responder=echo) as server:
         config = fast_config(server.base_url, progress=True, stage="eval-demo", output_retries=0)
-        results = TeacherEngine(config, keep_truncated=True).run(questions(6))
-    assert [r.error for r in results] == ["length"] * 6
+        requests = [dataclasses.replace(r, accept_finish=("stop", "length")) for r in questions(6)]
+        results = TeacherEngine(config).run(requests)
+    assert [(r.error, r.finish_reason) for r in results] == [(None, "length")] * 6
     assert "done 6 · failed 0 · truncated 6 · cached 0" in capsys.readouterr().err

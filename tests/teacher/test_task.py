@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -165,3 +166,67 @@ def test_free_text_without_think_gets_the_canonical_layout_when_a_trace_came_in_
     canonical = "<think>\na\n</think>\n\nb"
     assert out["text"] == [canonical, canonical, "plain answer", "<think>x</think><think>y"]
     assert out["error"] == [None] * 4
+
+
+def test_a_task_that_accepts_length_keeps_truncated_replies_and_records_each_rows_outcome(tmp_path):
+    """Evaluation's declaration: any finish reason but a content filter is a result, per-row parameters, and the
+    outcome of each row (finish reason, tokens, cache hit, failure detail) in its own columns."""
+    from star1_hub.teacher.task import ANY_FINISH
+
+    sent = []
+
+    def responder(body):
+        sent.append((body["messages"][-1]["content"], body["seed"], body["max_tokens"]))
+        return "fine answer"
+
+    task = LLMTask(
+        name="generate",
+        prompt=lambda row: row["question"],
+        row_params=lambda row: {"seed": int(row["id"][1:]), "max_tokens": 8},
+        params={"temperature": 0.6, "max_tokens": 64},
+        parse=lambda row, text, reply: {"text": reply.content},
+        accept_finish=(ANY_FINISH, "length"),
+        outcome_columns=True,
+        produces=("text",),
+    )
+    faults = {"length": 0.5, "content_filter": 0.2}
+    with ScriptedServer(responder=responder, faults=faults, seed=2) as server:
+        engine = TeacherEngine(fast_config(server.base_url, cache_dir=tmp_path, output_retries=0))
+        out, counts = run_task(_dataset(8), task, engine)
+        again, counts_again = run_task(
+            _dataset(8), task, TeacherEngine(fast_config(server.base_url, cache_dir=tmp_path))
+        )
+        assert server.request_count == 8  # the re-run reads every outcome from the cache
+    assert sorted((q, seed, budget) for q, seed, budget in sent) == [(f"question {i}", i, 8) for i in range(8)]
+    finishes = out["finish_reason"]
+    assert {"length", "content_filter", "stop"} <= set(finishes)
+    for row in out:
+        if row["finish_reason"] == "content_filter":  # refused: the provider stopped it, not the token budget
+            assert row["error"] == "generate:content_filter" and row["text"] is None
+            assert "content filter" in row["error_detail"]
+        else:  # stop and length alike are results
+            assert row["error"] is None and row["text"] and row["error_detail"] is None
+        assert row["cached"] is False and row["completion_tokens"] is not None
+    assert counts.ok == finishes.count("length") + finishes.count("stop")
+    assert again["cached"] == [True] * 8
+    assert again.remove_columns("cached").to_list() == out.remove_columns("cached").to_list()
+    assert (counts_again.cached, counts_again.ok, counts_again.failed) == (8, counts.ok, counts.failed)
+
+
+def test_a_truncated_reply_cached_as_a_failure_is_a_result_for_a_task_that_accepts_it(tmp_path):
+    """A cut-off reply refused by one run (a stage: `length` failure in the cache) is served from the cache as
+    a result to a task that keeps truncated output (evaluation), without sending it again, and stays refused for
+    a task that does not."""
+    strict = LLMTask(
+        name="t", prompt=lambda row: row["question"], parse=lambda row, text: {"text": text}, produces=("text",)
+    )
+    lenient = dataclasses.replace(strict, accept_finish=("stop", "length"))
+    with ScriptedServer(responder=lambda body: "cut", faults={"length": 1.0}) as server:
+        config = fast_config(server.base_url, cache_dir=tmp_path, output_retries=0)
+        refused, _ = run_task(_dataset(3), strict, TeacherEngine(config))
+        kept, counts = run_task(_dataset(3), lenient, TeacherEngine(config))
+        refused_again, _ = run_task(_dataset(3), strict, TeacherEngine(config))
+        assert server.request_count == 3
+    assert refused["error"] == ["t:length"] * 3 == refused_again["error"]
+    assert kept["error"] == [None] * 3 and all(kept["text"])
+    assert (counts.cached, counts.ok) == (3, 3)
