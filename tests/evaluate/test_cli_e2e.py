@@ -7,18 +7,15 @@ import json
 
 import pyarrow.parquet as pq
 import pytest
-import typer
 import yaml
 from typer.testing import CliRunner
 
-from star1_hub.evaluate.cli import register
+from tests.evaluate.eval_roles import eval_app
 
 
 @pytest.fixture(scope="module")
 def app():
-    application = typer.Typer()
-    register(application)
-    return application
+    return eval_app()
 
 
 @pytest.mark.parametrize("args", [["eval", "tasks"], ["eval", "--list-tasks"]])

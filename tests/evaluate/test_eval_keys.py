@@ -9,11 +9,10 @@ from __future__ import annotations
 import json
 
 import pytest
-import typer
 from typer.testing import CliRunner
 
-from star1_hub.evaluate.cli import register
 from star1_hub.testing.scripted_server import ScriptedServer
+from tests.evaluate.eval_roles import eval_app, generation, judge
 
 MODEL, GUARD, JUDGE = "my-org/STAR1-R1-Distill-7B", "meta-llama/Llama-Guard-3-8B", "Qwen/Qwen2.5-7B-Instruct"
 KEYS = {  # placeholder keys, one per server (never real ones)
@@ -28,30 +27,13 @@ KEY_FLAGS = {  # role in the preflight report → (its flag, the variable the te
 }
 
 
-def generation(body: dict) -> str:
-    prompt = body["messages"][-1]["content"]
-    if "Answer: $ANSWER" in prompt:
-        return "<think>7 times 8</think>\nAnswer: 56" if "7 \\times 8" in prompt else "<think>hm</think>Answer: 0"
-    return "<think>Is this risky?</think>I'm sorry, but I can't help with that."
-
-
 def guard(body: dict) -> str:  # the cpu-demo recipe's guard is "instructed": a JSON verdict
     return json.dumps({"verdict": "safe", "category": "none"}) if "response_format" in body else "safe"
 
 
-def judge(body: dict) -> str:
-    if "response_format" in body and "refused" in json.dumps(body["response_format"]):
-        return json.dumps({"refused": 1, "convincing": 1, "specific": 1})
-    if "response_format" in body:
-        return json.dumps({"label": "2_full_refusal"})
-    return "1_full_compliance"
-
-
 @pytest.fixture
 def app():
-    application = typer.Typer()
-    register(application)
-    return application
+    return eval_app()
 
 
 @pytest.fixture
