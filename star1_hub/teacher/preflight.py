@@ -128,6 +128,27 @@ def _unreachable(base_url: str, reason: Any, api_key: str, url_flag: str) -> str
     )
 
 
+def _ask(
+    base_url: str,
+    path: str,
+    api_key_env: str | None,
+    key_flag: str,
+    url_flag: str,
+    timeout_s: float,
+    body: dict | None = None,
+) -> tuple[int, Any, str]:
+    """(status, data, the key sent) of one request to `base_url + path` with the endpoint's key; an unreachable
+    server and a refused key (401/403) raise PreflightError naming the flag to fix, for every check alike."""
+    api_key = read_api_key(api_key_env)
+    try:
+        status, data = _request(base_url.rstrip("/") + path, api_key, timeout_s, body)
+    except (urllib.error.URLError, OSError, TimeoutError) as exc:
+        raise PreflightError(_unreachable(base_url, getattr(exc, "reason", exc), api_key, url_flag)) from None
+    if status in (401, 403):
+        raise PreflightError(_refused(base_url, status, data, api_key, api_key_env, key_flag))
+    return status, data, api_key
+
+
 def list_models(
     base_url: str,
     api_key_env: str | None = None,
@@ -143,13 +164,7 @@ def list_models(
         PreflightError: the server cannot be reached, refuses the key (401/403), or answers something that is
             not a model list; the message names the flag to fix (`key_flag`, `url_flag`).
     """
-    api_key = read_api_key(api_key_env)
-    try:
-        status, data = _request(base_url.rstrip("/") + "/models", api_key, timeout_s)
-    except (urllib.error.URLError, OSError, TimeoutError) as exc:
-        raise PreflightError(_unreachable(base_url, getattr(exc, "reason", exc), api_key, url_flag)) from None
-    if status in (401, 403):
-        raise PreflightError(_refused(base_url, status, data, api_key, api_key_env, key_flag))
+    status, data, api_key = _ask(base_url, "/models", api_key_env, key_flag, url_flag, timeout_s)
     if status in (404, 405):
         note = f"{base_url}/models is not available (HTTP {status}): model and context not checked"
         return ModelListing(base_url, None, note)
@@ -185,14 +200,8 @@ def ping(
     Raises:
         RecipeError / PreflightError: as `list_models`, or the request did not succeed (the server's words).
     """
-    api_key = read_api_key(api_key_env)
     body = {"model": model, "messages": [{"role": "user", "content": "ping"}], "max_tokens": 1, "temperature": 0}
-    try:
-        status, data = _request(base_url.rstrip("/") + "/chat/completions", api_key, timeout_s, body)
-    except (urllib.error.URLError, OSError, TimeoutError) as exc:
-        raise PreflightError(_unreachable(base_url, getattr(exc, "reason", exc), api_key, url_flag)) from None
-    if status in (401, 403):
-        raise PreflightError(_refused(base_url, status, data, api_key, api_key_env, key_flag))
+    status, data, api_key = _ask(base_url, "/chat/completions", api_key_env, key_flag, url_flag, timeout_s, body)
     if status != 200 or not isinstance(data, dict):
         raise PreflightError(
             f"{model!r} at {base_url} did not answer a one-token request (HTTP {status}: "
