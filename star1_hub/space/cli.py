@@ -43,14 +43,14 @@ def leaderboard_serve(
     port: int = typer.Option(7860, "--port", help="Port on 127.0.0.1."),
 ) -> None:
     """Run the Space's app locally on 127.0.0.1 against the current Hub (HF_ENDPOINT); Ctrl-C stops it."""
-    from star1_hub.leaderboard import require_leaderboard
     from star1_hub.ports import check_port_free
     from star1_hub.space.publish import serve
 
     check_port_free(port)  # a busy port: the same one line as every `serve` command (exit 2), before Gradio starts
-    require_leaderboard(org)  # a missing leaderboard: exit 2 before anything says it is served
-    typer.echo(f"leaderboard of {org} at http://127.0.0.1:{port}/ (Ctrl-C stops)")
-    serve(org, port=port)
+    # a missing leaderboard: `serve` exits 2 before the line that says it is served
+    serve(
+        org, port=port, announce=lambda: typer.echo(f"leaderboard of {org} at http://127.0.0.1:{port}/ (Ctrl-C stops)")
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from importlib import metadata, resources
 
 from star1_hub.errors import Star1Error
@@ -114,8 +115,11 @@ class SpaceDependencyError(Star1Error, RuntimeError):
     """gradio (the `space` extra) is not installed."""
 
 
-def serve(org: str, port: int = 7860, host: str = "127.0.0.1", block: bool = True):
-    """Run the Space's app locally against the configured Hub (`HF_ENDPOINT`).
+def serve(
+    org: str, port: int = 7860, host: str = "127.0.0.1", block: bool = True, announce: Callable[[], None] | None = None
+):
+    """Run the Space's app locally against the configured Hub (`HF_ENDPOINT`); `announce` is called once the
+    checks passed, just before the app starts (the CLI prints its URL there).
 
     Raises:
         SpaceDependencyError: gradio is missing (the message says what to install).
@@ -131,4 +135,6 @@ def serve(org: str, port: int = 7860, host: str = "127.0.0.1", block: bool = Tru
         ) from None
 
     require_leaderboard(org)
+    if announce is not None:
+        announce()
     return serve_app(leaderboard_repo(org), host=host, port=port, block=block)
