@@ -12,9 +12,10 @@ PIP := $(PY) -m pip install --quiet --disable-pip-version-check
 export TORCH_EXTENSIONS_DIR ?= $(CURDIR)/.cache/torch_extensions
 export VLLM_CACHE_ROOT ?= $(CURDIR)/.cache/vllm
 export TOKENIZERS_PARALLELISM := false
+OPS_STAMP = $(TORCH_EXTENSIONS_DIR)/.star1-built
 export PYTHONUNBUFFERED := 1
 
-.PHONY: install serve-env model browser demo test test-fast quality format bench clean
+.PHONY: install serve-env ops model browser demo test test-fast quality format bench clean
 
 install: $(STAMP)
 
@@ -50,6 +51,15 @@ browser:
 			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
 		else echo "== no chromium: the browser test will skip (install it: sudo apt-get install -y chromium)"; fi; }
 
+# DeepSpeed JIT-compiles its CPU shared-memory collective op (deepspeed_shm_comm) the first time a multi-process
+# run initialises; it takes ~1.5 CPU min. Built once here, at install time, into TORCH_EXTENSIONS_DIR (a no-op when
+# the accelerator has no such op, e.g. on CUDA), so the first ZeRO run in a fresh clone does not pay for it.
+ops: $(OPS_STAMP)
+$(OPS_STAMP): $(STAMP)
+	@echo "== building DeepSpeed's CPU shared-memory op (once; ~1.5 CPU min)"
+	$(PY) -c 'from deepspeed.comm.torch import build_shm_op; build_shm_op()'
+	mkdir -p $(@D) && touch $@
+
 model: $(STAMP)
 	$(VENV)/bin/star1 model embedded
 
@@ -58,7 +68,7 @@ demo: $(STAMP) $(SERVE_STAMP) model
 
 # pytest-xdist, one worker per core (PYTEST_WORKERS=0 runs serially); heavy tests are grouped so each expensive
 # end-to-end path runs once (tests/plugins/scheduling.py). --cpu-durations: CPU seconds per test beside wall.
-test: $(STAMP) $(SERVE_STAMP) model browser
+test: $(STAMP) $(SERVE_STAMP) ops model browser
 	$(PY) -m pytest -q -ra -n $${PYTEST_WORKERS:-auto} --dist loadgroup --durations=30 --cpu-durations=30
 
 # Everything except the tests that start vLLM or train (quick inner loop; CI runs `make test`).
