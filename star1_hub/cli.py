@@ -1,7 +1,9 @@
 """The `star1` command line: `star1 --help` lists every command.
 
-Each area of the package contributes its commands through a `register(app)` function, so this module stays
-a thin table and importing it does not load torch, datasets or the Hub client.
+Each area of the package contributes its commands through a `register(app)` function, and `_COMMANDS` names
+which area module registers which command. The table is lazy: importing this module loads no area, `star1 <cmd>`
+imports only the area of `<cmd>` (so `star1 hub serve` does not load the curation stages, numpy or pydantic), and
+`star1 --help` (or an unknown command, for the suggestion) loads them all to list every command with its help.
 
 Errors a user can cause (a repo, revision, file or local folder that does not exist, offline without a local
 copy, a stage config mismatch, broken YAML, an invalid value, an unreachable endpoint) are reported in one or two
@@ -18,13 +20,61 @@ import sys
 import traceback
 
 import typer
+import typer.main
 from typer.core import TyperGroup
 
 from star1_hub.logs import configure_logging
 
+# Command name → the module whose `register(app: typer.Typer) -> None` adds it. Order = order in `star1 --help`.
+_COMMANDS = {
+    "serve": "star1_hub.serve_cli",
+    "train": "star1_hub.train.cli",
+    "model": "star1_hub.embedded_cli",
+    "hub": "star1_hub.hubserver.cli",
+    "data": "star1_hub.data.cli",
+    "curate": "star1_hub.curate.cli",
+    "eval": "star1_hub.evaluate.cli",
+    "leaderboard": "star1_hub.space.cli",
+}
+
+
+def _import_area(name: str):
+    """The area module, or None when it is not built (an area not built yet must not break the others)."""
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name != name:
+            raise
+        return None
+
 
 class _Star1Group(TyperGroup):
-    """The root command group: runs the chosen command and turns user errors into short messages."""
+    """The root command group: loads a command's area when the command is asked for (`_COMMANDS`), runs it and
+    turns user errors into short messages."""
+
+    def _load(self, names) -> None:
+        loaded = self.__dict__.setdefault("_loaded_areas", set())
+        for module_name in dict.fromkeys(_COMMANDS[name] for name in names):
+            if module_name in loaded:
+                continue
+            loaded.add(module_name)
+            module = _import_area(module_name)
+            if module is None:
+                continue
+            area = typer.Typer()
+            module.register(area)
+            for name, command in typer.main.get_group(area).commands.items():
+                if _COMMANDS.get(name) != module_name:
+                    raise RuntimeError(f"{module_name} registers {name!r}; add it to star1_hub.cli._COMMANDS")
+                self.commands[name] = command
+
+    def list_commands(self, ctx) -> list[str]:
+        self._load(_COMMANDS)
+        return [name for name in _COMMANDS if name in self.commands]
+
+    def get_command(self, ctx, cmd_name: str):
+        self._load([cmd_name] if cmd_name in _COMMANDS else _COMMANDS)  # unknown: all, for "Did you mean"
+        return self.commands.get(cmd_name)
 
     def invoke(self, ctx):
         try:
@@ -58,27 +108,6 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
 )
-
-# Modules that define `register(app: typer.Typer) -> None`. Order = order in `star1 --help`.
-_COMMAND_MODULES = [
-    "star1_hub.embedded_cli",
-    "star1_hub.hubserver.cli",
-    "star1_hub.data.cli",
-    "star1_hub.serve_cli",
-    "star1_hub.curate.cli",
-    "star1_hub.train.cli",
-    "star1_hub.evaluate.cli",
-    "star1_hub.space.cli",
-]
-
-for _name in _COMMAND_MODULES:
-    try:
-        _module = importlib.import_module(_name)
-    except ModuleNotFoundError as exc:  # an area not built yet must not break the others
-        if exc.name != _name:
-            raise
-        continue
-    _module.register(app)
 
 
 @app.callback()

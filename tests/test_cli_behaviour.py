@@ -23,6 +23,8 @@ import uuid
 from pathlib import Path
 
 import pytest
+import typer
+import typer.main
 from typer.testing import CliRunner
 
 import star1_hub
@@ -264,3 +266,42 @@ def test_library_noise_a_user_cannot_act_on_is_quiet_without_v(mode):
         assert not [line for line in noise if line in output], output
     else:
         assert all(line in output for line in noise), output
+
+
+# --- 5. the command table is lazy ----------------------------------------------------------------------------
+
+LAZY = """
+import sys
+import typer
+import typer.main
+from typer.testing import CliRunner
+from star1_hub.cli import app
+loaded_at_import = sorted(m for m in sys.modules if m.startswith(("star1_hub.curate", "numpy", "pydantic")))
+result = CliRunner().invoke(app, ["hub", "--help"])
+assert result.exit_code == 0, result.output
+assert "serve" in result.output and "gc" in result.output, result.output
+print(loaded_at_import)
+print(sorted(m for m in sys.modules if m.startswith(("star1_hub.curate", "star1_hub.evaluate", "star1_hub.space"))))
+"""
+
+
+def test_a_command_loads_only_its_own_area_and_the_help_lists_every_area():
+    result = subprocess.run([sys.executable, "-c", LAZY], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    at_import, after_hub = result.stdout.splitlines()
+    assert at_import == "[]", f"importing star1_hub.cli loaded {at_import}"
+    assert after_hub == "[]", f"`star1 hub --help` loaded other areas: {after_hub}"
+
+    from star1_hub.cli import _COMMANDS, app
+
+    listing = CliRunner().invoke(app, ["--help"], terminal_width=200)
+    assert listing.exit_code == 0, listing.output
+    for name, module_name in _COMMANDS.items():
+        assert f" {name} " in listing.output, f"`star1 --help` does not list {name}"
+        module = importlib.import_module(module_name)
+        area = typer.Typer()
+        module.register(area)
+        group = typer.main.get_group(area)
+        assert name in group.commands, f"{module_name} does not register {name!r}"
+        help_line = (group.commands[name].help or "").split(".")[0].split("`")[0].strip()
+        assert help_line[:30] in " ".join(listing.output.split()), f"the help of {name} is missing"
