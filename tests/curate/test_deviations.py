@@ -35,8 +35,10 @@ def cli_options() -> set[str]:
     def walk(command: click.Command) -> None:
         for param in command.params:
             names.update(opt for opt in (*param.opts, *param.secondary_opts) if opt.startswith("--"))
-        for sub in getattr(command, "commands", {}).values():
-            walk(sub)
+        if hasattr(command, "list_commands"):  # a group; through its API, as the root group loads areas lazily
+            ctx = typer.Context(command)
+            for name in command.list_commands(ctx):
+                walk(command.get_command(ctx, name))
 
     walk(typer.main.get_command(app))
     scripts = Path(__file__).resolve().parents[2] / "dataset_scripts"

@@ -26,8 +26,8 @@ def _options(command_path: list[str]) -> dict[str, list[str]]:
     from star1_hub.cli import app
 
     command = typer.main.get_command(app)
-    for name in command_path:
-        command = command.commands[name]
+    for name in command_path:  # through click's API: the root group loads a command's area when asked for it
+        command = command.get_command(typer.Context(command), name)
     return {param.name: list(param.opts) for param in command.params}
 
 
