@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import pytest
 
+from star1_hub.think import format_think, split_think
 from star1_hub.train.data import to_messages
 from star1_hub.train.loss import count_samples, per_sample_loss_sum, sample_ids
 from star1_hub.train.templates import apply_training_template
@@ -22,11 +23,21 @@ N_SAMPLES = 4
 N_LAYERS = 2
 
 
+# Characters of each row's reasoning trace kept (the answer is kept whole): the four conversations are 85-131
+# tokens, assistant turns 44-89 tokens (2x apart), instead of 169-271 with whole traces. The claim needs only
+# clearly different lengths; the step's cost is mostly the 49k-token LM head over every token.
+REASONING_KEPT = (0, 60, 150, 300)
+
+
 @pytest.fixture(scope="module")
 def step_rows(star1_rows):
     """Four rows of clearly different lengths, so a token mean and a sample mean give different gradients."""
     rows = sorted(star1_rows, key=lambda r: len(r["question"]) + len(r["response"]))
-    return [rows[0], rows[3], rows[9], rows[15]]
+    shortened = []
+    for row, kept in zip([rows[0], rows[3], rows[9], rows[15]], REASONING_KEPT, strict=True):
+        reasoning, answer = split_think(row["response"])
+        shortened.append({**row, "response": format_think(reasoning[:kept], answer)})
+    return shortened
 
 
 @pytest.fixture(scope="module")
