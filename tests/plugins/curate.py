@@ -95,23 +95,30 @@ def stage_responder() -> StageResponder:
     return StageResponder()
 
 
+def _unique_repo(prefix: str) -> str:
+    return f"curate-tests/{prefix}-{uuid.uuid4().hex[:8]}"
+
+
 @pytest.fixture
 def curate_repo() -> Callable[[str], str]:
     """Factory of unique dataset repo ids in the session Hub."""
-
-    def make(prefix: str) -> str:
-        return f"curate-tests/{prefix}-{uuid.uuid4().hex[:8]}"
-
-    return make
+    return _unique_repo
 
 
-@pytest.fixture
-def questions_repo(local_hub, curate_repo) -> str:
-    """A repo holding `CURATE_QUESTIONS` (id, question, source) as config `collected` (like STAR-41K); `repo@sha`."""
+@pytest.fixture(scope="session")
+def questions_repo(local_hub) -> str:
+    """A repo holding `CURATE_QUESTIONS` (id, question, source) as config `collected` (like STAR-41K); `repo@sha`.
+
+    Pushed once per test process: every test only reads it, at that sha, and writes its outputs to repos of its own.
+    """
+    return push_questions(_unique_repo("collected"))
+
+
+def push_questions(repo: str) -> str:
+    """Push `CURATE_QUESTIONS` (id, question, source) to `repo` as config `collected`; returns `repo@sha`."""
     from datasets import Dataset
     from huggingface_hub import HfApi
 
-    repo = curate_repo("collected")
     rows = [{"id": i, "question": q, "source": s} for i, q, s in CURATE_QUESTIONS]
     Dataset.from_list(rows).push_to_hub(repo, config_name="collected")
     sha = HfApi().dataset_info(repo).sha
