@@ -49,43 +49,54 @@ class UnsafeYamlError(Star1Error, ValueError):
     """Card YAML that could blow up when expanded (anchors/aliases) or is too big to parse."""
 
 
-def _load_card_yaml(block: str) -> object:
-    """Parse a README metadata block with a safe loader that refuses YAML anchors/aliases before expanding.
+ALIASES_REFUSED = "YAML anchors and aliases (&name, *name) are not allowed in the README.md metadata block"
 
-    Aliases let a few hundred bytes expand into gigabytes (each level multiplies); no card needs them. Nesting
-    deeper than `MAX_YAML_DEPTH` is refused too (the composer recurses once per level).
-    Raises `ValueError` with a short reason.
-    """
+
+def _safe_loader():
+    """PyYAML's safe loader, on libyaml (C) when PyYAML was built with it: cards are parsed on every commit and
+    validate-yaml call, and the pure-Python scanner is most of the server's CPU there."""
     import yaml  # only needed for card metadata; keeps `import star1_hub.hubserver.server` light
+
+    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _check_card_yaml(block: str) -> None:
+    """Refuse what could blow up before anything is built: anchors/aliases and nesting deeper than
+    `MAX_YAML_DEPTH`, read from the parser's event stream (no node is composed, no alias expanded)."""
+    import yaml
 
     if len(block) > MAX_FRONT_MATTER_CHARS:
         raise UnsafeYamlError(f"the README.md metadata block is over {MAX_FRONT_MATTER_CHARS} characters")
-
-    class _NoAliasLoader(yaml.SafeLoader):
-        depth = 0
-
-        def compose_node(self, parent, index):  # type: ignore[no-untyped-def]
-            if self.check_event(yaml.AliasEvent):
-                raise UnsafeYamlError(
-                    "YAML anchors and aliases (&name, *name) are not allowed in the README.md metadata block"
-                )
-            event = self.peek_event()
-            if getattr(event, "anchor", None):
-                raise UnsafeYamlError(
-                    "YAML anchors and aliases (&name, *name) are not allowed in the README.md metadata block"
-                )
-            self.depth += 1
-            try:
-                if self.depth > MAX_YAML_DEPTH:
-                    raise UnsafeYamlError(
-                        f"the README.md metadata block is nested more than {MAX_YAML_DEPTH} levels deep"
-                    )
-                return super().compose_node(parent, index)
-            finally:
-                self.depth -= 1
-
+    too_deep = f"the README.md metadata block is nested more than {MAX_YAML_DEPTH} levels deep"
+    depth = 0  # open mappings/sequences around the next node
     try:
-        return yaml.load(block, Loader=_NoAliasLoader)  # noqa: S506 - a SafeLoader subclass
+        for event in yaml.parse(block, Loader=_safe_loader()):
+            if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+                raise UnsafeYamlError(ALIASES_REFUSED)
+            if isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+            elif isinstance(event, yaml.NodeEvent) and depth + 1 > MAX_YAML_DEPTH:  # a node at level depth + 1
+                raise UnsafeYamlError(too_deep)
+            elif isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+    except yaml.YAMLError as exc:
+        if "maximum nesting depth" in str(exc):  # libyaml's own limit, met while its scanner reads ahead
+            raise UnsafeYamlError(too_deep) from None
+        raise ValueError(f"Invalid YAML in the README.md metadata block: {' '.join(str(exc).split())[:300]}") from None
+
+
+def _load_card_yaml(block: str) -> object:
+    """Parse a README metadata block with a safe loader, after refusing YAML anchors/aliases (before expanding)
+    and nesting deeper than `MAX_YAML_DEPTH` (`_check_card_yaml`).
+
+    Aliases let a few hundred bytes expand into gigabytes (each level multiplies); no card needs them. Deep nesting
+    would make the composer recurse once per level. Raises `ValueError` with a short reason.
+    """
+    import yaml
+
+    _check_card_yaml(block)
+    try:
+        return yaml.load(block, Loader=_safe_loader())  # noqa: S506 - a safe loader
     except RecursionError:
         raise UnsafeYamlError("the README.md metadata block is nested too deeply") from None
     except yaml.YAMLError as exc:
@@ -133,7 +144,7 @@ def front_matter_hazard(readme: bytes) -> str | None:
     try:
         block = _front_matter_block(readme[: MAX_FRONT_MATTER_CHARS * 4 + 16].decode("utf-8", errors="replace"))
         if block is not None:
-            _load_card_yaml(block)
+            _check_card_yaml(block)  # the hazards only: nothing needs the parsed card here
     except UnsafeYamlError as exc:
         return str(exc)
     except ValueError:
