@@ -41,13 +41,20 @@ def _prompt(tokenizer) -> str:
     return tokenizer.apply_chat_template(CONVERSATION, tokenize=False, add_generation_prompt=True)
 
 
-@pytest.fixture(params=list(R1_FAMILIES))
-def r1_base(request, tmp_path):
-    """(family, base model folder): a real R1-vocabulary tokenizer served with DeepSeek's released template."""
-    tokenizer = _reload(request.getfixturevalue(R1_FAMILIES[request.param]), tmp_path / "copy")
+@pytest.fixture(scope="module", params=list(R1_FAMILIES))
+def r1_base(request, tmp_path_factory):
+    """(family, base model folder): a real R1-vocabulary tokenizer served with DeepSeek's released template.
+
+    Made once per family for the module (two saves and loads of a 49k-token tokenizer each time); the tests only
+    read the folder (checked at teardown) and write their fine-tuned copies under their own tmp_path."""
+    tmp = tmp_path_factory.mktemp(f"{request.param}-base")
+    tokenizer = _reload(request.getfixturevalue(R1_FAMILIES[request.param]), tmp / "copy")
     tokenizer.chat_template = released_inference_template(request.param)
-    _reload(tokenizer, tmp_path / "base")
-    return request.param, tmp_path / "base"
+    base = tmp / "base"
+    _reload(tokenizer, base)
+    before = {f.name: f.read_bytes() for f in base.iterdir()}
+    yield request.param, base
+    assert {f.name: f.read_bytes() for f in base.iterdir()} == before, "a test changed the shared base folder"
 
 
 def _fine_tune_save(base_dir: Path, out: Path, record_base: str | None = None):
