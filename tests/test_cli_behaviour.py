@@ -93,7 +93,8 @@ def test_ctrl_c_mid_stage_names_the_cache_and_a_rerun_resumes(questions_repo, cu
     out, cache = curate_repo("interrupted"), tmp_path / "cache"
     args = ["curate", "classify", "--input", questions_repo, "--output", out, "--model", "scripted"]
     args += ["--cache-dir", str(cache), "--concurrency", "1"]
-    with ScriptedServer(responder=StageResponder(), served_models=["scripted"], latency_s=0.3) as server:
+    # 0.15 s a reply: the Ctrl-C lands after 2 of 10 questions with >1 s of the stage left, and the re-run waits less
+    with ScriptedServer(responder=StageResponder(), served_models=["scripted"], latency_s=0.15) as server:
         process = subprocess.Popen(
             [str(STAR1), *args, "--base-url", server.base_url],
             stderr=subprocess.PIPE,

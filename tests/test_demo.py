@@ -118,7 +118,7 @@ def test_kept_hub_serves_again_with_the_printed_commands(tmp_path, embedded_mode
                 break
             except httpx.TransportError:
                 assert server.poll() is None and time.monotonic() < deadline, "the printed `hub serve` did not start"
-                time.sleep(0.5)
+                time.sleep(0.1)
         shown = subprocess.run(
             ["bash", "-c", f"{export}; star1 data show demo/STAR-1-sample@v1 --json"],
             env=clean_env,
