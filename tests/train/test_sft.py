@@ -45,13 +45,21 @@ def full_run(tmp_path_factory, embedded_model) -> Path:
     return fresh / "run"
 
 
+# The LoRA run's data: the 12 shortest rows of the 20-row STAR-1-format sample shipped in the package (about
+# 100-140 tokens in the embedded template, half as long as the 12 shortest released rows); a LoRA step's cost is the
+# forward and backward of its tokens, and what the LoRA tests check does not depend on the rows' length.
+PACKAGED_SAMPLE = Path(__file__).resolve().parents[2] / "star1_hub" / "data" / "samples" / "star1_sample.json"
+
+
 @pytest.fixture(scope="module")
-def lora_run(short_star1_jsonl, local_hub, tmp_path_factory) -> Path:
+def lora_run(local_hub, tmp_path_factory) -> Path:
     """LoRA run on data read from the local Hub at a branch, with a checkpoint after every step."""
     from datasets import Dataset
     from huggingface_hub import HfApi
 
-    rows = [json.loads(line) for line in short_star1_jsonl.read_text().splitlines()]
+    sample = json.loads(PACKAGED_SAMPLE.read_text())
+    shortest = sorted(sample, key=lambda r: len(r["question"]) + len(r["response"]))[:12]
+    rows = [{k: row[k] for k in ("id", "question", "response", "source")} for row in shortest]
     Dataset.from_list(rows[:2]).push_to_hub(HUB_DATA)
     HfApi().create_branch(HUB_DATA, repo_type="dataset", branch="release", exist_ok=True)
     Dataset.from_list(rows).push_to_hub(HUB_DATA, revision="release")
