@@ -58,3 +58,20 @@ def test_engine_against_vllm_cpu_with_the_embedded_model(vllm_embedded, tmp_path
     again = rerun.run(requests)
     assert rerun.accounting.requests_sent == 0  # successes and recorded failures both come from the cache
     assert [r.text for r in again] == [r.text for r in results]
+
+
+@pytest.mark.slow
+@pytest.mark.vllm
+def test_vllm_cpu_on_two_cores_runs_its_engine_in_one_process(vllm_embedded):
+    """On <= 2 cores (`cpu_engine_env`) the model runs inside vLLM's engine-core process: no separate worker."""
+    import os
+
+    import psutil
+
+    from star1_hub.teacher.serve import SMALL_CPU_CORES
+
+    if len(os.sched_getaffinity(0)) > SMALL_CPU_CORES or "VLLM_ENABLE_V1_MULTIPROCESSING" in os.environ:
+        pytest.skip("more than 2 cores (or an explicit VLLM_ENABLE_V1_MULTIPROCESSING): vLLM's own process layout")
+    tree = [psutil.Process(vllm_embedded.process.pid), *psutil.Process(vllm_embedded.process.pid).children(True)]
+    names = [p.name() for p in tree]
+    assert "VLLM::EngineCore" in names and not any("Worker" in name for name in names), names
