@@ -15,7 +15,8 @@ near-duplicates and planted test-set overlaps:
 4. MiniLM embedding throughput (sentences/s) on `--embed-rows` prompts, in batches (skipped if the model is
    absent), with the time 1M prompts take at that rate.
 
-`--small` runs every part on a few thousand rows in seconds (the smoke test of tests/test_bench_small.py).
+`--small` runs every part on a few thousand rows in seconds, in one interpreter (the smoke test of
+tests/test_bench_small.py: the identity checks are the same, the peak RSS is then the whole bench's).
 Numbers are printed side by side, wall and CPU seconds (other processes share the cores: CPU seconds are the
 comparable number); the last line is
 `rows=<N> seconds=<s> cpu_seconds=<c> peak_gb=<g> identical_at_<k>k=<bool> identical_to_current_at_<k>k=<bool>`.
@@ -187,27 +188,39 @@ def dense_reference(train, tests, ngram_n: int = 8, threshold: float = 0.6) -> l
 # ------------------------------------------------------------------------------------------------ child processes
 
 
-def _ours(train, tests, current: bool = False) -> tuple[list[tuple[str, str]], dict[str, float], dict]:
+def _ours(
+    train, tests, current: bool = False, workers: int | None = None
+) -> tuple[list[tuple[str, str]], dict[str, float], dict]:
     """The pipeline; `current=True` switches back to the implementation before (per-step refit, blocked search)."""
     from star1_hub.collect.decontaminate import PipelineConfig, SourceRows, run_pipeline
 
-    config = PipelineConfig(tokenise_once=False, pair_search="blocked") if current else PipelineConfig()
+    config = PipelineConfig(tokenise_once=False, pair_search="blocked") if current else PipelineConfig(workers=workers)
     result = run_pipeline([SourceRows(n, q, k) for n, q, k in train], [SourceRows(n, q) for n, q in tests], config)
     accounting = {"counts": result.counts, "caught_by": result.caught_by}
     return list(zip(result.questions, result.sources, strict=True)), result.timings_s, accounting
 
 
-def _child(mode: str, rows: int, check_rows: int, out: Path) -> None:
+def _cpu_seconds_and_peak_kb() -> tuple[float, int]:
+    """CPU seconds of this process and its finished children, and the sum of their peak RSS (KiB on Linux).
+
+    The pipeline forks a worker for one tokenisation; the sum of the two peaks bounds their joint peak from
+    above, so the reported peak is never an understatement.
+    """
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+    return cpu, own.ru_maxrss + children.ru_maxrss
+
+
+def _measure(mode: str, rows: int, check_rows: int, workers: int | None = None) -> dict:
     # the check corpus is drawn by the same generator at its own size, so it keeps the planted duplicate and
     # test-overlap rates (a slice of the 100K corpus would lose most duplicates' originals)
     train, tests, kinds = synthetic_corpus_with_kinds(check_rows or rows)
     n_in = sum(len(q) for _, q, _ in train)
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    cpu_before = usage.ru_utime + usage.ru_stime
+    cpu_before, _ = _cpu_seconds_and_peak_kb()
     started = time.perf_counter()
     timings, accounting = {}, {}
     if mode in ("ours", "current"):
-        kept, timings, accounting = _ours(train, tests, current=mode == "current")
+        kept, timings, accounting = _ours(train, tests, current=mode == "current", workers=workers)
     else:
         kept = dense_reference(train, tests)
     seconds = time.perf_counter() - started
@@ -218,33 +231,33 @@ def _child(mode: str, rows: int, check_rows: int, out: Path) -> None:
         if kind in planted:
             planted[kind][0] += 1
             planted[kind][1] += row not in kept_set
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    peak_kb = usage.ru_maxrss  # Linux: KiB, this process only
-    cpu_s = usage.ru_utime + usage.ru_stime - cpu_before
-    out.write_text(
-        json.dumps(
-            {
-                "rows": n_in,
-                "seconds": seconds,
-                "kept": kept,
-                "timings": timings,
-                "accounting": accounting,
-                "peak_gb": peak_kb / 1024**2,
-                "cpu_s": cpu_s,
-                "planted": planted,
-            }
-        )
-    )
+    cpu_after, peak_kb = _cpu_seconds_and_peak_kb()
+    cpu_s = cpu_after - cpu_before
+    return {
+        "rows": n_in,
+        "seconds": seconds,
+        "kept": kept,
+        "timings": timings,
+        "accounting": accounting,
+        "peak_gb": peak_kb / 1024**2,
+        "cpu_s": cpu_s,
+        "planted": planted,
+    }
 
 
-def run_child(mode: str, rows: int, check_rows: int = 0) -> dict:
-    """Run one measurement in a fresh interpreter; its result carries that process's own peak RSS (GB)."""
+def run_child(mode: str, rows: int, check_rows: int = 0, workers: int | None = None, in_process: bool = False) -> dict:
+    """Run one measurement in a fresh interpreter; its result carries that process's own peak RSS (GB).
+
+    `in_process=True` (the `--small` smoke run) measures in this interpreter instead: the same rows and the same
+    identity checks without an interpreter start per measurement, but the peak RSS is then this process's.
+    """
+    if in_process:
+        return json.loads(json.dumps(_measure(mode, rows, check_rows, workers)))  # the same types as from a child
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "result.json"
-        subprocess.run(
-            [sys.executable, __file__, "--child", mode, "--rows", str(rows), "--check-rows", str(check_rows), "--out", str(out)],
-            check=True,
-        )  # fmt: skip
+        command = [sys.executable, __file__, "--child", mode, "--rows", str(rows), "--check-rows", str(check_rows)]
+        command += ["--out", str(out)] + (["--workers", str(workers)] if workers else [])
+        subprocess.run(command, check=True)
         return json.loads(out.read_text())
 
 
@@ -297,11 +310,12 @@ def main() -> None:
     parser.add_argument("--embed-rows", type=int, default=2_000)
     parser.add_argument("--current-check-rows", type=int, default=50_000, help="0 skips the check")
     parser.add_argument("--small", action="store_true", help="a few thousand rows: every part in seconds")
+    parser.add_argument("--workers", type=int, help="processes/threads of the pipeline (default: the usable cores)")
     parser.add_argument("--child", choices=["ours", "current", "dense"])
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     if args.child:
-        _child(args.child, args.rows, args.check_rows, args.out)
+        args.out.write_text(json.dumps(_measure(args.child, args.rows, args.check_rows, args.workers)))
         return
     if args.small:
         args.rows, args.check_rows, args.current_check_rows, args.embed_rows = 2_000, 600, 1_000, 0
@@ -310,8 +324,9 @@ def main() -> None:
         f"cpu cores available: {len(os.sched_getaffinity(0))}; load average {os.getloadavg()[0]:.1f} "
         "(other processes share these cores: wall times are contended, CPU seconds are not)"
     )
-    small_ours = run_child("ours", args.rows, args.check_rows)
-    small_dense = run_child("dense", args.rows, args.check_rows)
+    here = args.small
+    small_ours = run_child("ours", args.rows, args.check_rows, args.workers, in_process=here)
+    small_dense = run_child("dense", args.rows, args.check_rows, in_process=here)
     identical = small_ours["kept"] == [list(pair) for pair in small_dense["kept"]]
     n_small = small_ours["rows"]
     print(f"\n== {n_small} rows: ours vs brute-force dense reference (stages 1–2) ==")
@@ -328,8 +343,8 @@ def main() -> None:
 
     same_as_current = None
     if args.current_check_rows:
-        new = run_child("ours", args.rows, args.current_check_rows)
-        current = run_child("current", args.rows, args.current_check_rows)
+        new = run_child("ours", args.rows, args.current_check_rows, args.workers, in_process=here)
+        current = run_child("current", args.rows, args.current_check_rows, in_process=here)
         same_as_current = new["kept"] == current["kept"] and new["accounting"] == current["accounting"]
         print(f"\n== {new['rows']} rows: ours vs the implementation before (refit per step, blocked search) ==")
         print(f"{'':24}{'ours':>12}{'before':>12}")
@@ -339,7 +354,7 @@ def main() -> None:
         print(f"{'rows kept':24}{len(new['kept']):>12}{len(current['kept']):>12}")
         print(f"identical kept rows, counts and credits: {same_as_current}")
 
-    full = run_child("ours", args.rows, 0)
+    full = run_child("ours", args.rows, 0, args.workers, in_process=here)
     print(f"\n== {full['rows']} rows: ours (TF-IDF + n-gram stages 1–2) ==")
     print(f"wall seconds {full['seconds']:.1f} (target ≤ 120), CPU seconds {full.get('cpu_s', 0):.1f}, "
           f"load average now {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")  # fmt: skip

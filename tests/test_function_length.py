@@ -21,7 +21,6 @@ MAX_LINES = 80
 
 ALLOWED = {  # "path/inside/star1_hub.py::qualified.name": (most lines, why it may be longer)
     "collect/decontaminate.py::run_pipeline": (140, "owned by the dedup work (issue 24 item 7 leaves it there)"),
-    "collect/dedup.py::_prefix_pairs": (110, "owned by the dedup work: one vectorised search, split on purpose"),
 }
 
 

@@ -29,6 +29,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 from scipy import sparse
@@ -38,10 +39,12 @@ from star1_hub.collect.dedup import (
     TokenHashes,
     cosine_pairs_at_least,
     dense_pairs_at_least,
+    forked_calls,
     greedy_keep,
     key_table,
     ngram_clusters_from_keys,
     regex_tokens,
+    usable_cores,
 )
 
 logger = logging.getLogger(__name__)
@@ -67,6 +70,7 @@ class PipelineConfig:
     n_common_features: int | None = None  # "blocked" pair search: size of its dense block (None: automatic)
     tokenise_once: bool = True  # False: refit a TfidfVectorizer on the raw texts at every step (slower, same rows)
     pair_search: str = "prefix"  # exact TF-IDF pair search of dedup.cosine_pairs_at_least: "prefix" or "blocked"
+    workers: int | None = None  # processes/threads for tokenising and the pair search (None: the usable cores)
 
 
 @dataclass
@@ -166,11 +170,13 @@ class ReferencePool:
         n_common: int | None = None,
         counts: sparse.csr_matrix | None = None,
         method: str = "prefix",
+        workers: int | None = None,
     ) -> np.ndarray:
         """For each text, the most similar pool row if its TF-IDF cosine is ≥ threshold, else -1.
 
         The TF-IDF is fitted on the pool and the texts together (as the original). With `counts` (the texts'
         token-count rows, pool added with counts too) the fit reuses the counts instead of re-tokenising.
+        `workers` is the pair search's thread count (None: the usable cores; the matches do not depend on it).
         """
         match = np.full(len(texts), -1, dtype=np.int64)
         if not len(texts) or not self.texts:
@@ -182,7 +188,7 @@ class ReferencePool:
         if matrix is None:
             return match
         pool, queries = matrix[: len(self.texts)], matrix[len(self.texts) :]
-        pairs = cosine_pairs_at_least(queries, pool, threshold, n_common=n_common, method=method)
+        pairs = cosine_pairs_at_least(queries, pool, threshold, n_common=n_common, method=method, workers=workers)
         return best_match(len(texts), pairs.rows, pairs.cols, pairs.sims, match)
 
 
@@ -282,6 +288,7 @@ def run_pipeline(
         The surviving questions with their source names and the per-source, per-stage accounting.
     """
     config = config or PipelineConfig()
+    workers = config.workers or usable_cores()
     say = progress or (lambda message: logger.info(message))
     timings: dict[str, float] = {}
     counts: dict[str, dict[str, int]] = {src.name: dict.fromkeys(STAGE_COUNT_KEYS, 0) for src in train}
@@ -297,11 +304,14 @@ def run_pipeline(
 
     started = time.perf_counter()
     all_texts = [q for src in list(train) + list(tests) for q in src.questions]
-    all_counts = None  # token counts of the training rows (in source order), then of the test rows
+    # token counts of the training rows (in source order), then of the test rows (the TF-IDF of every step), and
+    # whitespace-token hashes of every row (the n-gram keys of every step): two tokenisations, side by side
+    all_counts, all_hashes = None, None
     if config.tokenise_once:
-        all_counts = _token_counts(all_texts)
-    # whitespace-token hashes of every row, once: the n-gram keys of every step come from these
-    all_hashes = TokenHashes.of(all_texts)
+        calls = [partial(_token_counts, all_texts), partial(TokenHashes.of, all_texts)]
+        all_counts, all_hashes = forked_calls(calls, workers)
+    else:
+        all_hashes = TokenHashes.of(all_texts)
     del all_texts
     timings["tokenise"] = time.perf_counter() - started
     n = config.decontam_ngram_n
@@ -337,7 +347,12 @@ def run_pipeline(
         tally["after_ngram_decontam"] = len(rows)
         row_counts = all_counts[index] if all_counts is not None else None
         match = pool.tfidf_matches(
-            rows, config.tfidf_threshold, config.n_common_features, counts=row_counts, method=config.pair_search
+            rows,
+            config.tfidf_threshold,
+            config.n_common_features,
+            counts=row_counts,
+            method=config.pair_search,
+            workers=workers,
         )
         _tally(caught["tfidf_decontam"], src.name, [pool.labels[m] for m in match if m >= 0])
         survive = match < 0
@@ -362,7 +377,12 @@ def run_pipeline(
         pairs = CosinePairs(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0))
         if matrix is not None:
             pairs = cosine_pairs_at_least(
-                matrix, None, config.tfidf_threshold, n_common=config.n_common_features, method=config.pair_search
+                matrix,
+                None,
+                config.tfidf_threshold,
+                n_common=config.n_common_features,
+                method=config.pair_search,
+                workers=workers,
             )
         keep = greedy_keep(len(stage1_questions), pairs)
     questions = [q for q, k in zip(stage1_questions, keep, strict=True) if k]

@@ -22,9 +22,13 @@ Keys are 64-bit hashes: among 10^7 distinct n-grams the chance of even one false
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+import os
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 import xxhash
 from scipy import sparse
@@ -35,6 +39,54 @@ logger = logging.getLogger(__name__)
 # Similarities are compared against the threshold exactly; candidate filters use this slack so that float64
 # rounding in the bounds can never lose a pair whose exact similarity reaches the threshold.
 _BOUND_SLACK = 1e-9
+
+
+def usable_cores() -> int:
+    """The CPU cores this process may run on (its affinity mask, not the machine's core count)."""
+    return len(os.sched_getaffinity(0))
+
+
+def forked_calls(calls: Sequence[Callable[[], object]], workers: int) -> list:
+    """Return `[call() for call in calls]`, up to `workers` of them at once.
+
+    With more than one worker, every call but the first runs in a forked child process (the data it reads is
+    shared copy-on-write, nothing is pickled on the way in) and sends its result back pickled; the first runs in
+    this process meanwhile. A call that raises in a child raises here, with the child's traceback.
+    """
+    import multiprocessing
+    import traceback
+
+    if workers <= 1 or len(calls) <= 1:
+        return [call() for call in calls]
+    context = multiprocessing.get_context("fork")
+    results: list = [None] * len(calls)
+    for begin in range(0, len(calls), workers):
+        children = []
+        for position in range(begin + 1, min(begin + workers, len(calls))):
+            receiver, sender = context.Pipe(duplex=False)
+
+            def child(call=calls[position], sender=sender) -> None:
+                try:
+                    sender.send((True, call()))
+                except BaseException:  # noqa: BLE001 - reported to the parent, which raises
+                    sender.send((False, traceback.format_exc()))
+
+            process = context.Process(target=child, daemon=True)
+            process.start()
+            sender.close()
+            children.append((position, receiver, process))
+        results[begin] = calls[begin]()
+        for position, receiver, process in children:
+            try:
+                ok, value = receiver.recv()
+            except EOFError:
+                process.join()
+                raise RuntimeError(f"forked worker died with exit code {process.exitcode}") from None
+            process.join()
+            if not ok:
+                raise RuntimeError(f"forked worker failed:\n{value}")
+            results[position] = value
+    return results
 
 
 def normalise(text: str) -> str:
@@ -286,92 +338,202 @@ def choose_n_common(a: sparse.csr_matrix, b: sparse.csr_matrix | None, threshold
 
 @dataclass
 class _PrefixSplit:
-    """Rows with columns renumbered by decreasing document frequency, split into head and indexed tail.
+    """Rows with columns renumbered by decreasing document frequency, sorted by where their indexed tail starts.
 
     The head of a row is its longest prefix (most frequent features first) whose norm stays below
-    `t / max norm of the other side`; every pair reaching t shares a feature of the later-starting tail.
+    `t / max norm of the other side`, the rest its tail; every pair reaching t shares a feature of the
+    later-starting tail. Rows are reordered by tail start (`order` maps each new row to its original index).
     """
 
     rows: sparse.csr_matrix  # all features, columns in frequency order, sorted within each row
-    tail: sparse.csr_matrix  # the tail entries only
     head_norm: np.ndarray  # ‖head‖ per row
     tail_start: np.ndarray  # column (frequency rank) of the first tail entry; n_features when no tail
-    norm: np.ndarray  # ‖row‖
+    order: np.ndarray  # original row index of each row
 
     @classmethod
     def build(cls, matrix: sparse.csr_matrix, rank: np.ndarray, head_limit: float) -> _PrefixSplit:
-        n_rows, n_features = matrix.shape
+        n_features = matrix.shape[1]
         rows = sparse.csr_matrix((matrix.data.copy(), rank[matrix.indices], matrix.indptr.copy()), shape=matrix.shape)
         rows.sort_indices()
-        row_of = np.repeat(np.arange(n_rows), np.diff(rows.indptr))
-        squares = rows.data**2
-        cumulative = np.cumsum(squares)
-        before_row = np.r_[0.0, cumulative][rows.indptr[:-1]]
-        in_tail = cumulative - before_row[row_of] >= head_limit**2
-        head_norm = np.sqrt(np.bincount(row_of[~in_tail], weights=squares[~in_tail], minlength=n_rows))
-        tail_start = np.full(n_rows, n_features, dtype=np.int64)
-        np.minimum.at(tail_start, row_of[in_tail], rows.indices[in_tail])
-        tail_indptr = np.r_[0, np.cumsum(np.bincount(row_of[in_tail], minlength=n_rows))]
-        tail = sparse.csr_matrix((rows.data[in_tail], rows.indices[in_tail], tail_indptr), shape=matrix.shape)
-        norm = np.sqrt(np.bincount(row_of, weights=squares, minlength=n_rows))
-        return cls(rows, tail, head_norm, tail_start, norm)
+        head_norm, tail_start = _split_rows(rows.indptr, rows.indices, rows.data, head_limit**2, n_features)
+        order = np.argsort(tail_start, kind="stable")
+        return cls(rows[order], head_norm[order], tail_start[order], order)
 
-    def sorted_by_tail_start(self) -> tuple[_PrefixSplit, np.ndarray]:
-        """The same rows reordered by where their tail starts, and the original index of each new row."""
-        order = np.argsort(self.tail_start, kind="stable")
-        return _PrefixSplit(
-            self.rows[order], self.tail[order], self.head_norm[order], self.tail_start[order], self.norm[order]
-        ), order
+    def tail_index(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The tails as an inverted index: feature f's entries are [indptr[f], indptr[f + 1]), in row order.
 
-    def chunk_mass(self, start: int, stop: int) -> _ChunkMass:
-        """The cumulative squared mass of rows [start, stop), for `_ChunkMass.before` lookups."""
-        lo, hi = self.rows.indptr[start], self.rows.indptr[stop]
-        stride = self.rows.shape[1] + 1
-        local_keys = (
-            np.repeat(np.arange(stop - start, dtype=np.int64), np.diff(self.rows.indptr[start : stop + 1])) * stride
-            + self.rows.indices[lo:hi]
-        )
-        cumulative = np.r_[0.0, np.cumsum(self.rows.data[lo:hi] ** 2)]
-        return _ChunkMass(start, stride, local_keys, cumulative, self.rows.indptr[start : stop + 1] - lo)
-
-
-@dataclass
-class _ChunkMass:
-    """Prefix masses of a chunk of rows (columns in frequency order), computed once per chunk."""
-
-    start: int
-    stride: int
-    local_keys: np.ndarray  # local row × stride + column, sorted
-    cumulative: np.ndarray  # running Σ x_f² over the chunk's entries, with a leading 0
-    first: np.ndarray  # offset of each local row's first entry
-
-    def before(self, row_ids: np.ndarray, columns: np.ndarray) -> np.ndarray:
-        """Σ x_f² over the features of rows `row_ids` (global ids in the chunk) with frequency rank < `columns`."""
-        local = row_ids - self.start
-        at = np.searchsorted(self.local_keys, local * self.stride + columns)
-        return np.maximum(self.cumulative[at] - self.cumulative[self.first[local]], 0.0)
-
-    def before_each(self, columns: np.ndarray) -> np.ndarray:
-        """`before` for every row of the chunk and every column of the sorted array `columns`: rows × columns.
-
-        One histogram of the chunk's entries over the intervals between those columns, summed cumulatively, so
-        the cost is the chunk's entries plus rows × columns, not one binary search per cell.
+        Returns:
+            (indptr, row, value, ‖the row before f‖) of every tail entry.
         """
-        n_rows, n_columns = len(self.first) - 1, len(columns)
-        local_rows = self.local_keys // self.stride
-        # an entry of rank f counts towards every column c > f: from interval searchsorted(columns, f, "right") on
-        interval = np.searchsorted(columns, self.local_keys - local_rows * self.stride, side="right")
-        squares = np.diff(self.cumulative)
-        cells = np.bincount(
-            local_rows * (n_columns + 1) + interval, weights=squares, minlength=n_rows * (n_columns + 1)
-        )
-        return np.cumsum(cells.reshape(n_rows, n_columns + 1)[:, :n_columns], axis=1)
+        rows = self.rows
+        return _tail_index(rows.indptr, rows.indices, rows.data, self.tail_start, rows.shape[1])
 
 
-_Y_BLOCK_ROWS = 16384
+@numba.njit(nogil=True, cache=True)
+def _split_rows(indptr, indices, data, head_limit_squared, n_features):  # fmt: skip
+    """Per row (entries in frequency order): ‖head‖, and the column where the tail starts (n_features: none).
+
+    The head is the longest prefix whose squared norm stays below `head_limit_squared`.
+    """
+    n_rows = len(indptr) - 1
+    head_norm = np.zeros(n_rows)
+    tail_start = np.full(n_rows, n_features, dtype=np.int64)
+    for i in range(n_rows):
+        total = 0.0
+        for p in range(indptr[i], indptr[i + 1]):
+            square = data[p] * data[p]
+            if total + square >= head_limit_squared:
+                tail_start[i] = indices[p]
+                break
+            total += square
+        head_norm[i] = np.sqrt(total)
+    return head_norm, tail_start
 
 
-def _prefix_pairs(a: sparse.csr_matrix, b: sparse.csr_matrix | None, threshold: float, chunk_rows: int) -> CosinePairs:
+@numba.njit(nogil=True, cache=True)
+def _tail_index(indptr, indices, data, tail_start, n_features):  # fmt: skip
+    """`_PrefixSplit.tail_index` by a counting sort of the tail entries by feature (rows stay in order)."""
+    n_rows = len(indptr) - 1
+    starts = np.zeros(n_features + 1, dtype=np.int64)
+    for i in range(n_rows):
+        for p in range(indptr[i], indptr[i + 1]):
+            if indices[p] >= tail_start[i]:
+                starts[indices[p] + 1] += 1
+    starts = np.cumsum(starts)
+    fill = starts[:-1].copy()
+    rows = np.empty(starts[-1], dtype=np.int64)
+    values = np.empty(starts[-1])
+    prefix = np.empty(starts[-1])
+    for i in range(n_rows):
+        before = 0.0
+        for p in range(indptr[i], indptr[i + 1]):
+            feature = indices[p]
+            if feature >= tail_start[i]:
+                at = fill[feature]
+                fill[feature] += 1
+                rows[at], values[at], prefix[at] = i, data[p], np.sqrt(before)
+            before += data[p] * data[p]
+    return starts, rows, values, prefix
+
+
+@numba.njit(nogil=True, cache=True)
+def _search_rows(x_indptr, x_indices, x_data, x_tail_start, first_y, y_indptr, y_indices, y_data, y_head_norm,
+                 y_tail_start, index_indptr, index_rows, index_data, index_prefix, scratch, start, stop, threshold,
+                 slack):  # fmt: skip
+    """Pairs (x row i in [start, stop), y row j ≥ first_y[i]) with x·y ≥ threshold, by accumulate, bound, verify.
+
+    For each x row: accumulate x·y over x's tail features from the y tails' inverted index (the tail product),
+    bound it by (tail product) + ‖x before y's tail start‖ · ‖y's head‖, and compute the exact float64 dot
+    product of the full rows (in column order) for every pair the bound cannot rule out.
+
+    `scratch` (one per thread, reused across calls): the partial sums per y row, whether a y row is a candidate
+    of the current x row (a byte per y row, so that the flags stay in cache), the candidate list, the current x
+    row scattered, and its running squared norm; flags and scattered row are all zeros again between x rows.
+    """
+    n_y = len(y_tail_start)
+    acc, is_candidate, touched, dense_x, cumulative = scratch
+    out_x = np.empty(1024, dtype=np.int64)
+    out_y = np.empty(1024, dtype=np.int64)
+    out_s = np.empty(1024)
+    n_out = 0
+    for i in range(start, stop):
+        low = first_y[i]
+        x_lo, x_hi = x_indptr[i], x_indptr[i + 1]
+        n_touched = 0
+        for p in range(x_lo, x_hi):
+            cumulative[p - x_lo + 1] = cumulative[p - x_lo] + x_data[p] * x_data[p]
+        # rarest feature first: a y row first met at feature f shares no rarer feature with x, so
+        # x·y ≤ x_f·y_f + ‖x before f‖ · ‖y before f‖, and a row that cannot reach t that way is no candidate
+        # (should it be met again at a more frequent feature, it may become one with a partial sum too small:
+        # harmless, its pair is below t and every candidate's similarity is checked exactly)
+        for p in range(x_hi - 1, x_lo - 1, -1):
+            feature = x_indices[p]
+            if feature < x_tail_start[i] or low >= n_y:
+                break
+            value, x_before = x_data[p], np.sqrt(cumulative[p - x_lo])
+            q_lo, q_hi = index_indptr[feature], index_indptr[feature + 1]
+            for q in range(q_lo + np.searchsorted(index_rows[q_lo:q_hi], low), q_hi):
+                j = index_rows[q]
+                if is_candidate[j]:
+                    acc[j] += value * index_data[q]
+                elif value * index_data[q] + x_before * index_prefix[q] >= threshold - slack:
+                    is_candidate[j] = True
+                    acc[j] = value * index_data[q]
+                    touched[n_touched] = j
+                    n_touched += 1
+        for p in range(x_lo, x_hi):
+            dense_x[x_indices[p]] = x_data[p]
+        for k in range(n_touched):
+            j = touched[k]
+            start_j, lo, hi = y_tail_start[j], x_lo, x_hi
+            while lo < hi:  # x's first entry at or after y's tail start
+                mid = (lo + hi) >> 1
+                if x_indices[mid] < start_j:
+                    lo = mid + 1
+                else:
+                    hi = mid
+            if acc[j] + np.sqrt(cumulative[lo - x_lo]) * y_head_norm[j] < threshold - slack:
+                continue
+            sim = 0.0  # the exact dot product, summed in column order (adding 0.0 changes nothing)
+            for q in range(y_indptr[j], y_indptr[j + 1]):
+                sim += dense_x[y_indices[q]] * y_data[q]
+            if sim < threshold:
+                continue
+            if n_out == len(out_x):
+                out_x, out_y, out_s = (
+                    np.concatenate((out_x, out_x)),
+                    np.concatenate((out_y, out_y)),
+                    np.concatenate((out_s, out_s)),
+                )
+            out_x[n_out], out_y[n_out], out_s[n_out] = i, j, sim
+            n_out += 1
+        for p in range(x_lo, x_hi):
+            dense_x[x_indices[p]] = 0.0
+        for k in range(n_touched):
+            is_candidate[touched[k]] = False
+    return out_x[:n_out], out_y[:n_out], out_s[:n_out]
+
+
+def _search_pass(x_side: _PrefixSplit, y_side: _PrefixSplit, first_y: np.ndarray, threshold: float,
+                 chunk_rows: int, workers: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+    """`_search_rows` over every x row, in chunks of `chunk_rows` spread over `workers` threads (the kernel
+    releases the GIL); the chunks' pairs are concatenated in chunk order, so the result does not depend on
+    `workers`."""
+    index = y_side.tail_index()
+    x, y = x_side.rows, y_side.rows
+    fixed = (x.indptr, x.indices, x.data, x_side.tail_start, first_y, y.indptr, y.indices, y.data)
+    fixed += (y_side.head_norm, y_side.tail_start, *index)
+
+    per_thread = threading.local()
+    longest = int(np.diff(x.indptr).max(initial=0))
+
+    def run(start: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        if not hasattr(per_thread, "scratch"):
+            n_y = y.shape[0]
+            per_thread.scratch = (
+                np.zeros(n_y),
+                np.zeros(n_y, dtype=np.bool_),
+                np.zeros(n_y, dtype=np.int64),
+                np.zeros(x.shape[1]),
+                np.zeros(longest + 1),
+            )
+        stop = min(start + chunk_rows, x.shape[0])
+        return _search_rows(*fixed, per_thread.scratch, start, stop, threshold, _BOUND_SLACK)
+
+    starts = range(0, x.shape[0], chunk_rows)
+    if workers > 1 and len(starts) > 1:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            parts = list(pool.map(run, starts))
+    else:
+        parts = [run(start) for start in starts]
+    if not parts:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0)
+    return tuple(np.concatenate(values) for values in zip(*parts, strict=True))
+
+
+def _prefix_pairs(
+    a: sparse.csr_matrix, b: sparse.csr_matrix | None, threshold: float, chunk_rows: int, workers: int
+) -> CosinePairs:
     """Exact pairs ≥ threshold by ℓ2 prefix filtering (see `cosine_pairs_at_least`, method "prefix")."""
     self_pairs = b is None
     b = a if self_pairs else b
@@ -383,94 +545,32 @@ def _prefix_pairs(a: sparse.csr_matrix, b: sparse.csr_matrix | None, threshold: 
     rank[np.argsort(-doc_freq, kind="stable")] = np.arange(n_features)
 
     def max_norm(matrix: sparse.csr_matrix) -> float:
-        return float(np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel()).max(initial=0.0))
+        return float(np.sqrt(np.asarray(matrix.power(2).sum(axis=1)).ravel()).max(initial=0.0))
 
     max_norm_a = max_norm(a)
     max_norm_b = max_norm_a if self_pairs else max_norm(b)
     if max_norm_a == 0.0 or max_norm_b == 0.0:
         return CosinePairs(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0))
-    split_a, order_a = _PrefixSplit.build(a, rank, (threshold - _BOUND_SLACK) / max_norm_b).sorted_by_tail_start()
-    split_b, order_b = split_a, order_a
-    if not self_pairs:
-        split_b, order_b = _PrefixSplit.build(b, rank, (threshold - _BOUND_SLACK) / max_norm_a).sorted_by_tail_start()
-
-    found: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    split_a = _PrefixSplit.build(a, rank, (threshold - _BOUND_SLACK) / max_norm_b)
     # Each pair is handled from the side of its earlier-starting tail (x); the other row (y) then has all its
     # tail features inside x's tail, and  x·y ≤ (x·y over y's tail) + ‖x before y's tail‖ · ‖y's head‖.
-    # Rows are sorted by tail start, so the y rows of a chunk of x rows are a suffix of the y side.
-    passes = [(split_a, split_b, False)] if self_pairs else [(split_a, split_b, False), (split_b, split_a, True)]
-    for x_side, y_side, swapped in passes:
-        # the y tails, transposed once per block of rows (slicing and transposing per chunk would cost O(rows)
-        # per chunk, i.e. quadratic in the rows); a block's rows start their tails at most at its last row's start
-        n_y = y_side.rows.shape[0]
-        y_blocks = [
-            (low, high, y_side.tail[low:high].T.tocsr(), y_side.head_norm[low:high])
-            for low in range(0, n_y, _Y_BLOCK_ROWS)
-            for high in [min(low + _Y_BLOCK_ROWS, n_y)]
-        ]
-        block_last_starts = np.array([y_side.tail_start[high - 1] for _, high, _, _ in y_blocks], dtype=np.int64)
-        for start in range(0, x_side.rows.shape[0], chunk_rows):
-            stop = min(start + chunk_rows, x_side.rows.shape[0])
-            if self_pairs:  # each unordered pair once: y after x in tail-start order
-                first_y = start
-            elif swapped:  # pass 2 takes the pairs whose b row starts strictly first
-                first_y = int(np.searchsorted(y_side.tail_start, x_side.tail_start[start], side="right"))
-            else:
-                first_y = int(np.searchsorted(y_side.tail_start, x_side.tail_start[start], side="left"))
-            if first_y >= n_y:
-                continue
-            x_tail = x_side.tail[start:stop]
-            mass = x_side.chunk_mass(start, stop)
-            reach_each = np.sqrt(np.maximum(mass.before_each(block_last_starts), 0.0))
-            parts = []
-            for block, (low, high, y_tail_t, y_head_norm) in enumerate(y_blocks):
-                if high <= first_y:
-                    continue
-                product = x_tail @ y_tail_t
-                if not product.nnz:
-                    continue
-                # cheap first cut, valid for the whole block: ‖x before y's tail‖ ≤ ‖x before the block's last
-                # tail start‖ (the exact bound below is never larger, and the doubled slack covers rounding)
-                reach = reach_each[:, block]
-                need = (threshold - 2 * _BOUND_SLACK) - np.repeat(reach, np.diff(product.indptr)) * y_head_norm[
-                    product.indices
-                ]
-                hits = np.flatnonzero(product.data >= need)
-                if len(hits):
-                    xs = np.searchsorted(product.indptr, hits, side="right") - 1 + start
-                    parts.append((xs, product.indices[hits].astype(np.int64) + low, product.data[hits]))
-            if not parts:
-                continue
-            xs, ys, partial = (np.concatenate(values) for values in zip(*parts, strict=True))
-            x_first, y_first = x_side.tail_start[xs], y_side.tail_start[ys]
-            if self_pairs:
-                keep = ys > xs
-            elif swapped:
-                keep = x_first < y_first
-            else:
-                keep = x_first <= y_first
-            xs, ys, partial, y_first = xs[keep], ys[keep], partial[keep], y_first[keep]
-            bound = partial + np.sqrt(mass.before(xs, y_first)) * y_side.head_norm[ys]
-            keep = bound >= threshold - _BOUND_SLACK
-            xs, ys = xs[keep], ys[keep]
-            if not len(xs):
-                continue
-            sims = np.asarray(x_side.rows[xs].multiply(y_side.rows[ys]).sum(axis=1)).ravel()
-            keep = sims >= threshold
-            xs, ys, sims = xs[keep], ys[keep], sims[keep]
-            if self_pairs:
-                xs, ys = order_a[xs], order_a[ys]
-                xs, ys = np.maximum(xs, ys), np.minimum(xs, ys)
-            elif swapped:
-                xs, ys = order_a[ys], order_b[xs]
-            else:
-                xs, ys = order_a[xs], order_b[ys]
-            found.append((xs, ys, sims))
-    if not found:
-        return CosinePairs(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0))
-    rows, cols, sims = (np.concatenate(parts) for parts in zip(*found, strict=True))
+    # Rows are sorted by tail start, so the y rows of an x row are a suffix of the y side.
+    if self_pairs:  # each unordered pair once: y after x in tail-start order
+        xs, ys, sims = _search_pass(split_a, split_a, np.arange(1, a.shape[0] + 1), threshold, chunk_rows, workers)
+        xs, ys = split_a.order[xs], split_a.order[ys]
+        rows, cols = np.maximum(xs, ys), np.minimum(xs, ys)
+    else:
+        split_b = _PrefixSplit.build(b, rank, (threshold - _BOUND_SLACK) / max_norm_a)
+        # pass 1: a rows whose tail starts first or together; pass 2: b rows whose tail starts strictly first
+        first_b = np.searchsorted(split_b.tail_start, split_a.tail_start, side="left")
+        xs, ys, sims = _search_pass(split_a, split_b, first_b, threshold, chunk_rows, workers)
+        first_a = np.searchsorted(split_a.tail_start, split_b.tail_start, side="right")
+        ys2, xs2, sims2 = _search_pass(split_b, split_a, first_a, threshold, chunk_rows, workers)
+        rows = np.r_[split_a.order[xs], split_a.order[xs2]]
+        cols = np.r_[split_b.order[ys], split_b.order[ys2]]
+        sims = np.r_[sims, sims2]
     order = np.lexsort((cols, rows))
-    return CosinePairs(rows=rows[order], cols=cols[order], sims=sims[order])
+    return CosinePairs(rows=rows[order].astype(np.int64), cols=cols[order].astype(np.int64), sims=sims[order])
 
 
 def cosine_pairs_at_least(
@@ -481,6 +581,7 @@ def cosine_pairs_at_least(
     n_common: int | None = None,
     chunk_rows: int = 2048,
     method: str = "prefix",
+    workers: int | None = None,
 ) -> CosinePairs:
     """Find every pair of rows with cosine similarity ≥ `threshold`, exactly and without a dense N×M matrix.
 
@@ -504,8 +605,10 @@ def cosine_pairs_at_least(
         threshold: the similarity threshold (inclusive).
         n_common: "blocked" only: how many of the most document-frequent features form the dense block
             (None: chosen by `choose_n_common`; any value gives the same pairs, only the speed differs).
-        chunk_rows: rows per sparse product (bounds peak memory).
+        chunk_rows: rows per sparse product ("blocked") or per kernel call ("prefix"; bounds peak memory).
         method: "prefix" or "blocked".
+        workers: "prefix" only: threads running the compiled search (None: the usable cores, `usable_cores`);
+            the pairs do not depend on it.
 
     Returns:
         The pairs and their exact float64 similarities (sorted by row, then column).
@@ -516,7 +619,7 @@ def cosine_pairs_at_least(
     if a.shape[1] != b.shape[1]:
         raise ValueError(f"vocabulary sizes differ: {a.shape[1]} vs {b.shape[1]}")
     if method == "prefix":
-        return _prefix_pairs(a, None if self_pairs else b, threshold, chunk_rows)
+        return _prefix_pairs(a, None if self_pairs else b, threshold, chunk_rows, workers or usable_cores())
     if method != "blocked":
         raise ValueError(f"unknown method {method!r}; choose one of 'prefix', 'blocked'")
     n_features = a.shape[1]

@@ -65,29 +65,28 @@ def _dense_pairs(a, b, threshold, self_pairs):
 
 
 @pytest.mark.parametrize(
-    ("method", "n_common", "y_block_rows"),
+    ("method", "n_common", "workers"),
     [
-        ("prefix", None, 65536),
-        ("prefix", None, 13),  # many blocks of transposed tails, as at a million rows
-        ("blocked", None, 0),
-        ("blocked", 0, 0),
-        ("blocked", 3, 0),
-        ("blocked", 40, 0),
-        ("blocked", 10_000, 0),
+        ("prefix", None, 1),
+        ("prefix", None, 2),  # chunks of rows searched by two threads at once
+        ("blocked", None, 1),
+        ("blocked", 0, 1),
+        ("blocked", 3, 1),
+        ("blocked", 40, 1),
+        ("blocked", 10_000, 1),
     ],
 )
-def test_sparse_cosine_pairs_equal_brute_force(method, n_common, y_block_rows, monkeypatch):
-    monkeypatch.setattr(dedup, "_Y_BLOCK_ROWS", y_block_rows)
+def test_sparse_cosine_pairs_equal_brute_force(method, n_common, workers):
     rng = np.random.default_rng(n_common or 7)
     vocab = ["how", "to", "the", "can", "do"] + [f"w{i}" for i in range(300)]
     weights = np.r_[np.full(5, 40.0), 1.0 / np.arange(1, 301)]
     texts = [" ".join(rng.choice(vocab, size=rng.integers(2, 12), p=weights / weights.sum())) for _ in range(400)]
     texts += [texts[i] + " extra" for i in range(0, 400, 7)] + ["how to do the", "the how can to"]
     matrix = TfidfVectorizer().fit_transform(texts)
-    pairs = cosine_pairs_at_least(matrix, None, 0.6, n_common=n_common, chunk_rows=64, method=method)
+    pairs = cosine_pairs_at_least(matrix, None, 0.6, n_common=n_common, chunk_rows=64, method=method, workers=workers)
     assert set(zip(pairs.rows.tolist(), pairs.cols.tolist(), strict=True)) == _dense_pairs(matrix, None, 0.6, True)
     queries, pool = matrix[:300], matrix[300:]
-    cross = cosine_pairs_at_least(queries, pool, 0.6, n_common=n_common, chunk_rows=50, method=method)
+    cross = cosine_pairs_at_least(queries, pool, 0.6, n_common=n_common, chunk_rows=50, method=method, workers=workers)
     assert set(zip(cross.rows.tolist(), cross.cols.tolist(), strict=True)) == _dense_pairs(queries, pool, 0.6, False)
     dense = (queries @ pool.T).toarray()
     np.testing.assert_allclose(cross.sims, dense[cross.rows, cross.cols], rtol=0, atol=1e-12)
@@ -213,3 +212,20 @@ def test_ngram_keys_link_exactly_the_texts_sharing_an_ngram():
     assert ngram_clusters(TRICKY_TEXTS, 9).tolist() == [0, 1, 2, 2, 4, 5, 6]
     # the whole-text key: equal normalised texts link even below n words, different ones never do
     assert ngram_self_dedup(["a b", "A  b", "a b c", "b a"], 8).tolist() == [True, False, True, True]
+
+
+def test_forked_calls_run_in_child_processes_in_order_and_raise_their_errors():
+    import os
+
+    calls = [os.getpid, os.getpid, lambda: "third"]
+    parent = os.getpid()
+    one = dedup.forked_calls(calls, 1)
+    assert one == [parent, parent, "third"]
+    two = dedup.forked_calls(calls, 2)  # the second call runs in a forked child, the third after both
+    assert two[0] == parent and two[1] != parent and two[2] == "third"
+
+    def broken():
+        raise ValueError("a child's failure")
+
+    with pytest.raises(RuntimeError, match="ValueError: a child's failure"):
+        dedup.forked_calls([os.getpid, broken], 2)
