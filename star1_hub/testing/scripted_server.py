@@ -135,6 +135,7 @@ class _State:
         self.log: list[tuple[float, str, str]] = []  # (arrival time, key, outcome)
         self.total = 0
         self.rpm_limit, self.batch_delay_s = rpm_limit, batch_delay_s
+        self.batches_held = False  # set by ScriptedServer(hold_batches=True), cleared by release_batches()
         self.bucket_capacity = rpm_burst if rpm_burst is not None else (rpm_limit / 60.0 if rpm_limit else 0.0)
         self.bucket_capacity = max(1.0, self.bucket_capacity)
         self.tokens, self.bucket_t = self.bucket_capacity, time.monotonic()
@@ -407,6 +408,8 @@ class _App:
 
     async def run_batch(self, batch: dict[str, Any], lines: list[dict[str, Any]]) -> None:
         await asyncio.sleep(self.state.batch_delay_s)
+        while self.state.batches_held:
+            await asyncio.sleep(0.01)
         out = []
         for line in lines:
             key, n = self.record(line["body"], "batch")
@@ -496,6 +499,9 @@ class ScriptedServer:
         rpm_limit: When set, enforce this many requests per minute (token bucket) and answer 429 beyond it.
         rpm_burst: Bucket capacity in requests (default: one second's worth, at least 1).
         batch_delay_s: Time a batch job stays `in_progress` before it completes.
+        hold_batches: Keep every batch job `in_progress` (after `batch_delay_s`) until `release_batches()` is
+            called, so a test can act while a job is surely unfinished without waiting a long delay. Thread mode
+            only.
         reasoning_form: Re-shape every reply into one of `REASONING_FORMS` (see the module docstring).
         served_models: Model ids listed by /v1/models and accepted (None: list "scripted-model", accept any).
         max_model_len: Context length advertised in /v1/models and enforced on prompt + max_tokens.
@@ -526,11 +532,15 @@ class ScriptedServer:
         huge_bytes: int = 64 * 2**20,
         api_key: str | None = None,
         auth_echo: Callable[[str], str] | None = None,
+        hold_batches: bool = False,
         process: bool = False,
         port: int = 0,
     ):
-        if process and (responder is not None or auth_echo is not None):
-            raise ValueError("process=True runs the default responder only; drop the responder or use process=False")
+        if process and (responder is not None or auth_echo is not None or hold_batches):
+            raise ValueError(
+                "process=True runs the default responder only, without auth_echo or hold_batches; drop them or use "
+                "process=False"
+            )
         self.options = dict(
             latency_s=latency_s,
             faults=dict(faults or {}),
@@ -548,6 +558,7 @@ class ScriptedServer:
         )
         self.state = _State(responder=responder, **self.options)  # validates the options in both modes
         self.state.auth_echo = auth_echo
+        self.state.batches_held = hold_batches
         self.process, self.port = process, port
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -632,6 +643,10 @@ class ScriptedServer:
             self._loop.call_soon_threadsafe(self._stopped.set)
             self._thread.join(10)
             self._thread = None
+
+    def release_batches(self) -> None:
+        """Let the batch jobs held by `hold_batches=True` complete (thread mode only)."""
+        self.state.batches_held = False
 
     def _stats(self) -> dict[str, Any]:
         if self._child is None:

@@ -7,6 +7,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -67,7 +68,8 @@ def _submitted_jobs(cache_dir: Path) -> int:
 
 
 def test_killed_batch_run_resumes_by_polling_the_persisted_job(tmp_path):
-    with ScriptedServer(batch_delay_s=5.0) as server:
+    # The job stays in progress until released, so the child is killed while it surely is, however slowly it starts
+    with ScriptedServer(hold_batches=True) as server:
         env = dict(os.environ, PYTHONPATH=str(REPO_ROOT))
         child = subprocess.Popen([sys.executable, "-c", CHILD, server.base_url, str(tmp_path), "25"], env=env)
         deadline = time.monotonic() + 60
@@ -76,6 +78,7 @@ def test_killed_batch_run_resumes_by_polling_the_persisted_job(tmp_path):
         child.send_signal(signal.SIGKILL)
         child.wait()
         assert server.batches_created == 1 and _submitted_jobs(tmp_path) == 1
+        threading.Timer(0.5, server.release_batches).start()  # the re-run polls the job in progress, then done
         engine = TeacherEngine(fast_config(server.base_url, batch_api=True, batch_poll_s=0.1, cache_dir=tmp_path))
         results = engine.run(questions(25))
         assert server.batches_created == 1, "the re-run submitted (and paid for) the job again"

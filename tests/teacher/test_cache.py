@@ -149,9 +149,9 @@ def test_retry_failed_resends_failures_only(tmp_path):
 
 def test_kill_9_midway_then_rerun_matches_an_uninterrupted_run(tmp_path):
     n = 120
-    with ScriptedServer(latency_s=0.05, responder=None) as reference_server:
+    with ScriptedServer(responder=None) as reference_server:  # the same answers; no latency needed here
         reference = TeacherEngine(fast_config(reference_server.base_url, concurrency=4)).run(questions(n))
-    with ScriptedServer(latency_s=0.05) as server:
+    with ScriptedServer(latency_s=0.05) as server:  # latency: the child is still running when it is killed
         child = _child(server.base_url, tmp_path, n)
         deadline = time.monotonic() + 60
         while server.request_count < 40 and time.monotonic() < deadline and child.poll() is None:
@@ -162,7 +162,7 @@ def test_kill_9_midway_then_rerun_matches_an_uninterrupted_run(tmp_path):
         done_before_kill = _cached_keys(tmp_path)
         assert 5 < len(done_before_kill) < n
         counts_at_kill = server.request_count
-        engine = TeacherEngine(fast_config(server.base_url, cache_dir=tmp_path, concurrency=4))
+        engine = TeacherEngine(fast_config(server.base_url, cache_dir=tmp_path, concurrency=16))
         resumed = engine.run(questions(n))
         counts = server.counts()
     assert [(r.text, r.error, r.usage) for r in resumed] == [(r.text, r.error, r.usage) for r in reference]

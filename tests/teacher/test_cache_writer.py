@@ -16,12 +16,17 @@ from star1_hub.testing.scripted_server import ScriptedServer
 from tests.teacher.helpers import echo, fast_config, questions
 
 
-def _hold_write_lock(path, seconds: float, started: threading.Event) -> threading.Thread:
+def _hold_write_lock(path, started: threading.Event, seconds: float = 0.0, release: threading.Event | None = None):
+    """Hold the database's write lock `seconds` long, or until `release` is set (at most 30 s)."""
+
     def hold() -> None:
         db = sqlite3.connect(path, timeout=30, isolation_level=None)
         db.execute("BEGIN IMMEDIATE")  # another process's writer holding the lock
         started.set()
-        time.sleep(seconds)
+        if release is None:
+            time.sleep(seconds)
+        else:
+            release.wait(30)
         db.execute("COMMIT")
         db.close()
 
@@ -33,7 +38,7 @@ def _hold_write_lock(path, seconds: float, started: threading.Event) -> threadin
 def test_a_concurrent_writer_costs_zero_paid_results(tmp_path):
     RequestCache(tmp_path).close()  # the file exists, as in a stage that ran before
     started = threading.Event()
-    holder = _hold_write_lock(tmp_path / CACHE_FILENAME, 5.0, started)
+    holder = _hold_write_lock(tmp_path / CACHE_FILENAME, started, seconds=5.0)
     started.wait(10)
     port = free_port()
     with ScriptedServer(latency_s=0.01, responder=echo, port=port) as server:
@@ -68,14 +73,15 @@ def test_a_concurrent_writer_costs_zero_paid_results(tmp_path):
 
 def test_pending_writes_survive_a_lock_that_outlives_the_run(tmp_path):
     RequestCache(tmp_path).close()
-    started = threading.Event()
-    holder = _hold_write_lock(tmp_path / CACHE_FILENAME, 4.0, started)
+    started, release = threading.Event(), threading.Event()
+    holder = _hold_write_lock(tmp_path / CACHE_FILENAME, started, release=release)  # held until the run has ended
     started.wait(10)
     writer = CacheWriter(tmp_path, "stage", "model", False, busy_timeout_s=0.2, final_wait_s=0.5)
     payload = {"text": "paid answer", "finish_reason": "stop", "usage": {"prompt_tokens": 1, "completion_tokens": 2}}
     writer.submit([(f"k{i}", payload, None, None, 1) for i in range(5)])
     writer.close()
     assert writer.saved_to == tmp_path / (CACHE_FILENAME + PENDING_SUFFIX) and writer.saved_to.exists()
+    release.set()
     holder.join(30)
     cache = RequestCache(tmp_path)  # the next open imports the side file
     assert set(cache.get_results([f"k{i}" for i in range(5)])) == {f"k{i}" for i in range(5)}
