@@ -23,21 +23,13 @@ CONFIGS = ("classified", "reasoned", "scored", "filtered", "default", "rewritten
 
 
 @pytest.fixture(scope="module")
-def curated_repo(local_hub, tmp_path_factory):
+def curated_repo(local_hub, questions_repo, tmp_path_factory):
     """A repo with every safety-path config (filter and select keep 0 rows) plus the benign `rewritten` config."""
     import uuid
 
-    from datasets import Dataset
-    from huggingface_hub import HfApi
-
     from star1_hub.curate.pipeline import StageOptions, run_stage
-    from tests.plugins.curate import CURATE_QUESTIONS
 
-    source = f"show-tests/collected-{uuid.uuid4().hex[:8]}"
-    Dataset.from_list([{"id": i, "question": q, "source": s} for i, q, s in CURATE_QUESTIONS]).push_to_hub(
-        source, config_name="collected"
-    )
-    source_ref = f"{source}@{HfApi().dataset_info(source).sha}"
+    source_ref = questions_repo  # the curate tests' CURATE_QUESTIONS, pushed once per session
     out = f"show-tests/star41k-{uuid.uuid4().hex[:8]}"
     cache = tmp_path_factory.mktemp("show-cache")
     responder = StageResponder(low_score_every=1)  # every row misses full marks on one criterion

@@ -198,7 +198,9 @@ def test_transient_failure_is_generated_again_by_a_plain_rerun(app, tmp_path):
     down = {"on": True}
 
     def fail(body):
-        return (503, "server overloaded") if down["on"] and _is_7x8(body) else None
+        # an overloaded server's 503 says when to come back; "at once" keeps the engine's retries of the failing
+        # row from waiting out its default back-off (the claim is about the re-run, not about the wait)
+        return (503, "server overloaded", {"Retry-After": "0"}) if down["on"] and _is_7x8(body) else None
 
     with VllmShapedServer({MODEL: 40960}, generation, fail=fail) as gen:
         args = ["eval", "run", "--model", MODEL, "--tasks", "demo_math", "--recipe", "cpu-demo",

@@ -23,9 +23,10 @@ class VllmShapedServer:
         models: dict[str, int],
         responder: Callable[[dict], str],
         port: int = 0,
-        fail: Callable[[dict], tuple[int, str] | None] | None = None,
+        fail: Callable[[dict], tuple[int, str] | tuple[int, str, dict[str, str]] | None] | None = None,
     ):
-        """`fail(body)` may return (status, message) to answer a request with that error instead."""
+        """`fail(body)` may return (status, message) or (status, message, headers) to answer a request with that
+        error instead (e.g. a 503 with the `Retry-After` an overloaded server sends)."""
         self.models, self.responder, self.fail = models, responder, fail
         self.chat_requests: Counter[str] = Counter()
         self.port = port
@@ -42,11 +43,13 @@ class VllmShapedServer:
             def log_message(self, *args) -> None:
                 pass
 
-            def _send(self, status: int, payload: dict) -> None:
+            def _send(self, status: int, payload: dict, headers: dict[str, str] | None = None) -> None:
                 data = json.dumps(payload).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
+                for name, value in (headers or {}).items():
+                    self.send_header(name, value)
                 self.end_headers()
                 self.wfile.write(data)
 
@@ -69,7 +72,8 @@ class VllmShapedServer:
                 owner.chat_requests[model] += 1
                 failure = owner.fail(body) if owner.fail else None
                 if failure:
-                    return self._send(failure[0], {"object": "error", "message": failure[1], "code": failure[0]})
+                    status, message, *headers = failure
+                    return self._send(status, {"object": "error", "message": message, "code": status}, *headers)
                 prompt_tokens = sum(len(str(m.get("content", ""))) for m in body["messages"]) // 4 + 8
                 wanted = prompt_tokens + int(body.get("max_tokens") or 16)
                 if wanted > owner.models[model]:
@@ -101,7 +105,8 @@ class VllmShapedServer:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
         self.port = self._server.server_address[1]
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        # shutdown() waits for serve_forever's next poll: 0.05 s instead of the default 0.5 s per server stopped
+        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
         return self
 
     def __exit__(self, *exc) -> None:
