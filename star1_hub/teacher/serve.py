@@ -178,6 +178,11 @@ def cpu_engine_env(env: dict[str, str]) -> dict[str, str]:
     return {"VLLM_ENABLE_V1_MULTIPROCESSING": "0", "OMP_NUM_THREADS": "1"}
 
 
+READY_POLL_S = 0.25
+"""How often `start_vllm` asks /v1/models while the server starts (a refused local connection costs nothing; a
+longer pause only delays "ready" by up to this much)."""
+
+
 @dataclass
 class VLLMServer:
     """A running vLLM server (start one with `start_vllm()`; it is also a context manager that stops it)."""
@@ -282,7 +287,7 @@ def start_vllm(
                         return server
             except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
                 pass
-            time.sleep(1.0)
+            time.sleep(READY_POLL_S)
     except BaseException:  # Ctrl-C, SIGTERM/SIGHUP (see `stop_on_signals`) or a failed start: never orphan vLLM
         server.stop(keep_log=True)
         raise
