@@ -391,7 +391,7 @@ def _run_server(argv: list[str], port: int, timeout: float = 180) -> None:
                 httpx.get(f"http://127.0.0.1:{port}/", timeout=5)
                 return
             except httpx.TransportError:
-                time.sleep(0.5)
+                time.sleep(0.1)
         raise AssertionError(f"{shlex.join(argv)} did not answer on port {port} within {timeout} s")
     finally:
         if process.poll() is None:

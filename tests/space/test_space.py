@@ -77,7 +77,7 @@ def _wait_for_http(url: str, process: subprocess.Popen, log: Path, timeout_s: fl
                 return
         except httpx.HTTPError:
             pass
-        time.sleep(0.5)
+        time.sleep(0.1)
     pytest.fail(f"the app did not answer on {url} within {timeout_s:.0f} s:\n{log.read_text()[-3000:]}")
 
 
