@@ -314,6 +314,7 @@ def run_pipeline(
         all_hashes = TokenHashes.of(all_texts)
     del all_texts
     timings["tokenise"] = time.perf_counter() - started
+    started = time.perf_counter()
     n = config.decontam_ngram_n
     pool = ReferencePool(n)
     offset = sum(len(src.questions) for src in train)

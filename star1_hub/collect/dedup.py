@@ -114,30 +114,31 @@ def regex_tokens(texts: Sequence[str], pattern: str) -> tuple[np.ndarray, list[s
 
     if not len(texts):
         return np.zeros(0, dtype=np.int64), [], np.zeros(0, dtype=np.int64)
-    joined = "\n".join(text.replace("\n", " ") for text in texts).lower()
-    if pattern == _WHITESPACE_TOKENS and "\x00" not in joined:
-        # the same tokens without the regex engine: NUL is not whitespace, so a NUL between spaces is a token of
-        # its own that `str.split` keeps, and no text holds one
-        tokens = joined.replace("\n", " \x00 ").split()
-        separator_token = "\x00"
-    else:
-        tokens = re.findall(pattern, joined)
-        separator_token = "\n"
-    del joined
-    vocabulary = list(dict.fromkeys(tokens))  # distinct tokens in order of first appearance
-    index = {token: i for i, token in enumerate(vocabulary)}
-    ids = np.fromiter(map(index.__getitem__, tokens), dtype=np.int64, count=len(tokens))
-    del tokens
-    if separator_token not in index:  # a single text
-        return ids, vocabulary, np.zeros(len(ids), dtype=np.int64)
-    separator = index[separator_token]
-    vocabulary[separator] = "\n"
-    is_separator = ids == separator
-    rows = np.cumsum(is_separator)
-    keep = ~is_separator
-    return ids[keep], vocabulary, rows[keep]
+    # the same tokens without the regex engine: NUL is not whitespace, so a NUL between spaces is a token of its
+    # own that `str.split` keeps, and no text holds one
+    use_split = pattern == _WHITESPACE_TOKENS and not any("\x00" in text for text in texts)
+    separator_token = "\x00" if use_split else "\n"
+    index: dict[str, int] = {}  # distinct tokens in order of first appearance
+    id_parts, row_parts = [], []
+    # blocks of rows, so that only one block's token strings exist at a time (peak memory), one vocabulary
+    for begin in range(0, len(texts), _TOKENISE_BLOCK_ROWS):
+        joined = "\n".join(text.replace("\n", " ") for text in texts[begin : begin + _TOKENISE_BLOCK_ROWS]).lower()
+        tokens = joined.replace("\n", " \x00 ").split() if use_split else re.findall(pattern, joined)
+        del joined
+        for token in dict.fromkeys(tokens):
+            index.setdefault(token, len(index))
+        ids = np.fromiter(map(index.__getitem__, tokens), dtype=np.int64, count=len(tokens))
+        del tokens
+        is_separator = ids == index.get(separator_token, -1)
+        id_parts.append(ids[~is_separator])
+        row_parts.append((np.cumsum(is_separator) + begin)[~is_separator])
+    vocabulary = list(index)
+    if separator_token in index:
+        vocabulary[index[separator_token]] = "\n"
+    return np.concatenate(id_parts), vocabulary, np.concatenate(row_parts)
 
 
+_TOKENISE_BLOCK_ROWS = 100_000
 _WHITESPACE_TOKENS = r"\S+|\n"  # `str.split()` tokens: \s and str.split share CPython's whitespace table
 _MIX_NGRAM = np.uint64(0x9E3779B97F4A7C15)
 _MIX_TEXT = np.uint64(0xC2B2AE3D27D4EB4F)
@@ -401,7 +402,7 @@ def _tail_index(indptr, indices, data, tail_start, n_features):  # fmt: skip
                 starts[indices[p] + 1] += 1
     starts = np.cumsum(starts)
     fill = starts[:-1].copy()
-    rows = np.empty(starts[-1], dtype=np.int64)
+    rows = np.empty(starts[-1], dtype=np.int32)  # row ids < 2^31; half the bytes the search streams
     values = np.empty(starts[-1])
     prefix = np.empty(starts[-1])
     for i in range(n_rows):

@@ -229,3 +229,22 @@ def test_forked_calls_run_in_child_processes_in_order_and_raise_their_errors():
 
     with pytest.raises(RuntimeError, match="ValueError: a child's failure"):
         dedup.forked_calls([os.getpid, broken], 2)
+
+
+@pytest.mark.parametrize("pattern", [dedup._WHITESPACE_TOKENS, r"\w\w+|\n"])
+@pytest.mark.parametrize("with_nul", [False, True])
+def test_tokenising_in_blocks_of_rows_gives_the_one_pass_tokens(pattern, with_nul, monkeypatch):
+    texts = ["Hello  World", "", "ΟΔΟΣ Σ final", "a\nb c", "x", "hello again WORLD", "  ", "again"]
+    texts += ["nul\x00inside a text"] if with_nul else []
+    whole = dedup.regex_tokens(texts, pattern)
+    monkeypatch.setattr(dedup, "_TOKENISE_BLOCK_ROWS", 3)  # blocks end inside the run of texts, and on an empty one
+    blocked = dedup.regex_tokens(texts, pattern)
+    assert blocked[1] == whole[1]  # the same vocabulary, in the same order
+    np.testing.assert_array_equal(blocked[0], whole[0])
+    np.testing.assert_array_equal(blocked[2], whole[2])
+    expected = [text.lower().split() for text in texts] if pattern == dedup._WHITESPACE_TOKENS else None
+    if expected is not None:
+        got = [[] for _ in texts]
+        for token_id, row in zip(blocked[0].tolist(), blocked[2].tolist(), strict=True):
+            got[row].append(blocked[1][token_id])
+        assert got == expected
