@@ -9,8 +9,9 @@ matrix:
 * self n-gram dedup as union-find clusters (connected components over "shares a key"), keeping the first row of
   each cluster — the original popped an arbitrary survivor per n-gram and could delete a whole cluster;
 * all pairs with cosine ≥ t between L2-normalised non-negative sparse vectors (TF-IDF) by ℓ2 prefix filtering
-  (`cosine_pairs_at_least`, docs/scaling.md): a sparse product of each row's rare-word tail lists every pair
-  that can reach t, bounds prune them, every reported similarity is the exact float64 dot product.
+  (`cosine_pairs_at_least`, docs/scaling.md): a compiled kernel (numba) walks an inverted index of each row's
+  rare-word tail, which lists every pair that can reach t, bounds prune them, every reported similarity is the
+  exact float64 dot product; chunks of rows run on several threads.
 
 The greedy first-come-wins walk over those pairs reproduces the original global dedup exactly: row j is dropped
 iff its similarity to an already accepted earlier row is ≥ t. Dense embeddings (MiniLM, `MiniLMEncoder`) use the
@@ -592,10 +593,11 @@ def cosine_pairs_at_least(
 
     * "prefix" (default): ℓ2 prefix filtering. Columns are ordered by decreasing document frequency; each row's
       head is its longest prefix with norm < t / (largest row norm of the other side), so a pair with no shared
-      feature in the tail of the row whose tail starts later has similarity < t. A sparse product of the tails
-      lists the pairs sharing such a feature; the bound (tail product) + ‖x before y's tail‖·‖y's head‖ prunes
-      them (first on each product block, with x's mass before the block's last tail start, which is never
-      smaller); every survivor's similarity is the exact float64 dot product of the full rows.
+      feature in the tail of the row whose tail starts later has similarity < t. A compiled kernel
+      (`_search_rows`) walks an inverted index of the tails to list the pairs sharing such a feature, admits a
+      pair only if x_f·y_f + ‖x before f‖·‖y before f‖ reaches t at its rarest shared feature f, prunes the
+      admitted ones by (tail product) + ‖x before y's tail‖·‖y's head‖, and computes the exact float64 dot
+      product of the full rows for every survivor.
     * "blocked": the previous method — a global split into frequent ("common", dense block) and rare features,
       a rare-feature sparse product bounded by Cauchy-Schwarz on the common part, and a dense pass over rows
       whose common part alone can reach t (kept for comparisons: bench/dedup.py).
