@@ -60,12 +60,23 @@ TEST_SHAPE = [("StrongREJECT", 313), ("JBB-Behaviors", 100), ("SG-Bench", 1442),
 # ------------------------------------------------------------------------------------------------ synthetic data
 
 
+_VOCABULARIES: dict[tuple[str, int], tuple[list[str], dict]] = {}  # (generator state, size) -> (words, state after)
+
+
 def _vocabulary(rng: np.random.Generator, size: int) -> list[str]:
+    # drawn once per generator state: a repeat (the measurements of one bench run share seed 0) returns the same
+    # words and leaves the generator in the same state as drawing them again would
+    key = (repr(rng.bit_generator.state), size)
+    if key in _VOCABULARIES:
+        words, state_after = _VOCABULARIES[key]
+        rng.bit_generator.state = state_after
+        return list(words)
     letters = np.array(list("abcdefghijklmnopqrstuvwxyz"))
-    words = set()
-    while len(words) < size:
-        words.add("".join(rng.choice(letters, size=rng.integers(3, 10))))
-    return sorted(words)
+    drawn = set()
+    while len(drawn) < size:
+        drawn.add("".join(rng.choice(letters, size=rng.integers(3, 10))))
+    _VOCABULARIES[key] = (sorted(drawn), rng.bit_generator.state)
+    return list(_VOCABULARIES[key][0])
 
 
 def _edit(rng: np.random.Generator, text: str, vocab: list[str]) -> str:
