@@ -1,4 +1,4 @@
-"""How the suite is scheduled under pytest-xdist (`make test` / `make test-fast` run `-n auto --dist loadgroup`).
+"""How the suite is scheduled under pytest-xdist (`make test` / `make test-fast` run `-n <cores + 1> --dist loadgroup`).
 
 - Every test that uses the session vLLM server (`vllm_embedded`) is in the xdist group `vllm`, so one worker
   starts vLLM once and runs them all, as a serial run does.
