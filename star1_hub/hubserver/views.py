@@ -60,6 +60,11 @@ def _safe_loader():
     return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
+def _invalid_yaml(exc: Exception) -> ValueError:
+    """The one-line error for a metadata block that does not parse (the parser's message, whitespace collapsed)."""
+    return ValueError(f"Invalid YAML in the README.md metadata block: {' '.join(str(exc).split())[:300]}")
+
+
 def _check_card_yaml(block: str) -> None:
     """Refuse what could blow up before anything is built: anchors/aliases and nesting deeper than
     `MAX_YAML_DEPTH`, read from the parser's event stream (no node is composed, no alias expanded)."""
@@ -82,7 +87,7 @@ def _check_card_yaml(block: str) -> None:
     except yaml.YAMLError as exc:
         if "maximum nesting depth" in str(exc):  # libyaml's own limit, met while its scanner reads ahead
             raise UnsafeYamlError(too_deep) from None
-        raise ValueError(f"Invalid YAML in the README.md metadata block: {' '.join(str(exc).split())[:300]}") from None
+        raise _invalid_yaml(exc) from None
 
 
 def _load_card_yaml(block: str) -> object:
@@ -100,7 +105,7 @@ def _load_card_yaml(block: str) -> object:
     except RecursionError:
         raise UnsafeYamlError("the README.md metadata block is nested too deeply") from None
     except yaml.YAMLError as exc:
-        raise ValueError(f"Invalid YAML in the README.md metadata block: {' '.join(str(exc).split())[:300]}") from None
+        raise _invalid_yaml(exc) from None
 
 
 def _front_matter_block(text: str) -> str | None:
