@@ -95,14 +95,15 @@ def stage_responder() -> StageResponder:
     return StageResponder()
 
 
-def _unique_repo(prefix: str) -> str:
+def unique_repo(prefix: str) -> str:
+    """A dataset repo id in the session Hub that no other test uses: `curate-tests/<prefix>-<8 hex>`."""
     return f"curate-tests/{prefix}-{uuid.uuid4().hex[:8]}"
 
 
 @pytest.fixture
 def curate_repo() -> Callable[[str], str]:
     """Factory of unique dataset repo ids in the session Hub."""
-    return _unique_repo
+    return unique_repo
 
 
 @pytest.fixture(scope="session")
@@ -111,7 +112,7 @@ def questions_repo(local_hub) -> str:
 
     Pushed once per test process: every test only reads it, at that sha, and writes its outputs to repos of its own.
     """
-    return push_questions(_unique_repo("collected"))
+    return push_questions(unique_repo("collected"))
 
 
 def push_questions(repo: str) -> str:

@@ -119,12 +119,9 @@ class EvalDemoRuns:
 def run_chain_on_vllm(server, cache_dir: Path) -> ChainRun:
     """The curation demo chain (`make demo`'s, at `concurrency=4`) on `CHAIN_ROWS` questions pushed to the Hub."""
     from star1_hub.curate.demo import run_curation_demo
-    from tests.plugins.curate import push_questions
+    from tests.plugins.curate import push_questions, unique_repo
 
-    def repo(prefix: str) -> str:
-        return f"curate-tests/{prefix}-{uuid.uuid4().hex[:8]}"
-
-    questions, out = push_questions(repo("collected")), repo("vllm-chain")
+    questions, out = push_questions(unique_repo("collected")), unique_repo("vllm-chain")
     result = run_curation_demo(
         questions, out, server.base_url, server.model, n_select=2, cache_dir=cache_dir, limit=CHAIN_ROWS,
         concurrency=4,
