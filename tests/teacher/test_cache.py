@@ -26,6 +26,14 @@ import sys
 from pathlib import Path
 from star1_hub.teacher import ChatRequest, EngineConfig, TeacherEngine
 base_url, cache_dir, n, prefix = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+if sys.argv[5:] == ["trace"]:  # print each outcome's key as the engine hands it to the cache writer
+    from star1_hub.teacher.cache import CacheWriter
+    queue = CacheWriter.submit
+    def traced(self, outcomes):
+        for outcome in outcomes:
+            print("queued", outcome[0], flush=True)
+        queue(self, outcomes)
+    CacheWriter.submit = traced
 requests = [ChatRequest(messages=[{"role": "user", "content": f"{prefix}{i}"}], params={"max_tokens": 16})
             for i in range(n)]
 engine = TeacherEngine(EngineConfig(base_url=base_url, model="scripted-model", api_key="test-key", concurrency=4,
@@ -35,10 +43,10 @@ print(sum(r.ok for r in results), flush=True)
 """
 
 
-def _child(base_url: str, cache_dir: Path, n: int, prefix: str = "q") -> subprocess.Popen:
+def _child(base_url: str, cache_dir: Path, n: int, prefix: str = "q", trace: bool = False) -> subprocess.Popen:
     env = dict(os.environ, PYTHONPATH=str(REPO_ROOT))
     return subprocess.Popen(
-        [sys.executable, "-c", CHILD, base_url, str(cache_dir), str(n), prefix],
+        [sys.executable, "-c", CHILD, base_url, str(cache_dir), str(n), prefix, *(["trace"] if trace else [])],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env=env,
@@ -152,7 +160,7 @@ def test_kill_9_midway_then_rerun_matches_an_uninterrupted_run(tmp_path):
     with ScriptedServer(responder=None) as reference_server:  # the same answers; no latency needed here
         reference = TeacherEngine(fast_config(reference_server.base_url, concurrency=4)).run(questions(n))
     with ScriptedServer(latency_s=0.05) as server:  # latency: the child is still running when it is killed
-        child = _child(server.base_url, tmp_path, n)
+        child = _child(server.base_url, tmp_path, n, trace=True)
         deadline = time.monotonic() + 60
         while server.request_count < 40 and time.monotonic() < deadline and child.poll() is None:
             time.sleep(0.02)
@@ -161,7 +169,12 @@ def test_kill_9_midway_then_rerun_matches_an_uninterrupted_run(tmp_path):
         assert child.returncode == -signal.SIGKILL, "the child finished before it could be killed"
         done_before_kill = _cached_keys(tmp_path)
         assert 5 < len(done_before_kill) < n
+        # replies the child had received: every committed key was queued first, and the requests the server saw
+        # beyond the queued ones were in flight, at most the child's concurrency (4)
+        queued = {line.split()[1] for line in child.stdout.read().splitlines() if line.startswith("queued ")}
+        assert done_before_kill <= queued
         counts_at_kill = server.request_count
+        assert 0 <= counts_at_kill - len(queued) <= 4
         engine = TeacherEngine(fast_config(server.base_url, cache_dir=tmp_path, concurrency=16))
         resumed = engine.run(questions(n))
         counts = server.counts()
@@ -171,7 +184,8 @@ def test_kill_9_midway_then_rerun_matches_an_uninterrupted_run(tmp_path):
     cached_positions = [i for i, r in enumerate(resumed) if r.cached]
     assert len(cached_positions) == len(done_before_kill)
     assert all(counts[server_keys[i]] == 1 for i in cached_positions), "an already-paid request was sent again"
-    assert sum(counts.values()) - n == counts_at_kill - len(done_before_kill) <= 4  # only in-flight ones re-sent
+    # re-sent: the requests in flight and the replies received but not yet committed when the process died
+    assert sum(counts.values()) - n == counts_at_kill - len(done_before_kill)
 
 
 def test_two_processes_sharing_one_cache_do_not_corrupt_it(tmp_path):
