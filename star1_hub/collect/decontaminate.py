@@ -13,13 +13,15 @@ Stage 3: greedy MiniLM self-dedup ≥ 0.7.       Stage 4: MiniLM cosine ≥ 0.7 
 Stages 3–4 are skipped when no encoder is given.
 
 Every step is linear in the rows apart from the pair search itself: texts are tokenised once (one regex
-pass over all training and test texts, equal to scikit-learn's default `CountVectorizer`) and each step's TF-IDF is that step's own fit — idf from the
-document frequencies of exactly the rows the original fitted on (`TfidfTransformer` on their count rows) — so the
-vectors equal the original per-step `TfidfVectorizer().fit_transform` up to the order of float additions (the
-vocabulary of a step only adds columns no row of that step uses). `PipelineConfig(tokenise_once=False)` runs
-the original per-step refit instead, and `pair_search="blocked"` the previous exact pair search (bench/dedup.py
-compares the pipeline with both switched back). n-gram keys of every n come from
-token hashes computed once per row (`TokenHashes`), and the pool's sorted key index grows by merging.
+pass over all training and test texts, equal to scikit-learn's default `CountVectorizer`) into one
+`RankedCounts` store, and each step's TF-IDF is that step's own fit — idf from the document frequencies of exactly
+the rows the original fitted on (the pool's kept as a running count), values bit for bit those of a
+`TfidfTransformer` fitted on their count rows — refitted in place for the rows the step searches, so the vectors
+equal the original per-step `TfidfVectorizer().fit_transform` up to the order of float additions (the vocabulary
+of a step only adds columns no row of that step uses). `PipelineConfig(tokenise_once=False)` runs the original
+per-step refit instead, and `pair_search="blocked"` the previous exact pair search (bench/dedup.py compares the
+pipeline with both switched back). n-gram keys of every n come from token hashes computed once per row
+(`TokenHashes`), and the pool's keys live in a hash table (`KeyIndex`) that keeps each key's first row.
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ from scipy import sparse
 
 from star1_hub.collect.dedup import (
     CosinePairs,
+    KeyIndex,
+    RankedCounts,
     TokenHashes,
     cosine_pairs_at_least,
     dense_pairs_at_least,
@@ -44,6 +48,7 @@ from star1_hub.collect.dedup import (
     key_table,
     ngram_clusters_from_keys,
     regex_tokens,
+    tfidf_pairs,
     usable_cores,
 )
 
@@ -95,23 +100,34 @@ class PipelineResult:
     embeddings_used: bool = False
 
 
+@dataclass(frozen=True)
+class StoredRows:
+    """Rows of a run's `RankedCounts` (indices into it): the token counts the tokenise-once TF-IDF reads."""
+
+    store: RankedCounts
+    rows: np.ndarray
+
+
 class ReferencePool:
     """The growing pool R of stage 1: its texts, their labels (test set or source name) and n-gram keys."""
 
-    def __init__(self, n: int = 8) -> None:
+    def __init__(self, n: int = 8, expected_keys: int = 0) -> None:
+        """An empty pool comparing word n-grams of `n` words; `expected_keys` sizes its key index (optional)."""
         self.n = n
         self.texts: list[str] = []
         self.labels: list[str] = []
-        self._keys = np.zeros(0, dtype=np.uint64)
-        self._key_rows = np.zeros(0, dtype=np.int64)
+        self._key_index = KeyIndex(expected_keys)  # n-gram and whole-text keys → the first pool row holding each
         self._counts: list[sparse.csr_matrix] = []  # token-count rows of the pool (when added with counts)
+        self._store: RankedCounts | None = None  # or the pool's rows of one shared store (`StoredRows`) ...
+        self._store_rows = np.zeros(0, dtype=np.int64)
+        self._doc_freq = np.zeros(0, dtype=np.int64)  # ... and how many of them hold each feature (by rank)
 
     def add(
         self,
         texts: Sequence[str],
         label: str,
         keys: tuple[np.ndarray, np.ndarray] | None = None,
-        counts: sparse.csr_matrix | None = None,
+        counts: sparse.csr_matrix | StoredRows | None = None,
     ) -> None:
         """Append texts under one label (a test-set or training-source name).
 
@@ -119,25 +135,38 @@ class ReferencePool:
             texts: the rows to add.
             label: the test-set or training-source name credited when a later row matches one of them.
             keys: their `key_table(texts, n)` when already computed.
-            counts: their token-count rows from the pipeline's shared `CountVectorizer` (enables the
-                tokenise-once TF-IDF of `tfidf_matches`; a pool mixes either all rows with counts or none).
+            counts: their token-count rows from the pipeline's shared `CountVectorizer`, either as a CSR matrix
+                (each `tfidf_matches` then refits a `TfidfTransformer` on the stacked rows) or as rows of one
+                shared `RankedCounts` (the incremental fit); enables the tokenise-once TF-IDF of
+                `tfidf_matches`. A pool mixes either all rows with counts of one kind or none.
         """
         keys, rows = key_table(texts, self.n) if keys is None else keys
         rows = rows + len(self.texts)
-        if counts is not None:
-            if len(self._counts) == 0 and self.texts:
-                raise ValueError("this pool holds rows without token counts; add every row with counts or none")
-            self._counts.append(sparse.csr_matrix(counts))
-        elif self._counts:
-            raise ValueError(f"rows of {label!r} were added without token counts to a pool that has them")
+        self._add_counts(counts, label, len(texts))
         self.texts.extend(texts)
         self.labels.extend([label] * len(texts))
-        # new rows are numbered after every pool row, so the merged (key, row) order keeps them after equal keys
-        order = np.lexsort((rows, keys))
-        keys, rows = keys[order], rows[order]
-        at = np.searchsorted(self._keys, keys, side="right")
-        self._keys = np.insert(self._keys, at, keys)
-        self._key_rows = np.insert(self._key_rows, at, rows)
+        self._key_index.add(keys, rows)
+
+    def _add_counts(self, counts: sparse.csr_matrix | StoredRows | None, label: str, n_rows: int) -> None:
+        kind = "none" if counts is None else "stored" if isinstance(counts, StoredRows) else "csr"
+        held = "stored" if self._store is not None else "csr" if self._counts else "none" if self.texts else kind
+        if kind != held:
+            if held == "none":
+                raise ValueError("this pool holds rows without token counts; add every row with counts or none")
+            if kind == "none":
+                raise ValueError(f"rows of {label!r} were added without token counts to a pool that has them")
+            raise ValueError(f"rows of {label!r} hold token counts of another kind than the pool's")
+        if kind == "csr":
+            self._counts.append(sparse.csr_matrix(counts))
+        elif kind == "stored":
+            if len(counts.rows) != n_rows:
+                raise ValueError(f"{n_rows} texts of {label!r} came with {len(counts.rows)} rows of token counts")
+            if self._store is None:
+                self._store, self._doc_freq = counts.store, np.zeros(counts.store.n_features, dtype=np.int64)
+            elif counts.store is not self._store:
+                raise ValueError(f"rows of {label!r} come from another token-count store than the pool's")
+            self._store_rows = np.r_[self._store_rows, np.asarray(counts.rows, dtype=np.int64)]
+            self._doc_freq += self._store.document_frequencies(counts.rows)
 
     def ngram_matches(self, texts: Sequence[str], keys: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
         """For each text, the first pool row sharing an n-gram or the whole normalised text with it, else -1.
@@ -146,41 +175,36 @@ class ReferencePool:
             texts: the query rows.
             keys: their `key_table(texts, n)` when already computed.
         """
-        match = np.full(len(texts), -1, dtype=np.int64)
-        if not len(texts) or not len(self._keys):
-            return match
+        if not len(texts) or not len(self._key_index):
+            return np.full(len(texts), -1, dtype=np.int64)
         keys, rows = key_table(texts, self.n) if keys is None else keys
-        if not len(keys):
-            return match
-        pos = np.searchsorted(self._keys, keys)
-        pos_clipped = np.minimum(pos, len(self._keys) - 1)
-        hit = self._keys[pos_clipped] == keys
-        hit_rows, hit_pool_rows = rows[hit], self._key_rows[pos_clipped[hit]]
-        # keep the smallest pool row per text (the first key position holds the smallest row for that key)
-        order = np.lexsort((hit_pool_rows, hit_rows))
-        hit_rows, hit_pool_rows = hit_rows[order], hit_pool_rows[order]
-        first = np.r_[True, hit_rows[1:] != hit_rows[:-1]] if len(hit_rows) else np.zeros(0, dtype=bool)
-        match[hit_rows[first]] = hit_pool_rows[first]
-        return match
+        return self._key_index.first_rows(keys, rows, len(texts))
 
     def tfidf_matches(
         self,
         texts: Sequence[str],
         threshold: float,
         n_common: int | None = None,
-        counts: sparse.csr_matrix | None = None,
+        counts: sparse.csr_matrix | StoredRows | None = None,
         method: str = "prefix",
         workers: int | None = None,
     ) -> np.ndarray:
         """For each text, the most similar pool row if its TF-IDF cosine is ≥ threshold, else -1.
 
         The TF-IDF is fitted on the pool and the texts together (as the original). With `counts` (the texts'
-        token-count rows, pool added with counts too) the fit reuses the counts instead of re-tokenising.
+        token-count rows, pool added with counts of the same kind) the fit reuses the counts instead of
+        re-tokenising; with `StoredRows` it refits only the values of the pool's and the texts' rows in their
+        shared store (document frequencies of the pool kept as a running count) and searches them in place.
         `workers` is the pair search's thread count (None: the usable cores; the matches do not depend on it).
         """
         match = np.full(len(texts), -1, dtype=np.int64)
         if not len(texts) or not self.texts:
             return match
+        if isinstance(counts, StoredRows) and self._store is not None:
+            pairs = self._stored_pairs(counts, threshold, n_common, method, workers)
+            if pairs is None:
+                return match
+            return best_match(len(texts), pairs.rows, pairs.cols, pairs.sims, match)
         if counts is not None and self._counts:
             matrix = _tfidf_from_counts(sparse.vstack([*self._counts, counts], format="csr"))
         else:
@@ -190,6 +214,22 @@ class ReferencePool:
         pool, queries = matrix[: len(self.texts)], matrix[len(self.texts) :]
         pairs = cosine_pairs_at_least(queries, pool, threshold, n_common=n_common, method=method, workers=workers)
         return best_match(len(texts), pairs.rows, pairs.cols, pairs.sims, match)
+
+    def _stored_pairs(self, queries: StoredRows, threshold: float, n_common, method: str, workers) -> CosinePairs:
+        """Pairs (query, pool row) ≥ threshold under the TF-IDF fitted on the pool and the queries together."""
+        store = self._store
+        if queries.store is not store:
+            raise ValueError("the query rows come from another token-count store than the pool's")
+        rows = np.asarray(queries.rows, dtype=np.int64)
+        doc_freq = self._doc_freq + store.document_frequencies(rows)
+        if not doc_freq.any():  # the original's "empty vocabulary": nothing to compare, so nothing is similar
+            return None
+        store.fit(np.r_[self._store_rows, rows], doc_freq, len(self._store_rows) + len(rows))
+        if method == "prefix":
+            return tfidf_pairs(store, rows, self._store_rows, threshold, workers=workers)
+        return cosine_pairs_at_least(
+            store.csr(rows), store.csr(self._store_rows), threshold, n_common=n_common, method=method, workers=workers
+        )
 
 
 def _tfidf(texts: list[str]):
@@ -306,32 +346,35 @@ def run_pipeline(
     all_texts = [q for src in list(train) + list(tests) for q in src.questions]
     # token counts of the training rows (in source order), then of the test rows (the TF-IDF of every step), and
     # whitespace-token hashes of every row (the n-gram keys of every step): two tokenisations, side by side
-    all_counts, all_hashes = None, None
+    store, all_hashes = None, None
     if config.tokenise_once:
         calls = [partial(_token_counts, all_texts), partial(TokenHashes.of, all_texts)]
         all_counts, all_hashes = forked_calls(calls, workers)
+        store = RankedCounts(all_counts)  # columns ranked by document frequency over every row of the run
+        del all_counts
     else:
         all_hashes = TokenHashes.of(all_texts)
     del all_texts
     timings["tokenise"] = time.perf_counter() - started
     started = time.perf_counter()
     n = config.decontam_ngram_n
-    pool = ReferencePool(n)
+    lengths = np.diff(all_hashes.offsets)  # every row's keys at most: its n-grams and its whole text
+    pool = ReferencePool(n, expected_keys=int(np.maximum(lengths - n + 1, 0).sum()) + len(lengths))
+    del lengths
     offset = sum(len(src.questions) for src in train)
     for test in tests:
-        test_counts = None
-        if all_counts is not None:
-            test_counts = all_counts[offset : offset + len(test.questions)]
-        test_keys = all_hashes.select(np.arange(offset, offset + len(test.questions))).keys(n)
+        test_rows = np.arange(offset, offset + len(test.questions))
+        test_counts = StoredRows(store, test_rows) if store is not None else None
+        test_keys = all_hashes.select(test_rows).keys(n)
         offset += len(test.questions)
         pool.add(test.questions, test.name, keys=test_keys, counts=test_counts)
     offset = 0
     stage1_questions: list[str] = []
     stage1_sources: list[str] = []
-    stage1_counts: list[sparse.csr_matrix] = []
+    stage1_rows: list[np.ndarray] = []  # rows of `store`
     for src in train:
         rows = list(src.questions)
-        index = np.arange(offset, offset + len(rows))  # rows of `all_counts`
+        index = np.arange(offset, offset + len(rows))  # rows of `store`
         offset += len(rows)
         tally = counts[src.name]
         tally["input"] = len(rows)
@@ -346,45 +389,29 @@ def run_pipeline(
         _tally(caught["ngram_decontam"], src.name, [pool.labels[m] for m in match if m >= 0])
         rows, keys, index = _select(rows, match < 0), _select_keys(keys, match < 0), index[match < 0]
         tally["after_ngram_decontam"] = len(rows)
-        row_counts = all_counts[index] if all_counts is not None else None
         match = pool.tfidf_matches(
             rows,
             config.tfidf_threshold,
             config.n_common_features,
-            counts=row_counts,
+            counts=StoredRows(store, index) if store is not None else None,
             method=config.pair_search,
             workers=workers,
         )
         _tally(caught["tfidf_decontam"], src.name, [pool.labels[m] for m in match if m >= 0])
         survive = match < 0
-        rows, keys = _select(rows, survive), _select_keys(keys, survive)
-        row_counts = all_counts[index[survive]] if all_counts is not None else None
+        rows, keys, index = _select(rows, survive), _select_keys(keys, survive), index[survive]
         tally["after_tfidf_decontam"] = len(rows)
-        pool.add(rows, src.name, keys=keys, counts=row_counts)
+        pool.add(rows, src.name, keys=keys, counts=StoredRows(store, index) if store is not None else None)
         stage1_questions.extend(rows)
         stage1_sources.extend([src.name] * len(rows))
-        if row_counts is not None:
-            stage1_counts.append(row_counts)
+        stage1_rows.append(index)
         say(f"stage 1 {src.name}: {tally['input']} → {len(rows)}")
     timings["stage1_per_source"] = time.perf_counter() - started
 
     started = time.perf_counter()
     keep = np.ones(len(stage1_questions), dtype=bool)
     if stage1_questions:
-        if all_counts is not None:
-            matrix = _tfidf_from_counts(sparse.vstack(stage1_counts, format="csr"))
-        else:
-            matrix = _tfidf(stage1_questions)
-        pairs = CosinePairs(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0))
-        if matrix is not None:
-            pairs = cosine_pairs_at_least(
-                matrix,
-                None,
-                config.tfidf_threshold,
-                n_common=config.n_common_features,
-                method=config.pair_search,
-                workers=workers,
-            )
+        pairs = _global_tfidf_pairs(stage1_questions, store, np.concatenate(stage1_rows), config, workers)
         keep = greedy_keep(len(stage1_questions), pairs)
     questions = [q for q, k in zip(stage1_questions, keep, strict=True) if k]
     sources = [s for s, k in zip(stage1_sources, keep, strict=True) if k]
@@ -427,6 +454,30 @@ def run_pipeline(
         _count(counts, sources, "after_embedding_dedup")
         _count(counts, sources, "after_embedding_decontam")
     return PipelineResult(questions, sources, counts, caught, timings, embeddings_used=encoder is not None)
+
+
+def _global_tfidf_pairs(
+    questions: list[str], store: RankedCounts | None, rows: np.ndarray, config: PipelineConfig, workers: int
+) -> CosinePairs:
+    """Stage 2's pairs (later row, earlier row) ≥ the threshold, under the TF-IDF fitted on the stage-1 survivors:
+    their rows of `store` (tokenise-once) or, without a store, a `TfidfVectorizer` refit on their texts."""
+    none = CosinePairs(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0))
+    threshold = config.tfidf_threshold
+    if store is not None:
+        doc_freq = store.document_frequencies(rows)
+        if not doc_freq.any():  # no token in any row: nothing is similar
+            return none
+        store.fit(rows, doc_freq, len(rows))
+        if config.pair_search == "prefix":
+            return tfidf_pairs(store, rows, None, threshold, workers=workers)
+        matrix = store.csr(rows)
+    else:
+        matrix = _tfidf(questions)
+        if matrix is None:
+            return none
+    return cosine_pairs_at_least(
+        matrix, None, threshold, n_common=config.n_common_features, method=config.pair_search, workers=workers
+    )
 
 
 def _select(values: list, keep: np.ndarray) -> list:

@@ -144,15 +144,9 @@ _WHITESPACE_TOKENS = r"\S+|\n"  # `str.split()` tokens: \s and str.split share C
 _MIX_NGRAM = np.uint64(0x9E3779B97F4A7C15)
 _MIX_TEXT = np.uint64(0xC2B2AE3D27D4EB4F)
 _FULL_TEXT_SALT = np.uint64(0x5BD1E9955BD1E995)
-
-
-def _fmix64(values: np.ndarray) -> np.ndarray:
-    """MurmurHash3's 64-bit finaliser (a bijection that spreads every input bit over the output)."""
-    values = values ^ (values >> np.uint64(33))
-    values = values * np.uint64(0xFF51AFD7ED558CCD)
-    values = values ^ (values >> np.uint64(33))
-    values = values * np.uint64(0xC4CEB9FE1A85EC53)
-    return values ^ (values >> np.uint64(33))
+_FMIX_1 = np.uint64(0xFF51AFD7ED558CCD)
+_FMIX_2 = np.uint64(0xC4CEB9FE1A85EC53)
+_SHIFT_33 = np.uint64(33)
 
 
 def text_keys(text: str, n: int) -> list[int]:
@@ -198,35 +192,46 @@ class TokenHashes:
         return TokenHashes(self.hashes[positions], offsets)
 
     def keys(self, n: int) -> tuple[np.ndarray, np.ndarray]:
-        """`key_table` of these rows."""
-        hashes, offsets = self.hashes, self.offsets
-        n_rows, count = len(offsets) - 1, len(hashes)
-        lengths = np.diff(offsets)
-        token_rows = np.repeat(np.arange(n_rows, dtype=np.int64), lengths)
-        with np.errstate(over="ignore"):
-            if count >= n:
-                acc = hashes[: count - n + 1].copy()
-                for j in range(1, n):
-                    acc = acc * _MIX_NGRAM + hashes[j : count - n + 1 + j]
-                inside = np.arange(n, count + 1) <= offsets[1:][token_rows[: count - n + 1]]
-                ngram_keys, ngram_rows = _fmix64(acc[inside]), token_rows[: count - n + 1][inside]
-            else:
-                ngram_keys, ngram_rows = np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int64)
-            # the whole text: Σ h_i · m^(L-1-i) over its tokens, plus its length, salted
-            longest = int(lengths.max(initial=0))
-            powers = np.ones(max(longest, 1), dtype=np.uint64)
-            for k in range(1, longest):
-                powers[k] = powers[k - 1] * _MIX_TEXT
-            weighted = hashes * powers[offsets[1:][token_rows] - 1 - np.arange(count)]
-            whole = np.zeros(n_rows, dtype=np.uint64)
-            non_empty = np.flatnonzero(lengths)
-            if len(non_empty):
-                whole[non_empty] = np.add.reduceat(weighted, offsets[:-1][non_empty])
-            whole_keys = _fmix64((whole + lengths.astype(np.uint64) * _MIX_NGRAM) ^ _FULL_TEXT_SALT)
-        return (
-            np.concatenate([ngram_keys, whole_keys]),
-            np.concatenate([ngram_rows, np.arange(n_rows, dtype=np.int64)]),
-        )
+        """`key_table` of these rows (n-gram keys in token order, then each row's whole-text key)."""
+        return _row_keys(self.hashes, self.offsets, n)
+
+
+@numba.njit(nogil=True, cache=True)
+def _fmix64(value):  # fmt: skip
+    """MurmurHash3's 64-bit finaliser (a bijection that spreads every input bit over the output)."""
+    value = value ^ (value >> _SHIFT_33)
+    value = value * _FMIX_1
+    value = value ^ (value >> _SHIFT_33)
+    value = value * _FMIX_2
+    return value ^ (value >> _SHIFT_33)
+
+
+@numba.njit(nogil=True, cache=True)
+def _row_keys(hashes, offsets, n):  # fmt: skip
+    """Per row: the key of each n-gram (its n token hashes mixed by multiply-add, then `_fmix64`), then the
+    whole-text key (Σ h_i · m^(L-1-i) over its L tokens, plus L · the n-gram multiplier, salted, then `_fmix64`);
+    all arithmetic modulo 2^64."""
+    n_rows = len(offsets) - 1
+    total = 0
+    for i in range(n_rows):
+        total += max(0, offsets[i + 1] - offsets[i] - n + 1)
+    keys = np.empty(total + n_rows, dtype=np.uint64)
+    rows = np.empty(total + n_rows, dtype=np.int64)
+    at = 0
+    for i in range(n_rows):
+        for begin in range(offsets[i], offsets[i + 1] - n + 1):
+            acc = hashes[begin]
+            for j in range(begin + 1, begin + n):
+                acc = acc * _MIX_NGRAM + hashes[j]
+            keys[at], rows[at] = _fmix64(acc), i
+            at += 1
+    for i in range(n_rows):
+        whole = np.uint64(0)
+        for p in range(offsets[i], offsets[i + 1]):
+            whole = whole * _MIX_TEXT + hashes[p]
+        length = np.uint64(offsets[i + 1] - offsets[i])
+        keys[at + i], rows[at + i] = _fmix64((whole + length * _MIX_NGRAM) ^ _FULL_TEXT_SALT), i
+    return keys, rows
 
 
 def key_table(texts: Sequence[str], n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -256,18 +261,93 @@ def ngram_clusters_from_keys(count: int, keys: np.ndarray, rows: np.ndarray) -> 
     """`ngram_clusters` over an already computed `key_table` of `count` rows."""
     if count == 0:
         return np.zeros(0, dtype=np.int64)
-    order = np.lexsort((rows, keys))
-    keys, rows = keys[order], rows[order]
-    group_start = np.r_[True, keys[1:] != keys[:-1]]
-    first_row_of_group = rows[np.flatnonzero(group_start)][np.cumsum(group_start) - 1]
-    linked = first_row_of_group != rows
+    # each entry links its row to the row held for its key so far: every group of rows sharing a key is connected
+    # (a hash table, no sort)
+    capacity = _table_capacity(len(keys))
+    table_keys, table_rows = np.zeros(capacity, dtype=np.uint64), np.full(capacity, -1, dtype=np.int32)
+    first, _ = _first_rows(table_keys, table_rows, keys, np.asarray(rows, dtype=np.int64))
+    linked = first != rows
     graph = sparse.coo_matrix(
-        (np.ones(int(linked.sum()), dtype=np.int8), (first_row_of_group[linked], rows[linked])), shape=(count, count)
+        (np.ones(int(linked.sum()), dtype=np.int8), (first[linked], rows[linked])), shape=(count, count)
     )
     _, labels = connected_components(graph, directed=False)
     representative = np.full(labels.max() + 1, count, dtype=np.int64)
     np.minimum.at(representative, labels, np.arange(count))
     return representative[labels]
+
+
+def _table_capacity(n_keys: int) -> int:
+    """A power of two with room for `n_keys` keys at a load of at most one half."""
+    return 1 << max(4, int(2 * max(n_keys, 1) - 1).bit_length())
+
+
+@numba.njit(nogil=True, cache=True)
+def _first_rows(table_keys, table_rows, keys, rows):  # fmt: skip
+    """Add each (key, row) to the open-addressing table (linear probing from the key's low bits: keys are uniform
+    64-bit hashes), which keeps the smallest row of each key. Returns, per entry, the row the table held for its
+    key before (the entry's own row where the key was new), and how many keys were new."""
+    mask = len(table_keys) - 1
+    before = np.empty(len(keys), dtype=np.int64)
+    n_new = 0
+    for i in range(len(keys)):
+        key, slot = keys[i], keys[i] & mask
+        while table_rows[slot] >= 0 and table_keys[slot] != key:
+            slot = (slot + 1) & mask
+        if table_rows[slot] < 0:
+            table_keys[slot], table_rows[slot] = key, rows[i]
+            n_new += 1
+        before[i] = table_rows[slot]
+        table_rows[slot] = min(table_rows[slot], rows[i])
+    return before, n_new
+
+
+@numba.njit(nogil=True, cache=True)
+def _lookup_rows(table_keys, table_rows, keys, rows, out):  # fmt: skip
+    """out[row] = the smallest table row sharing a key with `row` (left as it is where none does)."""
+    mask = len(table_keys) - 1
+    for i in range(len(keys)):
+        key, slot = keys[i], keys[i] & mask
+        while table_rows[slot] >= 0:
+            if table_keys[slot] == key:
+                found = table_rows[slot]
+                if out[rows[i]] < 0 or found < out[rows[i]]:
+                    out[rows[i]] = found
+                break
+            slot = (slot + 1) & mask
+
+
+class KeyIndex:
+    """64-bit keys → the smallest row added under each: a growing open-addressing hash table (no sorting, so adding
+    and looking up n keys costs O(n) whatever the table's size)."""
+
+    def __init__(self, expected_keys: int = 0) -> None:
+        """An empty index with room for `expected_keys` distinct keys before it first grows (growing re-inserts
+        every held key)."""
+        capacity = _table_capacity(expected_keys)
+        self._keys = np.zeros(capacity, dtype=np.uint64)
+        self._rows = np.full(capacity, -1, dtype=np.int32)  # rows < 2^31; 12 bytes a slot
+        self._size = 0
+
+    def __len__(self) -> int:
+        return self._size
+
+    def add(self, keys: np.ndarray, rows: np.ndarray) -> None:
+        """Add (key, row) entries; a key keeps the smallest row it was ever added with."""
+        capacity = _table_capacity(self._size + len(keys))
+        if capacity > len(self._keys):  # grow: re-insert the held keys into a table twice as large or more
+            held = self._rows >= 0
+            old_keys, old_rows = self._keys[held], self._rows[held]
+            self._keys, self._rows = np.zeros(capacity, dtype=np.uint64), np.full(capacity, -1, dtype=np.int32)
+            _first_rows(self._keys, self._rows, old_keys, old_rows)
+        _, n_new = _first_rows(self._keys, self._rows, keys, np.asarray(rows, dtype=np.int64))
+        self._size += n_new
+
+    def first_rows(self, keys: np.ndarray, rows: np.ndarray, n_rows: int) -> np.ndarray:
+        """For each of `n_rows` query rows, the smallest held row sharing one of its keys, else -1."""
+        out = np.full(n_rows, -1, dtype=np.int64)
+        if self._size and len(keys):
+            _lookup_rows(self._keys, self._rows, keys, np.asarray(rows, dtype=np.int64), out)
+        return out
 
 
 def ngram_self_dedup(texts: Sequence[str], n: int) -> np.ndarray:
@@ -340,26 +420,31 @@ def choose_n_common(a: sparse.csr_matrix, b: sparse.csr_matrix | None, threshold
 
 @dataclass
 class _PrefixSplit:
-    """Rows with columns renumbered by decreasing document frequency, sorted by where their indexed tail starts.
+    """Rows whose columns are numbered by decreasing document frequency, sorted by where their indexed tail starts.
 
     The head of a row is its longest prefix (most frequent features first) whose norm stays below
     `t / max norm of the other side`, the rest its tail; every pair reaching t shares a feature of the
-    later-starting tail. Rows are reordered by tail start (`order` maps each new row to its original index).
+    later-starting tail. The rows are not copied: sorted position i is the entries `lo[i]:hi[i]` of the shared
+    `indices`/`data` arrays (`order` maps each sorted position to its row's position in the rows searched).
     """
 
-    rows: sparse.csr_matrix  # all features, columns in frequency order, sorted within each row
+    lo: np.ndarray  # first entry of each row, in tail-start order
+    hi: np.ndarray  # one past its last entry
+    indices: np.ndarray  # frequency ranks of the entries, ascending within each row
+    data: np.ndarray
     head_norm: np.ndarray  # ‖head‖ per row
     tail_start: np.ndarray  # column (frequency rank) of the first tail entry; n_features when no tail
-    order: np.ndarray  # original row index of each row
+    order: np.ndarray  # position, among the rows searched, of each sorted row
+    n_features: int
 
     @classmethod
-    def build(cls, matrix: sparse.csr_matrix, rank: np.ndarray, head_limit: float) -> _PrefixSplit:
-        n_features = matrix.shape[1]
-        rows = sparse.csr_matrix((matrix.data.copy(), rank[matrix.indices], matrix.indptr.copy()), shape=matrix.shape)
-        rows.sort_indices()
-        head_norm, tail_start = _split_rows(rows.indptr, rows.indices, rows.data, head_limit**2, n_features)
+    def of_rows(cls, indptr, indices, data, rows: np.ndarray, n_features: int, head_limit: float) -> _PrefixSplit:
+        """The rows `rows` of CSR arrays whose columns are ranks (ascending within each row)."""
+        head_norm, tail_start = _split_rows(indptr, indices, data, rows, head_limit**2, n_features)
         order = np.argsort(tail_start, kind="stable")
-        return cls(rows[order], head_norm[order], tail_start[order], order)
+        sorted_rows = rows[order]
+        return cls(indptr[sorted_rows], indptr[sorted_rows + 1], indices, data, head_norm[order], tail_start[order],
+                   order, n_features)  # fmt: skip
 
     def tail_index(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """The tails as an inverted index: feature f's entries are [indptr[f], indptr[f + 1]), in row order.
@@ -367,22 +452,19 @@ class _PrefixSplit:
         Returns:
             (indptr, row, value, ‖the row before f‖) of every tail entry.
         """
-        rows = self.rows
-        return _tail_index(rows.indptr, rows.indices, rows.data, self.tail_start, rows.shape[1])
+        return _tail_index(self.lo, self.hi, self.indices, self.data, self.tail_start, self.n_features)
 
 
 @numba.njit(nogil=True, cache=True)
-def _split_rows(indptr, indices, data, head_limit_squared, n_features):  # fmt: skip
-    """Per row (entries in frequency order): ‖head‖, and the column where the tail starts (n_features: none).
-
-    The head is the longest prefix whose squared norm stays below `head_limit_squared`.
-    """
-    n_rows = len(indptr) - 1
+def _split_rows(indptr, indices, data, rows, head_limit_squared, n_features):  # fmt: skip
+    """Per row of `rows` (entries in frequency order): ‖head‖, and the column where the tail starts (n_features:
+    none). The head is the longest prefix whose squared norm stays below `head_limit_squared`."""
+    n_rows = len(rows)
     head_norm = np.zeros(n_rows)
     tail_start = np.full(n_rows, n_features, dtype=np.int64)
     for i in range(n_rows):
         total = 0.0
-        for p in range(indptr[i], indptr[i + 1]):
+        for p in range(indptr[rows[i]], indptr[rows[i] + 1]):
             square = data[p] * data[p]
             if total + square >= head_limit_squared:
                 tail_start[i] = indices[p]
@@ -393,12 +475,12 @@ def _split_rows(indptr, indices, data, head_limit_squared, n_features):  # fmt: 
 
 
 @numba.njit(nogil=True, cache=True)
-def _tail_index(indptr, indices, data, tail_start, n_features):  # fmt: skip
+def _tail_index(lo, hi, indices, data, tail_start, n_features):  # fmt: skip
     """`_PrefixSplit.tail_index` by a counting sort of the tail entries by feature (rows stay in order)."""
-    n_rows = len(indptr) - 1
+    n_rows = len(lo)
     starts = np.zeros(n_features + 1, dtype=np.int64)
     for i in range(n_rows):
-        for p in range(indptr[i], indptr[i + 1]):
+        for p in range(lo[i], hi[i]):
             if indices[p] >= tail_start[i]:
                 starts[indices[p] + 1] += 1
     starts = np.cumsum(starts)
@@ -408,7 +490,7 @@ def _tail_index(indptr, indices, data, tail_start, n_features):  # fmt: skip
     prefix = np.empty(starts[-1])
     for i in range(n_rows):
         before = 0.0
-        for p in range(indptr[i], indptr[i + 1]):
+        for p in range(lo[i], hi[i]):
             feature = indices[p]
             if feature >= tail_start[i]:
                 at = fill[feature]
@@ -419,7 +501,7 @@ def _tail_index(indptr, indices, data, tail_start, n_features):  # fmt: skip
 
 
 @numba.njit(nogil=True, cache=True)
-def _search_rows(x_indptr, x_indices, x_data, x_tail_start, first_y, y_indptr, y_indices, y_data, y_head_norm,
+def _search_rows(x_lo, x_hi, x_indices, x_data, x_tail_start, first_y, y_lo, y_hi, y_indices, y_data, y_head_norm,
                  y_tail_start, index_indptr, index_rows, index_data, index_prefix, scratch, start, stop, threshold,
                  slack):  # fmt: skip
     """Pairs (x row i in [start, stop), y row j ≥ first_y[i]) with x·y ≥ threshold, by accumulate, bound, verify.
@@ -440,19 +522,19 @@ def _search_rows(x_indptr, x_indices, x_data, x_tail_start, first_y, y_indptr, y
     n_out = 0
     for i in range(start, stop):
         low = first_y[i]
-        x_lo, x_hi = x_indptr[i], x_indptr[i + 1]
+        row_lo, row_hi = x_lo[i], x_hi[i]
         n_touched = 0
-        for p in range(x_lo, x_hi):
-            cumulative[p - x_lo + 1] = cumulative[p - x_lo] + x_data[p] * x_data[p]
+        for p in range(row_lo, row_hi):
+            cumulative[p - row_lo + 1] = cumulative[p - row_lo] + x_data[p] * x_data[p]
         # rarest feature first: a y row first met at feature f shares no rarer feature with x, so
         # x·y ≤ x_f·y_f + ‖x before f‖ · ‖y before f‖, and a row that cannot reach t that way is no candidate
         # (should it be met again at a more frequent feature, it may become one with a partial sum too small:
         # harmless, its pair is below t and every candidate's similarity is checked exactly)
-        for p in range(x_hi - 1, x_lo - 1, -1):
+        for p in range(row_hi - 1, row_lo - 1, -1):
             feature = x_indices[p]
             if feature < x_tail_start[i] or low >= n_y:
                 break
-            value, x_before = x_data[p], np.sqrt(cumulative[p - x_lo])
+            value, x_before = x_data[p], np.sqrt(cumulative[p - row_lo])
             q_lo, q_hi = index_indptr[feature], index_indptr[feature + 1]
             for q in range(q_lo + np.searchsorted(index_rows[q_lo:q_hi], low), q_hi):
                 j = index_rows[q]
@@ -463,21 +545,21 @@ def _search_rows(x_indptr, x_indices, x_data, x_tail_start, first_y, y_indptr, y
                     acc[j] = value * index_data[q]
                     touched[n_touched] = j
                     n_touched += 1
-        for p in range(x_lo, x_hi):
+        for p in range(row_lo, row_hi):
             dense_x[x_indices[p]] = x_data[p]
         for k in range(n_touched):
             j = touched[k]
-            start_j, lo, hi = y_tail_start[j], x_lo, x_hi
+            start_j, lo, hi = y_tail_start[j], row_lo, row_hi
             while lo < hi:  # x's first entry at or after y's tail start
                 mid = (lo + hi) >> 1
                 if x_indices[mid] < start_j:
                     lo = mid + 1
                 else:
                     hi = mid
-            if acc[j] + np.sqrt(cumulative[lo - x_lo]) * y_head_norm[j] < threshold - slack:
+            if acc[j] + np.sqrt(cumulative[lo - row_lo]) * y_head_norm[j] < threshold - slack:
                 continue
             sim = 0.0  # the exact dot product, summed in column order (adding 0.0 changes nothing)
-            for q in range(y_indptr[j], y_indptr[j + 1]):
+            for q in range(y_lo[j], y_hi[j]):
                 sim += dense_x[y_indices[q]] * y_data[q]
             if sim < threshold:
                 continue
@@ -489,7 +571,7 @@ def _search_rows(x_indptr, x_indices, x_data, x_tail_start, first_y, y_indptr, y
                 )
             out_x[n_out], out_y[n_out], out_s[n_out] = i, j, sim
             n_out += 1
-        for p in range(x_lo, x_hi):
+        for p in range(row_lo, row_hi):
             dense_x[x_indices[p]] = 0.0
         for k in range(n_touched):
             is_candidate[touched[k]] = False
@@ -502,27 +584,27 @@ def _search_pass(x_side: _PrefixSplit, y_side: _PrefixSplit, first_y: np.ndarray
     releases the GIL); the chunks' pairs are concatenated in chunk order, so the result does not depend on
     `workers`."""
     index = y_side.tail_index()
-    x, y = x_side.rows, y_side.rows
-    fixed = (x.indptr, x.indices, x.data, x_side.tail_start, first_y, y.indptr, y.indices, y.data)
-    fixed += (y_side.head_norm, y_side.tail_start, *index)
+    x, y = x_side, y_side
+    fixed = (x.lo, x.hi, x.indices, x.data, x.tail_start, first_y, y.lo, y.hi, y.indices, y.data)
+    fixed += (y.head_norm, y.tail_start, *index)
+    n_x, n_y = len(x.lo), len(y.lo)
 
     per_thread = threading.local()
-    longest = int(np.diff(x.indptr).max(initial=0))
+    longest = int((x.hi - x.lo).max(initial=0))
 
     def run(start: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         if not hasattr(per_thread, "scratch"):
-            n_y = y.shape[0]
             per_thread.scratch = (
                 np.zeros(n_y),
                 np.zeros(n_y, dtype=np.bool_),
                 np.zeros(n_y, dtype=np.int64),
-                np.zeros(x.shape[1]),
+                np.zeros(x.n_features),
                 np.zeros(longest + 1),
             )
-        stop = min(start + chunk_rows, x.shape[0])
+        stop = min(start + chunk_rows, n_x)
         return _search_rows(*fixed, per_thread.scratch, start, stop, threshold, _BOUND_SLACK)
 
-    starts = range(0, x.shape[0], chunk_rows)
+    starts = range(0, n_x, chunk_rows)
     if workers > 1 and len(starts) > 1:
         with ThreadPoolExecutor(max_workers=workers) as pool:
             parts = list(pool.map(run, starts))
@@ -543,26 +625,48 @@ def _prefix_pairs(
     doc_freq = np.bincount(a.indices, minlength=n_features)
     if not self_pairs:
         doc_freq = doc_freq + np.bincount(b.indices, minlength=n_features)
-    rank = np.empty(n_features, dtype=np.int64)
-    rank[np.argsort(-doc_freq, kind="stable")] = np.arange(n_features)
+    rank = frequency_rank(doc_freq)
+
+    def ranked(matrix: sparse.csr_matrix) -> tuple:
+        rows = sparse.csr_matrix((matrix.data.copy(), rank[matrix.indices], matrix.indptr.copy()), shape=matrix.shape)
+        rows.sort_indices()
+        return rows.indptr, rows.indices, rows.data, np.arange(rows.shape[0], dtype=np.int64)
 
     def max_norm(matrix: sparse.csr_matrix) -> float:
         return float(np.sqrt(np.asarray(matrix.power(2).sum(axis=1)).ravel()).max(initial=0.0))
 
     max_norm_a = max_norm(a)
     max_norm_b = max_norm_a if self_pairs else max_norm(b)
+    rows_b = None if self_pairs else ranked(b)
+    return _split_pairs(ranked(a), rows_b, n_features, max_norm_a, max_norm_b, threshold, chunk_rows, workers)
+
+
+def frequency_rank(doc_freq: np.ndarray) -> np.ndarray:
+    """Each feature's rank by decreasing document frequency (ties: lower feature first)."""
+    rank = np.empty(len(doc_freq), dtype=np.int64)
+    rank[np.argsort(-np.asarray(doc_freq), kind="stable")] = np.arange(len(doc_freq))
+    return rank
+
+
+def _split_pairs(rows_a: tuple, rows_b: tuple | None, n_features: int, max_norm_a: float, max_norm_b: float,
+                 threshold: float, chunk_rows: int, workers: int) -> CosinePairs:  # fmt: skip
+    """The prefix search over rows given as (indptr, indices, data, rows): CSR arrays whose columns are frequency
+    ranks (ascending within each row) and the rows of them to search; `max_norm_*` bound each side's row norms.
+    Pairs are numbered by position in each side's `rows` (rows_b None: pairs within side a, later row first)."""
+    self_pairs = rows_b is None
     if max_norm_a == 0.0 or max_norm_b == 0.0:
         return CosinePairs(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0))
-    split_a = _PrefixSplit.build(a, rank, (threshold - _BOUND_SLACK) / max_norm_b)
+    split_a = _PrefixSplit.of_rows(*rows_a, n_features, (threshold - _BOUND_SLACK) / max_norm_b)
     # Each pair is handled from the side of its earlier-starting tail (x); the other row (y) then has all its
     # tail features inside x's tail, and  x·y ≤ (x·y over y's tail) + ‖x before y's tail‖ · ‖y's head‖.
     # Rows are sorted by tail start, so the y rows of an x row are a suffix of the y side.
     if self_pairs:  # each unordered pair once: y after x in tail-start order
-        xs, ys, sims = _search_pass(split_a, split_a, np.arange(1, a.shape[0] + 1), threshold, chunk_rows, workers)
+        first = np.arange(1, len(split_a.lo) + 1)
+        xs, ys, sims = _search_pass(split_a, split_a, first, threshold, chunk_rows, workers)
         xs, ys = split_a.order[xs], split_a.order[ys]
         rows, cols = np.maximum(xs, ys), np.minimum(xs, ys)
     else:
-        split_b = _PrefixSplit.build(b, rank, (threshold - _BOUND_SLACK) / max_norm_a)
+        split_b = _PrefixSplit.of_rows(*rows_b, n_features, (threshold - _BOUND_SLACK) / max_norm_a)
         # pass 1: a rows whose tail starts first or together; pass 2: b rows whose tail starts strictly first
         first_b = np.searchsorted(split_b.tail_start, split_a.tail_start, side="left")
         xs, ys, sims = _search_pass(split_a, split_b, first_b, threshold, chunk_rows, workers)
@@ -573,6 +677,158 @@ def _prefix_pairs(
         sims = np.r_[sims, sims2]
     order = np.lexsort((cols, rows))
     return CosinePairs(rows=rows[order].astype(np.int64), cols=cols[order].astype(np.int64), sims=sims[order])
+
+
+class RankedCounts:
+    """Token-count rows of a whole run, stored once, and their TF-IDF for any subset of the rows.
+
+    The columns are renumbered once by a fixed feature rank (decreasing document frequency over all rows by
+    default) and each row's entries are kept in that order, the order the prefix search walks them
+    (`tfidf_pairs`). `fit` writes the TF-IDF of chosen rows under chosen document frequencies into `values`:
+    the smooth idf ln((1 + n) / (1 + df)) + 1 and the row's ℓ2 norm summed over its entries in the original column
+    order, so every value is bit for bit the one scikit-learn's default `TfidfTransformer` fitted on exactly those
+    rows gives (tests/collect/test_dedup.py checks it on the bench corpus). Nothing is copied per fit: a step of
+    the pipeline refits only the values of the rows it searches.
+    """
+
+    def __init__(self, counts: sparse.csr_matrix, rank: np.ndarray | None = None) -> None:
+        counts = sparse.csr_matrix(counts, dtype=np.float64)
+        counts.sum_duplicates()  # canonical rows: one entry per column, columns ascending
+        self.n_features = counts.shape[1]
+        self.rank = frequency_rank(np.bincount(counts.indices, minlength=self.n_features)) if rank is None else rank
+        self.indptr = counts.indptr.astype(np.int64)
+        self.cols, self.counts, self.alpha = _rank_rows(self.indptr, counts.indices, counts.data, self.rank)
+        self.values = np.zeros(len(self.cols))
+
+    def __len__(self) -> int:
+        return len(self.indptr) - 1
+
+    def document_frequencies(self, rows: np.ndarray) -> np.ndarray:
+        """How many of `rows` hold each feature (indexed by rank)."""
+        return _count_features(self.indptr, self.cols, np.asarray(rows, dtype=np.int64), self.n_features)
+
+    def fit(self, rows: np.ndarray, doc_freq: np.ndarray, n_docs: int) -> None:
+        """Write the TF-IDF values of `rows`, fitted on `n_docs` rows with document frequencies `doc_freq`."""
+        _tfidf_rows(self.indptr, self.cols, self.counts, self.alpha, np.asarray(rows, dtype=np.int64),
+                    smooth_idf(doc_freq, n_docs), self.values)  # fmt: skip
+
+    def csr(self, rows: np.ndarray) -> sparse.csr_matrix:
+        """The current values of `rows` as a CSR matrix in the original columns (column order as fitted)."""
+        rows = np.asarray(rows, dtype=np.int64)
+        inverse = np.empty_like(self.rank)
+        inverse[self.rank] = np.arange(len(self.rank))
+        indptr, indices, data = _original_order(self.indptr, self.cols, self.values, self.alpha, rows, inverse)
+        return sparse.csr_matrix((data, indices, indptr), shape=(len(rows), self.n_features))
+
+
+def smooth_idf(doc_freq: np.ndarray, n_docs: int) -> np.ndarray:
+    """scikit-learn's smooth idf, ln((1 + n) / (1 + df)) + 1, with its own operations in its order (same bits)."""
+    df = doc_freq.astype(np.float64)
+    df += 1.0
+    idf = np.full_like(df, fill_value=n_docs + 1, dtype=np.float64)
+    idf /= df
+    np.log(idf, out=idf)
+    idf += 1.0
+    return idf
+
+
+def tfidf_pairs(store: RankedCounts, rows_a: np.ndarray, rows_b: np.ndarray | None, threshold: float, *,
+                chunk_rows: int = 2048, workers: int | None = None) -> CosinePairs:  # fmt: skip
+    """`cosine_pairs_at_least` ("prefix") over rows of `store` with their current (fitted) values.
+
+    Args:
+        store: the rows.
+        rows_a: query rows (indices into `store`).
+        rows_b: reference rows; None means rows_a against themselves, pairs (i, j) with j < i only.
+        threshold: the similarity threshold (inclusive).
+        chunk_rows: rows per kernel call.
+        workers: threads of the search (None: the usable cores); the pairs do not depend on it.
+
+    Returns:
+        The pairs, numbered by position in `rows_a` and `rows_b`, with their exact float64 similarities.
+    """
+    arrays = (store.indptr, store.cols, store.values)
+    rows_a = np.asarray(rows_a, dtype=np.int64)
+    max_norm_a = _max_row_norm(*arrays, rows_a)
+    side_b, max_norm_b = None, max_norm_a
+    if rows_b is not None:
+        side_b = (*arrays, np.asarray(rows_b, dtype=np.int64))
+        max_norm_b = _max_row_norm(*arrays, side_b[3])
+    workers = workers or usable_cores()
+    return _split_pairs((*arrays, rows_a), side_b, store.n_features, max_norm_a, max_norm_b, threshold, chunk_rows,
+                        workers)  # fmt: skip
+
+
+@numba.njit(nogil=True, cache=True)
+def _rank_rows(indptr, indices, data, rank):  # fmt: skip
+    """Each row's entries sorted by feature rank; `alpha[lo + k]` is where (counted from the row's first entry)
+    the row's k-th entry in the original column order went."""
+    cols = np.empty(len(indices), dtype=np.int32)
+    counts = np.empty(len(indices))
+    alpha = np.empty(len(indices), dtype=np.int32)
+    for i in range(len(indptr) - 1):
+        lo, hi = indptr[i], indptr[i + 1]
+        keys = np.empty(hi - lo, dtype=np.int64)
+        for k in range(hi - lo):
+            keys[k] = rank[indices[lo + k]]
+        perm = np.argsort(keys)  # the ranks of one row's columns are distinct
+        for k in range(hi - lo):
+            cols[lo + k] = keys[perm[k]]
+            counts[lo + k] = data[lo + perm[k]]
+            alpha[lo + perm[k]] = k
+    return cols, counts, alpha
+
+
+@numba.njit(nogil=True, cache=True)
+def _count_features(indptr, cols, rows, n_features):  # fmt: skip
+    out = np.zeros(n_features, dtype=np.int64)
+    for i in rows:
+        for p in range(indptr[i], indptr[i + 1]):
+            out[cols[p]] += 1
+    return out
+
+
+@numba.njit(nogil=True, cache=True)
+def _tfidf_rows(indptr, cols, counts, alpha, rows, idf, values):  # fmt: skip
+    """values = counts · idf, divided by the row's ℓ2 norm summed in the original column order (as scikit-learn's
+    `TfidfTransformer` then `normalize` compute them; a row without entries has nothing to divide)."""
+    for i in rows:
+        lo, hi = indptr[i], indptr[i + 1]
+        total = 0.0
+        for k in range(hi - lo):
+            p = lo + alpha[lo + k]
+            weighted = counts[p] * idf[cols[p]]
+            total += weighted * weighted
+        norm = np.sqrt(total)
+        for p in range(lo, hi):
+            values[p] = counts[p] * idf[cols[p]] / norm
+
+
+@numba.njit(nogil=True, cache=True)
+def _max_row_norm(indptr, cols, values, rows):  # fmt: skip
+    largest = 0.0
+    for i in rows:
+        total = 0.0
+        for p in range(indptr[i], indptr[i + 1]):
+            total += values[p] * values[p]
+        largest = max(largest, np.sqrt(total))
+    return largest
+
+
+@numba.njit(nogil=True, cache=True)
+def _original_order(indptr, cols, values, alpha, rows, inverse_rank):  # fmt: skip
+    out_indptr = np.zeros(len(rows) + 1, dtype=np.int64)
+    for r in range(len(rows)):
+        out_indptr[r + 1] = out_indptr[r] + indptr[rows[r] + 1] - indptr[rows[r]]
+    out_indices = np.empty(out_indptr[-1], dtype=np.int64)
+    out_data = np.empty(out_indptr[-1])
+    for r in range(len(rows)):
+        lo, hi = indptr[rows[r]], indptr[rows[r] + 1]
+        for k in range(hi - lo):
+            p = lo + alpha[lo + k]
+            out_indices[out_indptr[r] + k] = inverse_rank[cols[p]]
+            out_data[out_indptr[r] + k] = values[p]
+    return out_indptr, out_indices, out_data
 
 
 def cosine_pairs_at_least(

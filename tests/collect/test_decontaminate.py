@@ -197,3 +197,51 @@ def test_one_worker_and_two_keep_the_same_rows_counts_and_credits():
     assert sum(sum(credits.values()) for credits in one.caught_by["tfidf_decontam"].values()) > 0
     removed_globally = sum(c["after_tfidf_decontam"] - c["after_global_tfidf"] for c in one.counts.values())
     assert removed_globally > 0
+
+
+def test_pool_of_stored_rows_matches_like_the_refit_on_stacked_counts():
+    # the same pool built twice — with CSR count rows (a `TfidfTransformer` refit on the stacked rows at every
+    # query) and with rows of one shared `RankedCounts` (running document frequencies, values refitted in place)
+    # — must give the same TF-IDF matches, query batch after query batch, on the bench corpus
+    from bench.dedup import synthetic_corpus
+    from star1_hub.collect.decontaminate import StoredRows, _token_counts
+    from star1_hub.collect.dedup import RankedCounts
+
+    train, tests = synthetic_corpus(4000, seed=9)
+    texts = [q for _, qs, _ in train for q in qs] + [q for _, qs in tests for q in qs]
+    counts = _token_counts(texts)
+    store = RankedCounts(counts)
+    stacked, stored = ReferencePool(8), ReferencePool(8)
+    bounds = [0, 900, 1500, 2600, 3300, len(texts)]
+    found = 0
+    for begin, end in zip(bounds[:-1], bounds[1:], strict=True):
+        rows = np.arange(begin, end)
+        batch = texts[begin:end]
+        if begin:
+            want = stacked.tfidf_matches(batch, 0.6, counts=counts[rows])
+            got = stored.tfidf_matches(batch, 0.6, counts=StoredRows(store, rows))
+            np.testing.assert_array_equal(got, want)
+            found += int((want >= 0).sum())
+        stacked.add(batch, f"part{begin}", counts=counts[rows])
+        stored.add(batch, f"part{begin}", counts=StoredRows(store, rows))
+    assert found > 50  # the batches hold planted near-duplicates of earlier ones
+
+
+def test_pool_refuses_stored_rows_of_another_store_or_kind():
+    from scipy import sparse
+
+    from star1_hub.collect.decontaminate import StoredRows
+    from star1_hub.collect.dedup import RankedCounts
+
+    counts = sparse.csr_matrix(np.array([[1.0, 0.0, 2.0], [0.0, 1.0, 1.0], [1.0, 1.0, 0.0]]))
+    store, other = RankedCounts(counts), RankedCounts(counts)
+    pool = ReferencePool(8)
+    pool.add(["a b c", "d e f"], "T", counts=StoredRows(store, np.array([0, 1])))
+    with pytest.raises(ValueError, match="another token-count store"):
+        pool.add(["g h i"], "S", counts=StoredRows(other, np.array([2])))
+    with pytest.raises(ValueError, match="another kind"):
+        pool.add(["g h i"], "S", counts=counts[[2]])
+    with pytest.raises(ValueError, match="came with 1 rows"):
+        pool.add(["g h i", "j k l"], "S", counts=StoredRows(store, np.array([2])))
+    with pytest.raises(ValueError, match="another token-count store"):
+        pool.tfidf_matches(["g h i"], 0.6, counts=StoredRows(other, np.array([2])))

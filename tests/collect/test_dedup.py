@@ -248,3 +248,91 @@ def test_tokenising_in_blocks_of_rows_gives_the_one_pass_tokens(pattern, with_nu
         for token_id, row in zip(blocked[0].tolist(), blocked[2].tolist(), strict=True):
             got[row].append(blocked[1][token_id])
         assert got == expected
+
+
+def test_ngram_and_whole_text_keys_follow_their_documented_formula():
+    # the compiled key kernel must give the documented keys: an n-gram's key mixes its token hashes by
+    # multiply-add modulo 2^64 and MurmurHash3's finaliser, the whole text's key Σ h_i·m^(L-1-i) + L·m', salted
+    import xxhash
+
+    mask = (1 << 64) - 1
+
+    def fmix(value: int) -> int:
+        value ^= value >> 33
+        value = (value * 0xFF51AFD7ED558CCD) & mask
+        value ^= value >> 33
+        value = (value * 0xC4CEB9FE1A85EC53) & mask
+        return value ^ (value >> 33)
+
+    text, n = "Tell me  a JOKE about\ncats", 3
+    hashes = [xxhash.xxh3_64_intdigest(token) for token in text.lower().split()]
+    expected = []
+    for begin in range(len(hashes) - n + 1):
+        acc = hashes[begin]
+        for value in hashes[begin + 1 : begin + n]:
+            acc = (acc * int(dedup._MIX_NGRAM) + value) & mask
+        expected.append(fmix(acc))
+    whole = 0
+    for value in hashes:
+        whole = (whole * int(dedup._MIX_TEXT) + value) & mask
+    whole = ((whole + len(hashes) * int(dedup._MIX_NGRAM)) & mask) ^ int(dedup._FULL_TEXT_SALT)
+    expected.append(fmix(whole))
+    assert text_keys(text, n) == expected
+    assert text_keys("", 3) == [fmix(int(dedup._FULL_TEXT_SALT))]  # no token: the salted empty sum
+
+
+def test_clusters_link_rows_whatever_order_their_keys_come_in():
+    # a key table need not list rows in order: a key met first with row 5, then with row 3, still links them
+    keys = np.array([7, 7, 9, 9, 11], dtype=np.uint64)
+    rows = np.array([5, 3, 1, 4, 0])
+    assert dedup.ngram_clusters_from_keys(6, keys, rows).tolist() == [0, 1, 2, 3, 1, 3]
+
+
+def test_key_index_keeps_the_smallest_row_of_each_key_across_growth():
+    index = dedup.KeyIndex()  # the smallest table: adding thousands of keys makes it grow several times
+    rng = np.random.default_rng(3)
+    keys = rng.integers(0, 2**63, 5000, dtype=np.int64).astype(np.uint64)
+    index.add(keys[:3000], np.arange(3000) + 100)
+    index.add(keys[:10], np.arange(10))  # smaller rows for keys already held replace theirs
+    index.add(keys[10:20], np.arange(10) + 10_000)  # larger rows for keys already held change nothing
+    index.add(keys[3000:4000], np.arange(1000) + 5000)
+    assert len(index) == 4000
+    query_keys = np.r_[keys[[0, 15, 2500, 3500]], keys[4000:4002]]
+    query_rows = np.array([0, 1, 2, 3, 4, 4])
+    assert index.first_rows(query_keys, query_rows, 6).tolist() == [0, 115, 2600, 5500, -1, -1]
+    # a row sharing several keys gets the smallest of their rows
+    assert index.first_rows(keys[[2999, 5, 1200]], np.zeros(3, dtype=np.int64), 1).tolist() == [5]
+
+
+def test_ranked_counts_give_scikit_learns_tfidf_bit_for_bit_on_the_bench_corpus():
+    # the incremental fit (any subset of rows, document frequencies as given, values in frequency-rank order)
+    # must equal a `TfidfTransformer` fitted on exactly those rows, value for value, and the in-place prefix
+    # search must find exactly the pairs of the matrix search
+    from sklearn.feature_extraction.text import TfidfTransformer
+
+    from bench.dedup import synthetic_corpus
+    from star1_hub.collect.decontaminate import _token_counts
+
+    train, tests = synthetic_corpus(6000, seed=2)
+    texts = [q for _, qs, _ in train for q in qs] + [q for _, qs in tests for q in qs]
+    counts = _token_counts(texts)
+    store = dedup.RankedCounts(counts)
+    rows = np.sort(np.random.default_rng(0).choice(len(texts), 4000, replace=False))
+    store.fit(rows, store.document_frequencies(rows), len(rows))
+    ours = store.csr(rows)
+    reference = TfidfTransformer().fit_transform(counts[rows]).tocsr()
+    reference.sort_indices()
+    for name in ("indptr", "indices", "data"):
+        np.testing.assert_array_equal(getattr(ours, name), getattr(reference, name), err_msg=name)
+    queries, pool = rows[:1500], rows[1500:]
+    for got, want in (
+        (
+            dedup.tfidf_pairs(store, queries, pool, 0.6, chunk_rows=300),
+            cosine_pairs_at_least(ours[:1500], ours[1500:], 0.6),
+        ),
+        (dedup.tfidf_pairs(store, rows, None, 0.6, workers=2), cosine_pairs_at_least(ours, None, 0.6)),
+    ):
+        assert len(want.rows) > 20
+        np.testing.assert_array_equal(got.rows, want.rows)
+        np.testing.assert_array_equal(got.cols, want.cols)
+        np.testing.assert_allclose(got.sims, want.sims, rtol=0, atol=1e-15)
