@@ -37,6 +37,7 @@ import numpy as np
 from scipy import sparse
 
 from star1_hub.collect.dedup import (
+    _WORD_TOKENS,
     CosinePairs,
     KeyIndex,
     RankedCounts,
@@ -44,6 +45,7 @@ from star1_hub.collect.dedup import (
     cosine_pairs_at_least,
     dense_pairs_at_least,
     forked_calls,
+    freed_memory_kept,
     greedy_keep,
     key_table,
     ngram_clusters_from_keys,
@@ -253,11 +255,6 @@ def _tfidf_from_counts(counts: sparse.csr_matrix):
     return TfidfTransformer().fit_transform(counts)
 
 
-# scikit-learn's default `token_pattern` r"(?u)\b\w\w+\b" (maximal runs of two or more word characters; as
-# findall scans, a match of \w\w+ always starts and ends at a word boundary), plus the newline between texts
-_WORD_TOKENS = r"\w\w+|\n"
-
-
 def _token_counts(texts: Sequence[str]) -> sparse.csr_matrix:
     """Token-count rows of every text of a run, equal to a default `CountVectorizer(dtype=float64)`'s.
 
@@ -308,6 +305,7 @@ def _tally(stage: dict, source: str, labels: Sequence[str]) -> None:
             counter[label] = counter.get(label, 0) + count
 
 
+@freed_memory_kept()  # the steps free and reallocate large arrays; reusing warm memory saves faulting it in again
 def run_pipeline(
     train: Sequence[SourceRows],
     tests: Sequence[SourceRows],

@@ -22,10 +22,11 @@ Keys are 64-bit hashes: among 10^7 distinct n-grams the chance of even one false
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -40,6 +41,35 @@ logger = logging.getLogger(__name__)
 # Similarities are compared against the threshold exactly; candidate filters use this slack so that float64
 # rounding in the bounds can never lose a pair whose exact similarity reaches the threshold.
 _BOUND_SLACK = 1e-9
+
+
+@contextlib.contextmanager
+def freed_memory_kept() -> Iterator[bool]:
+    """While inside, glibc's malloc keeps the memory a process frees for its next allocations (no `mmap` per large
+    block, no trimming of the heap) instead of handing it back to the kernel; on leaving, the defaults return and
+    the heap is trimmed. Yields whether it could (glibc only; elsewhere it does nothing).
+
+    A pipeline step allocates and frees arrays of tens to hundreds of MB again and again. Memory handed back is
+    faulted in afresh on its next use, and on a virtual machine that returns freed pages to its host, a first
+    touch costs ≈ 10 s per GB (measured on the development machine, docs/scaling.md); kept memory is reused warm.
+    """
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        mallopt, malloc_trim = libc.mallopt, libc.malloc_trim
+    except (OSError, AttributeError):
+        yield False
+        return
+    m_trim_threshold, m_mmap_max = -1, -4  # malloc.h
+    kept = bool(mallopt(m_mmap_max, 0)) and bool(mallopt(m_trim_threshold, 2**31 - 1))
+    try:
+        yield kept
+    finally:
+        mallopt(m_mmap_max, 65536)  # glibc's defaults
+        mallopt(m_trim_threshold, 128 * 1024)
+        malloc_trim(0)
 
 
 def usable_cores() -> int:
@@ -124,12 +154,15 @@ def regex_tokens(texts: Sequence[str], pattern: str) -> tuple[np.ndarray, list[s
     # blocks of rows, so that only one block's token strings exist at a time (peak memory), one vocabulary
     for begin in range(0, len(texts), _TOKENISE_BLOCK_ROWS):
         joined = "\n".join(text.replace("\n", " ") for text in texts[begin : begin + _TOKENISE_BLOCK_ROWS]).lower()
-        tokens = joined.replace("\n", " \x00 ").split() if use_split else re.findall(pattern, joined)
+        if joined.isascii() and pattern in _COMPILED_PATTERNS:
+            ids = _ascii_token_ids(joined.encode("ascii"), pattern == _WORD_TOKENS, separator_token, index)
+        else:
+            tokens = joined.replace("\n", " \x00 ").split() if use_split else re.findall(pattern, joined)
+            for token in dict.fromkeys(tokens):
+                index.setdefault(token, len(index))
+            ids = np.fromiter(map(index.__getitem__, tokens), dtype=np.int64, count=len(tokens))
+            del tokens
         del joined
-        for token in dict.fromkeys(tokens):
-            index.setdefault(token, len(index))
-        ids = np.fromiter(map(index.__getitem__, tokens), dtype=np.int64, count=len(tokens))
-        del tokens
         is_separator = ids == index.get(separator_token, -1)
         id_parts.append(ids[~is_separator])
         row_parts.append((np.cumsum(is_separator) + begin)[~is_separator])
@@ -139,8 +172,111 @@ def regex_tokens(texts: Sequence[str], pattern: str) -> tuple[np.ndarray, list[s
     return np.concatenate(id_parts), vocabulary, np.concatenate(row_parts)
 
 
+def _ascii_token_ids(joined: bytes, words: bool, separator_token: str, index: dict[str, int]) -> np.ndarray:
+    """The tokens of a lowercased ASCII block (texts joined by newlines) as ids of `index`, which gains the block's
+    new tokens in their order of first appearance (as the regex path adds them); each newline is the token
+    `separator_token`.
+
+    The same tokens as the regex path, found by a compiled scan: runs of ASCII word characters ([a-z0-9_], the
+    `\\w` of a lowercased ASCII text) of two or more (`words`), or runs of characters that are not ASCII
+    whitespace (the `str.split` table: space, \\t to \\r and \\x1c to \\x1f). Equal tokens share an id through a
+    hash table whose every hit is checked byte for byte, so the ids are exact.
+    """
+    buffer = np.frombuffer(joined, dtype=np.uint8)
+    local_ids, starts, stops = _intern_ascii_tokens(buffer, words)
+    mapping = np.empty(len(starts), dtype=np.int64)
+    for local, (start, stop) in enumerate(zip(starts.tolist(), stops.tolist(), strict=True)):
+        token = joined[start:stop].decode("ascii")
+        mapping[local] = index.setdefault(separator_token if token == "\n" else token, len(index))
+    return mapping[local_ids]
+
+
+@numba.njit(nogil=True, cache=True)
+def _next_token(buffer, at, words):  # fmt: skip
+    """[start, stop) of the first token at or after `at` (start = len(buffer) when none); a newline is a token."""
+    while at < len(buffer):
+        if buffer[at] == 10:
+            return at, at + 1
+        if _is_token_byte(buffer[at], words):
+            stop = at + 1
+            while stop < len(buffer) and _is_token_byte(buffer[stop], words):
+                stop += 1
+            if not words or stop - at >= 2:  # a one-character word is no token
+                return at, stop
+            at = stop
+        else:
+            at += 1
+    return len(buffer), len(buffer)
+
+
+@numba.njit(nogil=True, cache=True)
+def _is_token_byte(byte, words):  # fmt: skip
+    if words:
+        return (48 <= byte <= 57) or (97 <= byte <= 122) or (65 <= byte <= 90) or byte == 95
+    return not (byte == 32 or 9 <= byte <= 13 or 28 <= byte <= 31)
+
+
+@numba.njit(nogil=True, cache=True)
+def _intern_ascii_tokens(buffer, words):  # fmt: skip
+    """Scan the tokens (and newlines) of `buffer`; return each token's local id (ids in order of first appearance)
+    and each id's first occurrence as [start, stop)."""
+    n_tokens, at = 0, 0
+    while True:
+        start, at = _next_token(buffer, at, words)
+        if start == len(buffer):
+            break
+        n_tokens += 1
+    table_hash = np.zeros(1 << 12, dtype=np.uint64)  # grows to stay at most half full: small, so in cache
+    table_id = np.full(1 << 12, -1, dtype=np.int64)
+    ids = np.empty(n_tokens, dtype=np.int64)
+    starts = np.empty(n_tokens, dtype=np.int64)
+    stops = np.empty(n_tokens, dtype=np.int64)
+    hashes = np.empty(n_tokens, dtype=np.uint64)  # per id
+    n_vocab, at = 0, 0
+    for k in range(n_tokens):
+        at, end = _next_token(buffer, at, words)
+        value = np.uint64(0xCBF29CE484222325)  # FNV-1a
+        for p in range(at, end):
+            value = (value ^ np.uint64(buffer[p])) * np.uint64(0x100000001B3)
+        mask = np.uint64(len(table_id) - 1)
+        slot = value & mask
+        while True:
+            found = table_id[slot]
+            if found < 0:
+                table_hash[slot], table_id[slot] = value, n_vocab
+                starts[n_vocab], stops[n_vocab], hashes[n_vocab] = at, end, value
+                ids[k] = n_vocab
+                n_vocab += 1
+                break
+            if table_hash[slot] == value and stops[found] - starts[found] == end - at:
+                same = True
+                for p in range(end - at):
+                    if buffer[starts[found] + p] != buffer[at + p]:
+                        same = False
+                        break
+                if same:
+                    ids[k] = found
+                    break
+            slot = (slot + np.uint64(1)) & mask
+        at = end
+        if 2 * n_vocab > len(table_id):  # grow: re-insert every id
+            table_hash = np.zeros(2 * len(table_id), dtype=np.uint64)
+            table_id = np.full(len(table_hash), -1, dtype=np.int64)
+            mask = np.uint64(len(table_id) - 1)
+            for token in range(n_vocab):
+                slot = hashes[token] & mask
+                while table_id[slot] >= 0:
+                    slot = (slot + np.uint64(1)) & mask
+                table_hash[slot], table_id[slot] = hashes[token], token
+    return ids, starts[:n_vocab], stops[:n_vocab]
+
+
 _TOKENISE_BLOCK_ROWS = 100_000
 _WHITESPACE_TOKENS = r"\S+|\n"  # `str.split()` tokens: \s and str.split share CPython's whitespace table
+# scikit-learn's default `token_pattern` r"(?u)\b\w\w+\b" (maximal runs of two or more word characters; as
+# findall scans, a match of \w\w+ always starts and ends at a word boundary), plus the newline between texts
+_WORD_TOKENS = r"\w\w+|\n"
+_COMPILED_PATTERNS = (_WHITESPACE_TOKENS, _WORD_TOKENS)  # patterns `_ascii_token_ids` scans without the regex engine
 _MIX_NGRAM = np.uint64(0x9E3779B97F4A7C15)
 _MIX_TEXT = np.uint64(0xC2B2AE3D27D4EB4F)
 _FULL_TEXT_SALT = np.uint64(0x5BD1E9955BD1E995)

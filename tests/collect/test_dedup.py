@@ -336,3 +336,48 @@ def test_ranked_counts_give_scikit_learns_tfidf_bit_for_bit_on_the_bench_corpus(
         np.testing.assert_array_equal(got.rows, want.rows)
         np.testing.assert_array_equal(got.cols, want.cols)
         np.testing.assert_allclose(got.sims, want.sims, rtol=0, atol=1e-15)
+
+
+@pytest.mark.parametrize("pattern", [dedup._WHITESPACE_TOKENS, dedup._WORD_TOKENS])
+def test_compiled_ascii_scan_gives_the_regex_tokens(pattern, monkeypatch):
+    # ASCII blocks are tokenised by a compiled scan instead of the regex engine / str.split: the ids, the
+    # vocabulary (order of first appearance, separator included) and the rows must be the same, on every ASCII
+    # whitespace (\t to \r, \x1c to \x1f), NUL, underscores, digits, one-letter words, punctuation and empty texts
+    texts = [
+        "Hello  World_x a1 b_ _c 12 3 x",
+        "",
+        "tab\there\x1cfs\x1d\x1e\x1fus\x0bvt\x0cff\rcr",
+        "a\nb c",
+        "x",
+        "NUL\x00inside it \x00",
+        "  ",
+        "Don't stop--ok... WORLD? world? __ a_",
+        "hello again",
+    ]
+    monkeypatch.setattr(dedup, "_TOKENISE_BLOCK_ROWS", 4)  # several blocks share one vocabulary
+    compiled = dedup.regex_tokens(texts, pattern)
+    monkeypatch.setattr(dedup, "_COMPILED_PATTERNS", ())
+    reference = dedup.regex_tokens(texts, pattern)
+    assert compiled[1] == reference[1]
+    np.testing.assert_array_equal(compiled[0], reference[0])
+    np.testing.assert_array_equal(compiled[2], reference[2])
+    assert len(compiled[0]) > 20
+    if pattern == dedup._WORD_TOKENS:  # and the count rows built from them are CountVectorizer's
+        from sklearn.feature_extraction.text import CountVectorizer
+
+        from star1_hub.collect.decontaminate import _token_counts
+
+        monkeypatch.setattr(dedup, "_COMPILED_PATTERNS", (dedup._WHITESPACE_TOKENS, dedup._WORD_TOKENS))
+        ours = _token_counts(texts)
+        expected = CountVectorizer(dtype=np.float64).fit_transform(texts).tocsr()
+        expected.sort_indices()
+        assert (ours != expected).nnz == 0 and ours.shape == expected.shape
+
+
+def test_freed_memory_is_kept_inside_the_context_and_allocations_still_work():
+    with dedup.freed_memory_kept() as kept:
+        assert kept  # glibc (Linux): mallopt accepted both settings
+        blocks = [np.ones(8_000_000) for _ in range(3)]  # 64 MB each, above glibc's mmap threshold
+        del blocks[1]
+        again = np.full(8_000_000, 2.0)
+        assert again.sum() == 16_000_000.0 and blocks[1].sum() == 8_000_000.0
