@@ -74,9 +74,11 @@ WORKERS = $${PYTEST_WORKERS:-$$(( $$(nproc) + 1 ))}
 test: $(STAMP) $(SERVE_STAMP) ops model browser
 	$(PY) -m pytest -q -ra -n $(WORKERS) --dist loadgroup --durations=30 --cpu-durations=30
 
-# Everything except the tests that start vLLM or train (quick inner loop; CI runs `make test`).
+# The inner loop: every test except the `slow` ones (vLLM, training, the wheel, the browser) and the `costly` ones
+# (over 0.5 CPU s or 1 s wall in a serial run: CLI processes, servers; listed in tests/costly_tests.txt, see
+# tests/plugins/tiers.py). CI runs `make test`, which runs them all.
 test-fast: $(STAMP) model
-	$(PY) -m pytest -q -ra -m "not slow" -n $(WORKERS) --dist loadgroup
+	$(PY) -m pytest -q -ra -m "not slow and not costly" -n $(WORKERS) --dist loadgroup
 
 quality: $(STAMP)
 	$(VENV)/bin/ruff format --check star1_hub tests bench dataset_scripts

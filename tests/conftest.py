@@ -45,6 +45,7 @@ pytest_plugins = [
     "tests.plugins.collect",
     "tests.plugins.scheduling",
     "tests.plugins.cputime",
+    "tests.plugins.tiers",
     "pytester",
 ]
 

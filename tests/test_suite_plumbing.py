@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.plugins.scheduling import heavy_group
+from tests.plugins.tiers import base_nodeid, costly_from_log
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -99,3 +100,65 @@ def test_grouping_marks_and_xdist_runs_them(pytester: pytest.Pytester):
     assert len(heavy) == 2 and all(line.rstrip().endswith("@heavy:test_heavy.py") for line in heavy), heavy
     workers = {line.split("]")[0] for line in heavy}  # "[gw0"
     assert len(workers) == 1, result.outlines
+
+
+def test_costly_ids_lose_only_the_xdist_group_suffix():
+    assert base_nodeid("tests/a.py::test_x@cli-errors") == "tests/a.py::test_x"
+    assert base_nodeid("tests/a.py::test_x[case one]@heavy:tests/a.py") == "tests/a.py::test_x[case one]"
+    assert base_nodeid("tests/a.py::test_x[user@example.org]") == "tests/a.py::test_x[user@example.org]"
+    assert base_nodeid("tests/a.py::test_x") == "tests/a.py::test_x"
+
+
+def test_costly_list_is_read_from_a_cpu_durations_report():
+    report = (
+        "========= all most CPU-expensive tests =========\n"
+        "    cpu s    wall s  test\n"
+        "     0.61      0.20  tests/a.py::test_cpu_bound@cli-errors\n"
+        "     0.02      1.40  tests/a.py::test_waits[two words]\n"
+        "     0.49      0.99  tests/a.py::test_just_under\n"
+        "total: 1.1 CPU s and 2.6 s of test wall time over 3 tests\n"
+    )
+    assert costly_from_log(report) == ["tests/a.py::test_cpu_bound", "tests/a.py::test_waits[two words]"]
+
+
+def _tiered(pytester: pytest.Pytester, monkeypatch, listed_ids: list[str]) -> None:
+    from tests.plugins import tiers
+
+    pytester.makeini("[pytest]\ntestpaths = .\nmarkers =\n    slow: heavy\n")
+    pytester.makeconftest('pytest_plugins = ["tests.plugins.tiers"]\n')
+    pytester.makepyfile(test_mod="def test_cheap():\n    pass\n\n\ndef test_costly():\n    pass\n")
+    listing = pytester.path / "costly_tests.txt"
+    listing.write_text("# header\n" + "".join(f"{nodeid}\n" for nodeid in listed_ids))
+    monkeypatch.setattr(tiers, "LIST_FILE", listing)
+
+
+def test_listed_tests_are_marked_costly_and_the_fast_tier_deselects_them(pytester, monkeypatch):
+    _tiered(pytester, monkeypatch, ["test_mod.py::test_costly"])
+    result = pytester.runpytest("-m", "not slow and not costly", "-v", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1, deselected=1)
+    result.stdout.fnmatch_lines(["*test_mod.py::test_cheap PASSED*"])
+
+
+def test_a_listed_file_marks_every_test_in_it_costly(pytester, monkeypatch):
+    _tiered(pytester, monkeypatch, ["test_mod.py"])
+    result = pytester.runpytest("-m", "not slow and not costly", "-p", "no:cacheprovider")
+    result.assert_outcomes(deselected=2)
+    assert pytester.runpytest("-m", "costly", "-p", "no:cacheprovider").parseoutcomes()["passed"] == 2
+
+
+def test_a_listed_test_that_no_longer_exists_fails_the_whole_tree_run(pytester, monkeypatch):
+    _tiered(pytester, monkeypatch, ["test_mod.py::test_costly", "test_mod.py::test_renamed_away"])
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*lists 1 test(s) that no longer exist*test_mod.py::test_renamed_away*"])
+    assert pytester.runpytest("-p", "no:cacheprovider", "-k", "cheap").ret == pytest.ExitCode.OK  # a subset
+
+
+def test_every_listed_costly_test_exists_in_the_suite():
+    from tests.plugins.tiers import listed
+
+    ids = listed()
+    assert ids, "tests/costly_tests.txt is empty"
+    modules = {nodeid.split("::", 1)[0] for nodeid in ids}
+    missing = sorted(m for m in modules if not (REPO_ROOT / m).is_file())
+    assert not missing, f"tests/costly_tests.txt names files that do not exist: {missing}"
