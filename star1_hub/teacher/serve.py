@@ -170,12 +170,13 @@ def cpu_engine_env(env: dict[str, str]) -> dict[str, str]:
     pinned to core 0. With `VLLM_ENABLE_V1_MULTIPROCESSING=0` the model runs inside the engine-core process
     (vLLM's single-process executor), so `OMP_NUM_THREADS=1` gives it the same one thread, unpinned, and start-up
     skips one process (about 13 s and 0.4 GB less). On a larger machine nothing changes (the pinned worker then
-    gets several threads). An explicit `VLLM_ENABLE_V1_MULTIPROCESSING` in `env` is kept.
+    gets several threads). An explicit `VLLM_ENABLE_V1_MULTIPROCESSING` in `env` keeps vLLM's own layout, and an
+    explicit `OMP_NUM_THREADS` is kept.
     """
     if "VLLM_ENABLE_V1_MULTIPROCESSING" in env or len(os.sched_getaffinity(0)) > SMALL_CPU_CORES:
         return {}
     # one thread: the single-process executor does not pin threads, and more than one spins against the scheduler
-    return {"VLLM_ENABLE_V1_MULTIPROCESSING": "0", "OMP_NUM_THREADS": "1"}
+    return {"VLLM_ENABLE_V1_MULTIPROCESSING": "0", **({} if "OMP_NUM_THREADS" in env else {"OMP_NUM_THREADS": "1"})}
 
 
 READY_POLL_S = 0.25

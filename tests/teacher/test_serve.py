@@ -129,3 +129,14 @@ def test_a_busy_port_is_an_error_before_anything_says_ready(tmp_path):
     assert process.returncode == 2
     assert f"port {port} on 127.0.0.1 is already in use" in output and "vLLM ready" not in output
     assert not (tmp_path / "child.pid").exists()  # nothing was started
+
+
+def test_small_machine_runs_the_engine_in_one_process_with_one_thread_unless_told_otherwise(monkeypatch):
+    from star1_hub.teacher import serve
+
+    monkeypatch.setattr(serve.os, "sched_getaffinity", lambda pid: {0, 1})
+    assert serve.cpu_engine_env({}) == {"VLLM_ENABLE_V1_MULTIPROCESSING": "0", "OMP_NUM_THREADS": "1"}
+    assert serve.cpu_engine_env({"OMP_NUM_THREADS": "2"}) == {"VLLM_ENABLE_V1_MULTIPROCESSING": "0"}  # the user's
+    assert serve.cpu_engine_env({"VLLM_ENABLE_V1_MULTIPROCESSING": "1"}) == {}
+    monkeypatch.setattr(serve.os, "sched_getaffinity", lambda pid: set(range(8)))
+    assert serve.cpu_engine_env({}) == {}  # vLLM's own layout: a pinned worker with several threads
