@@ -50,6 +50,13 @@ SANDBOX_UID = 65534
 TOKEN_READ_LIMIT = 4096
 """The most bytes read from a candidate's result descriptor; more is a failure."""
 
+STARTED = b"+"
+"""What the driver writes on the result descriptor just before it runs the program: the timeout counts from here, as
+the official harness's timer covers the program's execution only (not the sandbox's and interpreter's start-up)."""
+
+STARTUP_LIMIT_S = 60.0
+"""How long the sandbox and the interpreter may take to reach the program (a bound against a hang under load)."""
+
 CANDIDATE_LIMITS = {
     "address_space_bytes": 2 * 1024**3,
     "file_size_bytes": 16 * 1024**2,
@@ -72,8 +79,8 @@ SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 # the other rlimits (`_limit_args`: address space, file size, open files, CPU, core; set here rather than in a
 # `preexec_fn`, which would make every candidate start a full fork() of the evaluating process — with a model
 # loaded, that copy costs more than the candidate — where without one subprocess uses vfork), moves the original stdout to a private descriptor, sends the candidate's stdin/stdout/stderr to
-# /dev/null, runs the program in a fresh namespace (like the official harness's `exec(program, {})`) and writes
-# the token only after it returned. Any exception, SystemExit included, is a failure named by its type.
+# /dev/null, writes STARTED, runs the program in a fresh namespace (like the official harness's `exec(program, {})`)
+# and writes the token only after it returned. Any exception, SystemExit included, is a failure named by its type.
 DRIVER = """\
 import os, resource, sys
 def _driver(path, uid, nproc, limits):
@@ -94,6 +101,7 @@ def _driver(path, uid, nproc, limits):
     os.close(null)
     with open(path) as handle:
         source = handle.read()
+    os.write(channel, b"+")
     try:
         exec(compile(source, path, "exec"), {})
     except BaseException as exc:
@@ -192,8 +200,10 @@ def _bwrap_command(binary: str, program_fd: int, as_root: bool, cpu_seconds: int
 def _read_result(process: subprocess.Popen, token: bytes, timeout_s: float) -> tuple[str, bytes]:
     """Send the token, then read the result descriptor (bounded) until EOF, the candidate's exit or the deadline.
 
-    Returns ("done" | "timeout" | "overflow", bytes read)."""
-    deadline = time.monotonic() + timeout_s
+    The deadline is `timeout_s` after the driver wrote STARTED (`STARTUP_LIMIT_S` until then), so a loaded machine's
+    slow start-up is not charged to the candidate. Returns ("done" | "timeout" | "startup" | "overflow", bytes read
+    after STARTED)."""
+    deadline, started = time.monotonic() + STARTUP_LIMIT_S, False
     try:
         process.stdin.write(token)
         process.stdin.close()
@@ -204,12 +214,14 @@ def _read_result(process: subprocess.Popen, token: bytes, timeout_s: float) -> t
     while True:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
-            return "timeout", bytes(data)
+            return ("timeout" if started else "startup"), bytes(data)
         ready, _, _ = select.select([fd], [], [], min(remaining, 0.2))
         if ready:
             chunk = os.read(fd, TOKEN_READ_LIMIT + 1)
             if not chunk:
                 return "done", bytes(data)
+            if not started and chunk.startswith(STARTED):
+                deadline, started, chunk = time.monotonic() + timeout_s, True, chunk[len(STARTED) :]
             data += chunk
             if len(data) > TOKEN_READ_LIMIT:
                 return "overflow", bytes(data[:TOKEN_READ_LIMIT])
@@ -217,7 +229,8 @@ def _read_result(process: subprocess.Popen, token: bytes, timeout_s: float) -> t
             # the candidate is gone but something it forked holds the descriptor: what was written is all there is
             ready, _, _ = select.select([fd], [], [], 0)
             if ready:
-                data += os.read(fd, TOKEN_READ_LIMIT + 1 - len(data))
+                chunk = os.read(fd, TOKEN_READ_LIMIT + 1 - len(data))
+                data += chunk[len(STARTED) :] if not started and chunk.startswith(STARTED) else chunk
             return "done", bytes(data[: TOKEN_READ_LIMIT + 1])
 
 
@@ -267,6 +280,10 @@ def _execute(program: str, timeout_s: float, backend: str, capture_stderr: bool 
         result = {"passed": False, "status": "failed", "detail": None}
         if outcome == "timeout":
             result.update(status="timeout", detail=f"no result within {timeout_s:g} s")
+        elif outcome == "startup":
+            result.update(
+                status="timeout", detail=f"the sandbox did not reach the program within {STARTUP_LIMIT_S:g} s"
+            )
         elif outcome == "overflow":
             result["detail"] = f"more than {TOKEN_READ_LIMIT} bytes on the result descriptor"
         elif data == token:

@@ -479,3 +479,32 @@ def test_the_sandbox_is_recorded_per_sample_per_task_and_in_the_cards_grader_lin
     args = {"grader": "humaneval", "grader_agreement": 1.0, "grader_n": 74, "grader_split": "s", "grader_source": "o"}
     line = grader_line("humaneval", args | {"sandbox": metrics["sandbox"]})
     assert line.endswith(f"; candidates ran in sandbox: {metrics['sandbox']}")
+
+
+def _driver_double(script: str) -> subprocess.Popen:
+    """A stand-in for the sandboxed driver: reads the token from stdin and runs `script` (writes on stdout)."""
+    prelude = "import os, sys, time\ntoken = sys.stdin.buffer.read()\n"
+    command = [sys.executable, "-c", prelude + script]
+    return subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, start_new_session=True)
+
+
+@pytest.mark.parametrize(
+    ("script", "expected"),
+    [
+        # a slow start-up is not the candidate's time: the timeout counts from STARTED, as the official harness's timer
+        ("time.sleep(1.5)\nos.write(1, b'+')\nos.write(1, token)\n", ("done", True)),
+        ("os.write(1, b'+')\ntime.sleep(1.5)\nos.write(1, token)\n", ("timeout", False)),
+    ],
+    ids=["slow start-up, quick program", "quick start-up, slow program"],
+)
+def test_the_timeout_counts_from_the_programs_start(script, expected):
+    from star1_hub.evaluate.humaneval import _kill_group, _read_result
+
+    token = b"0123456789abcdef"
+    process = _driver_double(script)
+    try:
+        outcome, data = _read_result(process, token, timeout_s=1.0)
+    finally:
+        _kill_group(process)
+        process.stdout.close()
+    assert (outcome, data == token) == expected
