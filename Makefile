@@ -13,6 +13,7 @@ export TORCH_EXTENSIONS_DIR ?= $(CURDIR)/.cache/torch_extensions
 export VLLM_CACHE_ROOT ?= $(CURDIR)/.cache/vllm
 export TOKENIZERS_PARALLELISM := false
 OPS_STAMP = $(TORCH_EXTENSIONS_DIR)/.star1-built
+KERNELS_STAMP = .cache/.star1-kernels
 export PYTHONUNBUFFERED := 1
 
 .PHONY: install serve-env ops model browser demo test test-fast quality format bench clean
@@ -54,16 +55,26 @@ browser:
 # DeepSpeed JIT-compiles its CPU shared-memory collective op (deepspeed_shm_comm) the first time a multi-process
 # run initialises; it takes ~1.5 CPU min. Built once here, at install time, into TORCH_EXTENSIONS_DIR (a no-op when
 # the accelerator has no such op, e.g. on CUDA), so the first ZeRO run in a fresh clone does not pay for it.
-ops: $(OPS_STAMP)
+ops: $(OPS_STAMP) $(KERNELS_STAMP)
 $(OPS_STAMP): $(STAMP)
 	@echo "== building DeepSpeed's CPU shared-memory op (once; ~1.5 CPU min)"
 	$(PY) -c 'from deepspeed.comm.torch import build_shm_op; build_shm_op()'
 	mkdir -p $(@D) && touch $@
 
+# The collection stage's numba kernels (star1_hub/collect) compile on first use (~15 CPU s) into numba's on-disk
+# cache beside the source, valid until the source changes. Compiled here once, by running the pipeline on a few
+# rows, so that not every test process or CLI call of a fresh clone compiles them again.
+$(KERNELS_STAMP): $(STAMP) star1_hub/collect/dedup.py star1_hub/collect/decontaminate.py
+	@echo "== compiling the dedup kernels (once; ~15 CPU s)"
+	$(PY) -c 'from star1_hub.collect.decontaminate import PipelineConfig as C, SourceRows as S, run_pipeline; \
+		rows = [f"placeholder prompt {i} about cooking {i % 7}" for i in range(300)]; \
+		run_pipeline([S("a", rows[:200]), S("b", rows[100:], self_dedup_n=5)], [S("t", rows[:3])], C(workers=1))'
+	mkdir -p $(@D) && touch $@
+
 model: $(STAMP)
 	$(VENV)/bin/star1 model embedded
 
-demo: $(STAMP) $(SERVE_STAMP) model
+demo: $(STAMP) $(SERVE_STAMP) $(KERNELS_STAMP) model
 	$(PY) -m star1_hub.demo
 
 # pytest-xdist with one worker more than the cores (PYTEST_WORKERS=0 runs serially): many tests wait on a
@@ -77,7 +88,7 @@ test: $(STAMP) $(SERVE_STAMP) ops model browser
 # The inner loop: every test except the `slow` ones (vLLM, training, the wheel, the browser) and the `costly` ones
 # (over 0.5 CPU s or 1 s wall in a serial run: CLI processes, servers; listed in tests/costly_tests.txt, see
 # tests/plugins/tiers.py). CI runs `make test`, which runs them all.
-test-fast: $(STAMP) model
+test-fast: $(STAMP) $(KERNELS_STAMP) model
 	$(PY) -m pytest -q -ra -m "not slow and not costly" -n $(WORKERS) --dist loadgroup
 
 quality: $(STAMP)
@@ -89,7 +100,7 @@ format: $(STAMP)
 	$(VENV)/bin/ruff check --fix star1_hub tests bench dataset_scripts
 
 # Run as modules (`python -m bench.x`): bench/select.py would shadow the stdlib `select` as a script's sys.path[0].
-bench: $(STAMP) $(SERVE_STAMP) model
+bench: $(STAMP) $(SERVE_STAMP) $(KERNELS_STAMP) model
 	for script in bench/[a-z]*.py; do name=$$(basename $$script .py); echo "== bench.$$name"; $(PY) -m bench.$$name; done
 
 clean:
