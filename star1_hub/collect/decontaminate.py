@@ -43,6 +43,7 @@ from star1_hub.collect.dedup import (
     RankedCounts,
     TokenHashes,
     cosine_pairs_at_least,
+    count_rows,
     dense_pairs_at_least,
     forked_calls,
     freed_memory_kept,
@@ -260,7 +261,7 @@ def _token_counts(texts: Sequence[str]) -> sparse.csr_matrix:
 
     The same lowercasing, the same token pattern and the same alphabetical vocabulary order as scikit-learn's
     `CountVectorizer`, but every text is tokenised in one regex pass over all of them (`regex_tokens`) and the
-    counts are assembled with numpy and scipy instead of a Python loop per token (tests/collect/
+    counts are assembled by a compiled pass (`count_rows`) instead of a Python loop per token (tests/collect/
     test_decontaminate.py compares both on unusual text).
     """
     ids, vocabulary, rows = regex_tokens(texts, _WORD_TOKENS)
@@ -271,12 +272,9 @@ def _token_counts(texts: Sequence[str]) -> sparse.csr_matrix:
     column[order] = np.arange(len(vocabulary))
     if "\n" in vocabulary:  # the separator sorts first; it never occurs among the tokens themselves
         column -= 1
-    matrix = sparse.csr_matrix(
-        (np.ones(len(ids), dtype=np.float64), (rows, column[ids])),
-        shape=(len(texts), len(vocabulary) - ("\n" in vocabulary)),
-    )
-    matrix.sum_duplicates()  # also sorts each row's columns (vocabulary order, as a per-step fit stores them)
-    return matrix
+    # each row's distinct columns in vocabulary order (as a per-step fit stores them) with their counts
+    indptr, indices, data = count_rows(rows, column[ids], len(texts))
+    return sparse.csr_matrix((data, indices, indptr), shape=(len(texts), len(vocabulary) - ("\n" in vocabulary)))
 
 
 def _select_keys(keys: tuple[np.ndarray, np.ndarray], keep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -172,6 +172,31 @@ def regex_tokens(texts: Sequence[str], pattern: str) -> tuple[np.ndarray, list[s
     return np.concatenate(id_parts), vocabulary, np.concatenate(row_parts)
 
 
+@numba.njit(nogil=True, cache=True)
+def count_rows(rows, cols, n_rows):  # fmt: skip
+    """CSR arrays (indptr, int32 indices, float64 counts) of (row, column) pairs listed in row order (`rows`
+    non-decreasing, as `regex_tokens` gives them): each row's distinct columns ascending, with how often each
+    occurs in the row."""
+    indptr = np.zeros(n_rows + 1, dtype=np.int64)
+    indices = np.empty(len(cols), dtype=np.int32)
+    counts = np.empty(len(cols))
+    begin, at = 0, 0
+    for i in range(n_rows):
+        end = begin
+        while end < len(rows) and rows[end] == i:
+            end += 1
+        segment = np.sort(cols[begin:end])
+        for k in range(len(segment)):
+            if k > 0 and segment[k] == segment[k - 1]:
+                counts[at - 1] += 1.0
+            else:
+                indices[at], counts[at] = segment[k], 1.0
+                at += 1
+        indptr[i + 1] = at
+        begin = end
+    return indptr, indices[:at].copy(), counts[:at].copy()
+
+
 def _ascii_token_ids(joined: bytes, words: bool, separator_token: str, index: dict[str, int]) -> np.ndarray:
     """The tokens of a lowercased ASCII block (texts joined by newlines) as ids of `index`, which gains the block's
     new tokens in their order of first appearance (as the regex path adds them); each newline is the token
