@@ -46,8 +46,9 @@ _BOUND_SLACK = 1e-9
 @contextlib.contextmanager
 def freed_memory_kept() -> Iterator[bool]:
     """While inside, glibc's malloc keeps the memory a process frees for its next allocations (no `mmap` per large
-    block, no trimming of the heap) instead of handing it back to the kernel; on leaving, the defaults return and
-    the heap is trimmed. Yields whether it could (glibc only; elsewhere it does nothing).
+    block, no trimming of the heap) instead of handing it back to the kernel; on leaving, glibc's documented
+    defaults are set again (its sliding mmap threshold, which any explicit setting turns off, stays off for the rest
+    of the process) and the heap is trimmed. Yields whether it could (glibc only; elsewhere it does nothing).
 
     A pipeline step allocates and frees arrays of tens to hundreds of MB again and again. Memory handed back is
     faulted in afresh on its next use, and on a virtual machine that returns freed pages to its host, a first
