@@ -162,3 +162,23 @@ def test_every_listed_costly_test_exists_in_the_suite():
     modules = {nodeid.split("::", 1)[0] for nodeid in ids}
     missing = sorted(m for m in modules if not (REPO_ROOT / m).is_file())
     assert not missing, f"tests/costly_tests.txt names files that do not exist: {missing}"
+
+
+def test_the_list_tool_adds_new_costly_tests_and_keeps_what_was_listed(tmp_path, monkeypatch, capsys):
+    from tests.plugins import tiers
+
+    listing = tmp_path / "costly_tests.txt"
+    listing.write_text("# old header\ntests/a.py::test_kept\ntests/b.py\n")
+    monkeypatch.setattr(tiers, "LIST_FILE", listing)
+    log = tmp_path / "fast.log"
+    log.write_text(
+        "     0.70      3.10  tests/a.py::test_new@g\n"
+        "     0.90      4.00  tests/b.py::test_covered_by_its_file\n"
+        "     0.10      0.20  tests/a.py::test_cheap\n"
+    )
+    tiers.main([str(log), "--wall", "2.5"])
+    assert tiers.listed(listing) == {"tests/a.py::test_kept", "tests/a.py::test_new", "tests/b.py"}
+    assert listing.read_text().startswith(tiers.HEADER)
+    tiers.main([str(log), "--replace"])
+    assert tiers.listed(listing) == {"tests/a.py::test_new", "tests/b.py::test_covered_by_its_file"}
+    assert "entries" in capsys.readouterr().out

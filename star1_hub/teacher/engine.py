@@ -354,7 +354,8 @@ class TeacherEngine:
         """Store the final outcome of a sent request in the item and queue it for the cache.
 
         The cache writer thread commits queued outcomes at once (off the event loop), so a kill -9 loses the
-        requests in flight and the outcomes queued since the writer's last commit. Error details are redacted (keys, key-shaped tokens) before they are kept anywhere.
+        requests in flight and the outcomes queued since the writer's last commit. Error details are redacted
+        (keys, key-shaped tokens) before they are kept anywhere.
         """
         detail = redact(detail, self.config.api_key) if detail else detail
         item.result = self._result(
