@@ -218,21 +218,38 @@ class ReferencePool:
         pairs = cosine_pairs_at_least(queries, pool, threshold, n_common=n_common, method=method, workers=workers)
         return best_match(len(texts), pairs.rows, pairs.cols, pairs.sims, match)
 
-    def _stored_pairs(self, queries: StoredRows, threshold: float, n_common, method: str, workers) -> CosinePairs:
+    def _stored_pairs(
+        self, queries: StoredRows, threshold: float, n_common, method: str, workers
+    ) -> CosinePairs | None:
         """Pairs (query, pool row) ≥ threshold under the TF-IDF fitted on the pool and the queries together."""
-        store = self._store
-        if queries.store is not store:
+        if queries.store is not self._store:
             raise ValueError("the query rows come from another token-count store than the pool's")
         rows = np.asarray(queries.rows, dtype=np.int64)
-        doc_freq = self._doc_freq + store.document_frequencies(rows)
-        if not doc_freq.any():  # the original's "empty vocabulary": nothing to compare, so nothing is similar
-            return None
-        store.fit(np.r_[self._store_rows, rows], doc_freq, len(self._store_rows) + len(rows))
-        if method == "prefix":
-            return tfidf_pairs(store, rows, self._store_rows, threshold, workers=workers)
-        return cosine_pairs_at_least(
-            store.csr(rows), store.csr(self._store_rows), threshold, n_common=n_common, method=method, workers=workers
-        )
+        doc_freq = self._doc_freq + self._store.document_frequencies(rows)
+        return _stored_tfidf_pairs(self._store, rows, self._store_rows, doc_freq, threshold, n_common, method, workers)
+
+
+def _stored_tfidf_pairs(
+    store: RankedCounts,
+    rows: np.ndarray,
+    pool_rows: np.ndarray | None,
+    doc_freq: np.ndarray,
+    threshold: float,
+    n_common: int | None,
+    method: str,
+    workers: int | None,
+) -> CosinePairs | None:
+    """Pairs ≥ threshold between `rows` and `pool_rows` of `store` (None: among `rows`, later row first), under the
+    TF-IDF fitted on exactly those rows with document frequencies `doc_freq`; None when no row holds a token (the
+    original's "empty vocabulary": nothing to compare, so nothing is similar)."""
+    if not doc_freq.any():
+        return None
+    fitted = rows if pool_rows is None else np.r_[pool_rows, rows]
+    store.fit(fitted, doc_freq, len(fitted))
+    if method == "prefix":
+        return tfidf_pairs(store, rows, pool_rows, threshold, workers=workers)
+    pool = None if pool_rows is None else store.csr(pool_rows)
+    return cosine_pairs_at_least(store.csr(rows), pool, threshold, n_common=n_common, method=method, workers=workers)
 
 
 def _tfidf(texts: list[str]):
@@ -457,23 +474,19 @@ def _global_tfidf_pairs(
 ) -> CosinePairs:
     """Stage 2's pairs (later row, earlier row) ≥ the threshold, under the TF-IDF fitted on the stage-1 survivors:
     their rows of `store` (tokenise-once) or, without a store, a `TfidfVectorizer` refit on their texts."""
-    none = CosinePairs(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0))
-    threshold = config.tfidf_threshold
+    threshold, n_common, method = config.tfidf_threshold, config.n_common_features, config.pair_search
     if store is not None:
-        doc_freq = store.document_frequencies(rows)
-        if not doc_freq.any():  # no token in any row: nothing is similar
-            return none
-        store.fit(rows, doc_freq, len(rows))
-        if config.pair_search == "prefix":
-            return tfidf_pairs(store, rows, None, threshold, workers=workers)
-        matrix = store.csr(rows)
+        pairs = _stored_tfidf_pairs(
+            store, rows, None, store.document_frequencies(rows), threshold, n_common, method, workers
+        )
     else:
         matrix = _tfidf(questions)
-        if matrix is None:
-            return none
-    return cosine_pairs_at_least(
-        matrix, None, threshold, n_common=config.n_common_features, method=config.pair_search, workers=workers
-    )
+        pairs = None
+        if matrix is not None:
+            pairs = cosine_pairs_at_least(matrix, None, threshold, n_common=n_common, method=method, workers=workers)
+    if pairs is None:
+        return CosinePairs(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0))
+    return pairs
 
 
 def _select(values: list, keep: np.ndarray) -> list:

@@ -245,3 +245,25 @@ def test_pool_refuses_stored_rows_of_another_store_or_kind():
         pool.add(["g h i", "j k l"], "S", counts=StoredRows(store, np.array([2])))
     with pytest.raises(ValueError, match="another token-count store"):
         pool.tfidf_matches(["g h i"], 0.6, counts=StoredRows(other, np.array([2])))
+
+
+@pytest.mark.parametrize(
+    "other", [PipelineConfig(pair_search="blocked"), PipelineConfig(tokenise_once=False, pair_search="blocked")],
+    ids=["tokenised once, blocked search", "refit per step, blocked search"],
+)  # fmt: skip
+def test_every_tfidf_path_keeps_the_same_rows_counts_and_credits(other):
+    # the token-count store's TF-IDF feeds the prefix search directly, or the blocked search through its CSR rows;
+    # the per-step refit feeds the blocked search: all three must agree with the default
+    from bench.dedup import synthetic_corpus
+
+    train, tests = synthetic_corpus(3000, seed=5)
+    train_rows = [SourceRows(name, questions, n) for name, questions, n in train]
+    test_rows = [SourceRows(name, questions) for name, questions in tests]
+    default = run_pipeline(train_rows, test_rows, PipelineConfig(workers=1))
+    result = run_pipeline(train_rows, test_rows, other)
+    assert (result.questions, result.sources, result.counts, result.caught_by) == (
+        default.questions,
+        default.sources,
+        default.counts,
+        default.caught_by,
+    )
